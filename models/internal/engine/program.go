@@ -1,0 +1,197 @@
+// Package engine lowers an IR graph into a Gorgonia expression graph built
+// from the project's own ops (each a forward kernel plus an input-gradient
+// kernel; weights are constants), compiles it for one batch size into a
+// TapeMachine, and runs it. Gorgonia's own ops appear only where its symbolic
+// differentiation sums the gradients of a value read by several nodes.
+package engine
+
+import (
+	"errors"
+	"fmt"
+
+	"gorgonia.org/gorgonia"
+	"gorgonia.org/tensor"
+
+	"github.com/advcheck/advcheck/models/internal/kernels"
+	"github.com/advcheck/advcheck/models/ir"
+)
+
+// Objective selects the loss whose input gradient a program computes.
+type Objective struct {
+	Loss    kernels.LossKind
+	Labels  []int // true class per sample
+	Targets []int // target class per sample, nil when untargeted
+}
+
+// Program runs one IR graph at one batch size: forward only, or forward and
+// the gradient of an objective with respect to the input. It is not safe for
+// concurrent use; make one per worker.
+type Program[T Float] struct {
+	n, classes int
+	withGrad   bool
+	m          *machine
+	x          []T
+	logits     []T
+	grad       []T
+	loss       *lossLayer[T]
+	obj        *Objective
+	graph      *gorgonia.ExprGraph
+}
+
+type machine struct{ vm gorgonia.VM }
+
+// Build lowers g for batch size n. With withGrad the program also computes
+// the input gradient of the objective passed to Run.
+func Build[T Float](g *ir.Graph, n int, withGrad bool) (p *Program[T], err error) {
+	if n < 1 {
+		return nil, fmt.Errorf("engine: batch size %d", n)
+	}
+	defer func() {
+		// Gorgonia reports some graph errors by panicking; never let them escape.
+		if r := recover(); r != nil {
+			p, err = nil, fmt.Errorf("engine: building the graph for batch %d: %v", n, r)
+		}
+	}()
+	p = &Program[T]{n: n, classes: g.Classes, withGrad: withGrad, obj: &Objective{}}
+	dt := dtypeOf[T]()
+	eg := gorgonia.NewGraph()
+	p.graph = eg
+	inShape := g.Input.Shape.Concrete(n)
+	p.x = make([]T, prodInts(inShape))
+	xt := tensor.New(tensor.WithShape(inShape...), tensor.WithBacking(p.x))
+	xn := gorgonia.NewTensor(eg, dt, len(inShape), gorgonia.WithShape(inShape...), gorgonia.WithName("advcheck.input"), gorgonia.WithValue(xt))
+	nodes := map[*ir.Value]*gorgonia.Node{g.Input: xn}
+	sc := &scratch[T]{}
+	var ops []gorgonia.Op
+	for _, node := range g.Nodes {
+		l, err := lower[T](node, n, sc)
+		if err != nil {
+			return nil, fmt.Errorf("engine: node %q: %w", node.Name, err)
+		}
+		var args gorgonia.Nodes
+		var ranks []int
+		for _, v := range node.Inputs {
+			if v.IsConst() {
+				continue
+			}
+			args = append(args, nodes[v])
+			ranks = append(ranks, len(v.Shape))
+		}
+		op := newFwdOp[T](l, node.Name, ir.Describe(node.Op), ranks, node.Output.Shape.Concrete(n))
+		out, err := gorgonia.ApplyOp(op, args...)
+		if err != nil {
+			return nil, fmt.Errorf("engine: node %q: %w", node.Name, err)
+		}
+		ops = append(ops, op)
+		nodes[node.Output] = out
+	}
+	logitsNode := nodes[g.Output]
+	p.logits = make([]T, n*g.Classes)
+	var gradNode *gorgonia.Node
+	if withGrad {
+		p.loss = &lossLayer[T]{obj: p.obj, n: n, k: g.Classes, loss: make([]float64, n), g: make([]T, n*g.Classes), logits: p.logits}
+		op := newFwdOp[T](p.loss, "advcheck.loss", "loss", []int{2}, []int{n})
+		lossNode, err := gorgonia.ApplyOp(op, logitsNode)
+		if err != nil {
+			return nil, fmt.Errorf("engine: loss: %w", err)
+		}
+		ops = append(ops, op)
+		ones := make([]T, n)
+		for i := range ones {
+			ones[i] = 1
+		}
+		seed := gorgonia.NewConstant(tensor.New(tensor.WithShape(n), tensor.WithBacking(ones)), gorgonia.WithName("advcheck.ones"))
+		grads, err := gorgonia.Backpropagate(gorgonia.Nodes{lossNode}, gorgonia.Nodes{seed}, gorgonia.Nodes{xn})
+		if err != nil {
+			return nil, fmt.Errorf("engine: differentiating the graph: %w", err)
+		}
+		gradNode = grads[0]
+		p.grad = make([]T, len(p.x))
+		var into gorgonia.Value = tensor.New(tensor.WithShape(inShape...), tensor.WithBacking(p.grad))
+		gorgonia.Read(gradNode, &into)
+	} else {
+		var into gorgonia.Value = tensor.New(tensor.WithShape(n, g.Classes), tensor.WithBacking(p.logits))
+		gorgonia.Read(logitsNode, &into)
+	}
+	if err := checkNodes(eg, ops); err != nil {
+		return nil, err
+	}
+	p.m = &machine{vm: gorgonia.NewTapeMachine(eg)}
+	return p, nil
+}
+
+// checkNodes asserts that every op the lowering created is its own node in
+// the graph: Gorgonia merges nodes with equal hashes, which would silently
+// compute one layer with another's weights.
+func checkNodes(g *gorgonia.ExprGraph, ops []gorgonia.Op) error {
+	present := map[gorgonia.Op]int{}
+	for _, n := range g.AllNodes() {
+		present[n.Op()]++
+	}
+	for _, op := range ops {
+		if present[op] != 1 {
+			return fmt.Errorf("engine: op %v appears %d times in the graph, want once", op, present[op])
+		}
+	}
+	return nil
+}
+
+// N returns the batch size the program was built for.
+func (p *Program[T]) N() int { return p.n }
+
+// Input returns the program's input buffer (n×...): write the batch into it
+// before Run.
+func (p *Program[T]) Input() []T { return p.x }
+
+// Run executes the program on the batch in Input(). obj is needed (and used)
+// only by programs built with withGrad.
+func (p *Program[T]) Run(obj *Objective) error {
+	if p.withGrad {
+		if obj == nil || len(obj.Labels) != p.n || (obj.Targets != nil && len(obj.Targets) != p.n) {
+			return errors.New("engine: objective labels do not match the batch")
+		}
+		*p.obj = *obj
+	}
+	err := p.m.vm.RunAll()
+	p.m.vm.Reset()
+	return err
+}
+
+// Logits returns the logits of the last Run (n×classes); the slice is reused.
+func (p *Program[T]) Logits() []T { return p.logits }
+
+// Grad returns the input gradient of the last Run; the slice is reused.
+func (p *Program[T]) Grad() []T { return p.grad }
+
+// Loss returns the per-sample objective values of the last Run.
+func (p *Program[T]) Loss() []float64 { return p.loss.loss }
+
+// Close releases the machine.
+func (p *Program[T]) Close() error { return p.m.vm.Close() }
+
+// lossLayer computes the per-sample objective from the logits; its gradient
+// is scaled by the incoming per-sample gradient.
+type lossLayer[T Float] struct {
+	obj    *Objective
+	n, k   int
+	loss   []float64
+	g      []T
+	logits []T
+}
+
+func (l *lossLayer[T]) forward(y []T, ins [][]T) {
+	copy(l.logits, ins[0])
+	kernels.Loss(l.obj.Loss, ins[0], l.n, l.k, l.obj.Labels, l.obj.Targets, nil, l.loss, l.g)
+	for i, v := range l.loss {
+		y[i] = T(v)
+	}
+}
+
+func (l *lossLayer[T]) backward(_ int, dx, dy []T, _ [][]T, _ []T) {
+	for i := 0; i < l.n; i++ {
+		s := dy[i]
+		for j := 0; j < l.k; j++ {
+			dx[i*l.k+j] = l.g[i*l.k+j] * s
+		}
+	}
+}

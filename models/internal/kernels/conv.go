@@ -1,0 +1,186 @@
+// Package kernels holds the numeric kernels of the engine: convolution by
+// im2col and GEMM, pooling, dense layers, broadcasting arithmetic and the
+// rest, forward and input-gradient, generic over float32 and float64. Kernels
+// work on contiguous sample ranges [lo, hi) of a batch so that callers can
+// split a batch across workers; they never allocate on their hot paths.
+package kernels
+
+import "github.com/advcheck/advcheck/models/internal/blas"
+
+// Float is the element type of the engine.
+type Float interface{ float32 | float64 }
+
+// ConvGeom is the geometry of a 2-D grouped convolution on one sample.
+type ConvGeom struct {
+	C, H, W        int // input channels, height, width
+	M, OH, OW      int // output channels, height, width
+	KH, KW         int
+	SH, SW, DH, DW int // strides, dilations
+	PT, PL         int // top and left padding (bottom/right follow from OH, OW)
+	Group          int
+}
+
+// ColRows is the number of rows of one group's im2col matrix.
+func (g ConvGeom) ColRows() int { return g.C / g.Group * g.KH * g.KW }
+
+// ColCols is the number of columns of the im2col matrix.
+func (g ConvGeom) ColCols() int { return g.OH * g.OW }
+
+// Direct reports whether the convolution is a plain 1×1 matrix product
+// (no im2col needed).
+func (g ConvGeom) Direct() bool {
+	return g.KH == 1 && g.KW == 1 && g.SH == 1 && g.SW == 1 && g.PT == 0 && g.PL == 0 && g.OH == g.H && g.OW == g.W
+}
+
+// im2col writes the patches of channels [c0, c0+C/Group) of one sample x
+// (C×H×W) into col (ColRows×ColCols).
+func im2col[T Float](g ConvGeom, x []T, c0 int, col []T) {
+	cg := g.C / g.Group
+	ohw := g.OH * g.OW
+	row := 0
+	for c := c0; c < c0+cg; c++ {
+		plane := x[c*g.H*g.W : (c+1)*g.H*g.W]
+		for kh := 0; kh < g.KH; kh++ {
+			for kw := 0; kw < g.KW; kw++ {
+				dst := col[row*ohw : (row+1)*ohw]
+				row++
+				for oh := 0; oh < g.OH; oh++ {
+					ih := oh*g.SH - g.PT + kh*g.DH
+					out := dst[oh*g.OW : (oh+1)*g.OW]
+					if ih < 0 || ih >= g.H {
+						clear(out)
+						continue
+					}
+					src := plane[ih*g.W : (ih+1)*g.W]
+					iw := kw*g.DW - g.PL
+					if g.SW == 1 {
+						// Contiguous run with zero margins.
+						lo := max(0, -iw)
+						hi := min(g.OW, g.W-iw)
+						if hi <= lo {
+							clear(out)
+							continue
+						}
+						clear(out[:lo])
+						copy(out[lo:hi], src[iw+lo:iw+hi])
+						clear(out[hi:])
+						continue
+					}
+					for ow := 0; ow < g.OW; ow++ {
+						if iw >= 0 && iw < g.W {
+							out[ow] = src[iw]
+						} else {
+							out[ow] = 0
+						}
+						iw += g.SW
+					}
+				}
+			}
+		}
+	}
+}
+
+// col2imAdd adds col (ColRows×ColCols) back into channels [c0, c0+C/Group) of dx.
+func col2imAdd[T Float](g ConvGeom, col []T, c0 int, dx []T) {
+	cg := g.C / g.Group
+	ohw := g.OH * g.OW
+	row := 0
+	for c := c0; c < c0+cg; c++ {
+		plane := dx[c*g.H*g.W : (c+1)*g.H*g.W]
+		for kh := 0; kh < g.KH; kh++ {
+			for kw := 0; kw < g.KW; kw++ {
+				src := col[row*ohw : (row+1)*ohw]
+				row++
+				for oh := 0; oh < g.OH; oh++ {
+					ih := oh*g.SH - g.PT + kh*g.DH
+					if ih < 0 || ih >= g.H {
+						continue
+					}
+					dst := plane[ih*g.W : (ih+1)*g.W]
+					in := src[oh*g.OW : (oh+1)*g.OW]
+					iw := kw*g.DW - g.PL
+					if g.SW == 1 {
+						lo := max(0, -iw)
+						hi := min(g.OW, g.W-iw)
+						if hi > lo {
+							d := dst[iw+lo : iw+hi]
+							for i, v := range in[lo:hi] {
+								d[i] += v
+							}
+						}
+						continue
+					}
+					for ow := 0; ow < g.OW; ow++ {
+						if iw >= 0 && iw < g.W {
+							dst[iw] += in[ow]
+						}
+						iw += g.SW
+					}
+				}
+			}
+		}
+	}
+}
+
+// ConvScratch is the number of elements of scratch one worker needs.
+func (g ConvGeom) ConvScratch() int {
+	if g.Direct() {
+		return 0
+	}
+	return g.ColRows() * g.ColCols()
+}
+
+// ConvForward computes samples [lo, hi) of y (N×M×OH×OW) from x (N×C×H×W),
+// weights w (M×C/Group×KH×KW) and bias b ([M], or nil). col is scratch of
+// ConvScratch elements.
+func ConvForward[T Float](g ConvGeom, x, w, b, y []T, lo, hi int, col []T) {
+	in, out := g.C*g.H*g.W, g.M*g.OH*g.OW
+	ohw := g.OH * g.OW
+	mg, k := g.M/g.Group, g.ColRows()
+	for n := lo; n < hi; n++ {
+		xs, ys := x[n*in:(n+1)*in], y[n*out:(n+1)*out]
+		if b != nil {
+			for m := 0; m < g.M; m++ {
+				row := ys[m*ohw : (m+1)*ohw]
+				for i := range row {
+					row[i] = b[m]
+				}
+			}
+		}
+		beta := T(0)
+		if b != nil {
+			beta = 1
+		}
+		for gi := 0; gi < g.Group; gi++ {
+			src := col
+			if g.Direct() {
+				src = xs[gi*k*ohw : (gi+1)*k*ohw]
+			} else {
+				im2col(g, xs, gi*(g.C/g.Group), col)
+			}
+			blas.Gemm(false, false, mg, ohw, k, 1, w[gi*mg*k:(gi+1)*mg*k], k, src, ohw, beta, ys[gi*mg*ohw:(gi+1)*mg*ohw], ohw)
+		}
+	}
+}
+
+// ConvBackwardInput computes samples [lo, hi) of dx, the gradient with respect
+// to the input, from dy. col is scratch of ConvScratch elements.
+func ConvBackwardInput[T Float](g ConvGeom, dy, w, dx []T, lo, hi int, col []T) {
+	in, out := g.C*g.H*g.W, g.M*g.OH*g.OW
+	ohw := g.OH * g.OW
+	mg, k := g.M/g.Group, g.ColRows()
+	for n := lo; n < hi; n++ {
+		dys, dxs := dy[n*out:(n+1)*out], dx[n*in:(n+1)*in]
+		if g.Direct() {
+			for gi := 0; gi < g.Group; gi++ {
+				blas.Gemm(true, false, k, ohw, mg, 1, w[gi*mg*k:(gi+1)*mg*k], k, dys[gi*mg*ohw:(gi+1)*mg*ohw], ohw, 0, dxs[gi*k*ohw:(gi+1)*k*ohw], ohw)
+			}
+			continue
+		}
+		clear(dxs)
+		for gi := 0; gi < g.Group; gi++ {
+			blas.Gemm(true, false, k, ohw, mg, 1, w[gi*mg*k:(gi+1)*mg*k], k, dys[gi*mg*ohw:(gi+1)*mg*ohw], ohw, 0, col, ohw)
+			col2imAdd(g, col, gi*(g.C/g.Group), dxs)
+		}
+	}
+}

@@ -1,0 +1,318 @@
+package kernels
+
+import "math"
+
+// UnaryKind selects an elementwise function; the values match ir.UnaryKind.
+type UnaryKind int
+
+// Unary functions.
+const (
+	Relu UnaryKind = iota
+	LeakyRelu
+	Sigmoid
+	Tanh
+	Clip
+	Abs
+	Neg
+	Exp
+	Elu
+	Softplus
+	Erf
+)
+
+// Unary holds an elementwise function and its parameters.
+type Unary struct {
+	Kind     UnaryKind
+	Alpha    float64
+	Min, Max float64
+}
+
+// Forward computes y = f(x) elementwise.
+func UnaryForward[T Float](u Unary, x, y []T) {
+	switch u.Kind {
+	case Relu:
+		for i, v := range x {
+			if v > 0 {
+				y[i] = v
+			} else {
+				y[i] = 0
+			}
+		}
+	case LeakyRelu:
+		a := T(u.Alpha)
+		for i, v := range x {
+			if v < 0 {
+				v *= a
+			}
+			y[i] = v
+		}
+	case Clip:
+		lo, hi := T(u.Min), T(u.Max)
+		for i, v := range x {
+			y[i] = min(max(v, lo), hi)
+		}
+	default:
+		for i, v := range x {
+			y[i] = T(unaryValue(u, float64(v)))
+		}
+	}
+}
+
+func unaryValue(u Unary, v float64) float64 {
+	switch u.Kind {
+	case Sigmoid:
+		return 1 / (1 + math.Exp(-v))
+	case Tanh:
+		return math.Tanh(v)
+	case Abs:
+		return math.Abs(v)
+	case Neg:
+		return -v
+	case Exp:
+		return math.Exp(v)
+	case Elu:
+		if v < 0 {
+			return u.Alpha * (math.Exp(v) - 1)
+		}
+		return v
+	case Softplus:
+		if v > 30 {
+			return v
+		}
+		return math.Log1p(math.Exp(v))
+	case Erf:
+		return math.Erf(v)
+	}
+	panic("kernels: unary kind without a value rule")
+}
+
+// UnaryBackward computes dx = dy·f'(x) from the input x and output y.
+// Clip passes the gradient where min ≤ x ≤ max (torch.clamp's rule), so a
+// model that clamps its input to the valid range still has a gradient at the
+// bounds; Relu passes it where x > 0.
+func UnaryBackward[T Float](u Unary, x, y, dy, dx []T) {
+	switch u.Kind {
+	case Relu:
+		for i, v := range y {
+			if v > 0 {
+				dx[i] = dy[i]
+			} else {
+				dx[i] = 0
+			}
+		}
+	case LeakyRelu:
+		a := T(u.Alpha)
+		for i, v := range x {
+			if v > 0 {
+				dx[i] = dy[i]
+			} else {
+				dx[i] = dy[i] * a
+			}
+		}
+	case Clip:
+		lo, hi := T(u.Min), T(u.Max)
+		for i, v := range x {
+			if v >= lo && v <= hi {
+				dx[i] = dy[i]
+			} else {
+				dx[i] = 0
+			}
+		}
+	case Sigmoid:
+		for i, v := range y {
+			dx[i] = dy[i] * v * (1 - v)
+		}
+	case Tanh:
+		for i, v := range y {
+			dx[i] = dy[i] * (1 - v*v)
+		}
+	case Abs:
+		for i, v := range x {
+			switch {
+			case v > 0:
+				dx[i] = dy[i]
+			case v < 0:
+				dx[i] = -dy[i]
+			default:
+				dx[i] = 0
+			}
+		}
+	case Neg:
+		for i := range dx {
+			dx[i] = -dy[i]
+		}
+	case Exp:
+		for i, v := range y {
+			dx[i] = dy[i] * v
+		}
+	case Elu:
+		a := T(u.Alpha)
+		for i, v := range x {
+			if v > 0 {
+				dx[i] = dy[i]
+			} else {
+				dx[i] = dy[i] * (y[i] + a)
+			}
+		}
+	case Softplus:
+		for i, v := range x {
+			dx[i] = dy[i] * T(1/(1+math.Exp(-float64(v))))
+		}
+	case Erf:
+		for i, v := range x {
+			f := float64(v)
+			dx[i] = dy[i] * T(2/math.SqrtPi*math.Exp(-f*f))
+		}
+	}
+}
+
+// BinaryKind selects an arithmetic operation; the values match ir.BinaryKind.
+type BinaryKind int
+
+// Binary operations.
+const (
+	Add BinaryKind = iota
+	Sub
+	Mul
+	Div
+)
+
+// Broadcast describes an elementwise operation over Shape where operand a
+// (b) is read at offset Σ index[d]·AStrides[d]; a stride of 0 broadcasts.
+type Broadcast struct {
+	Shape              []int
+	AStrides, BStrides []int
+}
+
+// Same reports whether both operands have exactly the output's layout.
+func (bc Broadcast) Same() bool {
+	s := 1
+	for d := len(bc.Shape) - 1; d >= 0; d-- {
+		if bc.Shape[d] != 1 && (bc.AStrides[d] != s || bc.BStrides[d] != s) {
+			return false
+		}
+		s *= bc.Shape[d]
+	}
+	return true
+}
+
+// each calls fn for every run along the last axis: the output offset, the
+// operand offsets, the run length and the operand strides along the run.
+func (bc Broadcast) each(fn func(o, oa, ob, n, sa, sb int)) {
+	r := len(bc.Shape)
+	if r == 0 {
+		fn(0, 0, 0, 1, 0, 0)
+		return
+	}
+	last := bc.Shape[r-1]
+	idx := make([]int, r-1)
+	total := prodInts(bc.Shape[:r-1])
+	oa, ob := 0, 0
+	for o := 0; o < total; o++ {
+		fn(o*last, oa, ob, last, bc.AStrides[r-1], bc.BStrides[r-1])
+		for d := r - 2; d >= 0; d-- {
+			idx[d]++
+			oa += bc.AStrides[d]
+			ob += bc.BStrides[d]
+			if idx[d] < bc.Shape[d] {
+				break
+			}
+			oa -= idx[d] * bc.AStrides[d]
+			ob -= idx[d] * bc.BStrides[d]
+			idx[d] = 0
+		}
+	}
+}
+
+// BinaryForward computes y = a op b with broadcasting.
+func BinaryForward[T Float](op BinaryKind, bc Broadcast, a, b, y []T) {
+	if bc.Same() {
+		a, b = a[:len(y)], b[:len(y)]
+		switch op {
+		case Add:
+			for i := range y {
+				y[i] = a[i] + b[i]
+			}
+		case Sub:
+			for i := range y {
+				y[i] = a[i] - b[i]
+			}
+		case Mul:
+			for i := range y {
+				y[i] = a[i] * b[i]
+			}
+		case Div:
+			for i := range y {
+				y[i] = a[i] / b[i]
+			}
+		}
+		return
+	}
+	bc.each(func(o, oa, ob, n, sa, sb int) {
+		ys := y[o : o+n]
+		switch op {
+		case Add:
+			for i := range ys {
+				ys[i] = a[oa+i*sa] + b[ob+i*sb]
+			}
+		case Sub:
+			for i := range ys {
+				ys[i] = a[oa+i*sa] - b[ob+i*sb]
+			}
+		case Mul:
+			for i := range ys {
+				ys[i] = a[oa+i*sa] * b[ob+i*sb]
+			}
+		case Div:
+			for i := range ys {
+				ys[i] = a[oa+i*sa] / b[ob+i*sb]
+			}
+		}
+	})
+}
+
+// BinaryBackward computes the gradient with respect to operand a (which = 0)
+// or b (which = 1) into d, which has the operand's layout and is summed over
+// broadcast axes.
+func BinaryBackward[T Float](op BinaryKind, bc Broadcast, which int, a, b, dy, d []T) {
+	clear(d)
+	bc.each(func(o, oa, ob, n, sa, sb int) {
+		dys := dy[o : o+n]
+		if which == 0 {
+			switch op {
+			case Add, Sub:
+				for i, g := range dys {
+					d[oa+i*sa] += g
+				}
+			case Mul:
+				for i, g := range dys {
+					d[oa+i*sa] += g * b[ob+i*sb]
+				}
+			case Div:
+				for i, g := range dys {
+					d[oa+i*sa] += g / b[ob+i*sb]
+				}
+			}
+			return
+		}
+		switch op {
+		case Add:
+			for i, g := range dys {
+				d[ob+i*sb] += g
+			}
+		case Sub:
+			for i, g := range dys {
+				d[ob+i*sb] -= g
+			}
+		case Mul:
+			for i, g := range dys {
+				d[ob+i*sb] += g * a[oa+i*sa]
+			}
+		case Div:
+			for i, g := range dys {
+				v := b[ob+i*sb]
+				d[ob+i*sb] -= g * a[oa+i*sa] / (v * v)
+			}
+		}
+	})
+}

@@ -1,0 +1,84 @@
+package kernels
+
+import "math"
+
+// SoftmaxForward computes softmax (or log-softmax) over the middle axis of x
+// viewed as outer×n×inner, for outer rows [lo, hi).
+func SoftmaxForward[T Float](log bool, x, y []T, n, inner, lo, hi int) {
+	for o := lo; o < hi; o++ {
+		for in := 0; in < inner; in++ {
+			base := o*n*inner + in
+			m := math.Inf(-1)
+			for k := 0; k < n; k++ {
+				m = math.Max(m, float64(x[base+k*inner]))
+			}
+			s := 0.0
+			for k := 0; k < n; k++ {
+				s += math.Exp(float64(x[base+k*inner]) - m)
+			}
+			ls := math.Log(s)
+			for k := 0; k < n; k++ {
+				v := float64(x[base+k*inner]) - m
+				if log {
+					y[base+k*inner] = T(v - ls)
+				} else {
+					y[base+k*inner] = T(math.Exp(v) / s)
+				}
+			}
+		}
+	}
+}
+
+// SoftmaxBackward computes dx from the output y and dy for rows [lo, hi):
+// softmax: dx = y·(dy − Σ dy·y); log-softmax: dx = dy − exp(y)·Σ dy.
+func SoftmaxBackward[T Float](log bool, y, dy, dx []T, n, inner, lo, hi int) {
+	for o := lo; o < hi; o++ {
+		for in := 0; in < inner; in++ {
+			base := o*n*inner + in
+			s := 0.0
+			for k := 0; k < n; k++ {
+				i := base + k*inner
+				if log {
+					s += float64(dy[i])
+				} else {
+					s += float64(dy[i]) * float64(y[i])
+				}
+			}
+			for k := 0; k < n; k++ {
+				i := base + k*inner
+				if log {
+					dx[i] = T(float64(dy[i]) - math.Exp(float64(y[i]))*s)
+				} else {
+					dx[i] = T(float64(y[i]) * (float64(dy[i]) - s))
+				}
+			}
+		}
+	}
+}
+
+// ReduceForward sums (or averages, scale = 1/count) x into y, where out
+// maps x's layout onto y's: a view of y with stride 0 on reduced axes.
+func ReduceForward[T Float](x, y []T, xShape []int, out Strided, scale T) {
+	clear(y)
+	v := Strided{Shape: xShape, Strides: out.Strides}
+	v.runs(func(d, s, n, st int) {
+		for i := 0; i < n; i++ {
+			y[s+i*st] += x[d+i]
+		}
+	})
+	if scale != 1 {
+		for i := range y {
+			y[i] *= scale
+		}
+	}
+}
+
+// ReduceBackward broadcasts dy back over x's layout, times scale.
+func ReduceBackward[T Float](dy, dx []T, xShape []int, out Strided, scale T) {
+	v := Strided{Shape: xShape, Strides: out.Strides}
+	v.runs(func(d, s, n, st int) {
+		for i := 0; i < n; i++ {
+			dx[d+i] = dy[s+i*st] * scale
+		}
+	})
+}

@@ -1,0 +1,1372 @@
+package ir
+
+import (
+	"fmt"
+	"math"
+	"slices"
+	"strings"
+
+	"github.com/advcheck/advcheck/models/onnx"
+)
+
+// FromONNX converts a decoded ONNX model into a validated Graph: shapes are
+// inferred with a symbolic batch dimension, constant subgraphs (including the
+// Shape→Gather→Unsqueeze→Concat chains PyTorch emits for x.view(x.size(0), -1))
+// are folded, BatchNormalization and other per-channel affine maps that follow
+// a convolution are folded into it, a final Softmax or LogSoftmax is set aside,
+// and nodes that do not contribute to the output are dropped.
+func FromONNX(m *onnx.Model) (*Graph, error) {
+	if m.Graph == nil {
+		return nil, errorf(ErrInvalid, "the model has no graph")
+	}
+	opset, ok := m.OpsetVersion("")
+	if !ok {
+		return nil, errorf(ErrInvalid, "the model does not import the default ONNX operator set")
+	}
+	im := &importer{opset: opset, vals: map[string]*Value{}, poison: map[string]string{}, names: map[string]bool{}}
+	g, err := im.run(m.Graph)
+	if err != nil {
+		return nil, err
+	}
+	return g, nil
+}
+
+type importer struct {
+	opset  int64
+	vals   map[string]*Value
+	poison map[string]string // outputs that cannot be used, with the reason
+	names  map[string]bool
+	nodes  []*Node
+	notes  []string
+	cur    *onnx.Node // the node being converted, for messages
+}
+
+func (im *importer) run(og *onnx.Graph) (*Graph, error) {
+	for _, t := range og.Initializers {
+		v, err := constFromTensor(t)
+		if err != nil {
+			return nil, fmt.Errorf("initializer %q: %w", t.Name, err)
+		}
+		im.vals[t.Name] = v
+	}
+	var input *Value
+	for _, vi := range og.Inputs {
+		if _, isInit := im.vals[vi.Name]; isInit {
+			continue
+		}
+		if input != nil {
+			return nil, errorf(ErrUnsupported, "the model has more than one input (%q, %q); advcheck attacks single-input image classifiers", input.Name, vi.Name)
+		}
+		v, err := inputValue(vi)
+		if err != nil {
+			return nil, err
+		}
+		input = v
+		im.vals[vi.Name] = v
+	}
+	if input == nil {
+		return nil, errorf(ErrInvalid, "the model has no input that is not an initializer")
+	}
+	for i, n := range og.Nodes {
+		im.cur = n
+		if n.Domain != "" && n.Domain != "ai.onnx" {
+			return nil, errorf(ErrUnsupported, "op %s of domain %q (node %q)", n.OpType, n.Domain, n.Name)
+		}
+		if err := im.convert(i, n); err != nil {
+			return nil, fmt.Errorf("node %q (%s, opset %d): %w", nodeLabel(i, n), n.OpType, im.opset, err)
+		}
+	}
+	im.cur = nil
+	if len(og.Outputs) != 1 {
+		return nil, errorf(ErrUnsupported, "the model has %d outputs; advcheck needs exactly one (the class scores)", len(og.Outputs))
+	}
+	out, err := im.value(og.Outputs[0].Name)
+	if err != nil {
+		return nil, fmt.Errorf("graph output: %w", err)
+	}
+	if out.IsConst() {
+		return nil, errorf(ErrInvalid, "the output %q does not depend on the input", out.Name)
+	}
+	g := &Graph{Input: input, Output: out, Nodes: im.nodes, OutputKind: OutputLogits, Notes: im.notes}
+	if err := g.finish(); err != nil {
+		return nil, err
+	}
+	return g, nil
+}
+
+func nodeLabel(i int, n *onnx.Node) string {
+	if n.Name != "" {
+		return n.Name
+	}
+	return fmt.Sprintf("#%d", i)
+}
+
+func inputValue(vi *onnx.ValueInfo) (*Value, error) {
+	if vi.ElemType != onnx.Float && vi.ElemType != onnx.Double && vi.ElemType != onnx.Undefined {
+		return nil, errorf(ErrUnsupported, "input %q has element type %d; advcheck needs a float input", vi.Name, vi.ElemType)
+	}
+	if !vi.HasShape || len(vi.Dims) < 2 {
+		return nil, errorf(ErrUnsupported, "input %q needs a declared shape of rank ≥ 2 (batch first)", vi.Name)
+	}
+	s := Shape{Batch}
+	for i, d := range vi.Dims[1:] {
+		if !d.Known || d.Value <= 0 {
+			return nil, errorf(ErrUnsupported, "input %q dimension %d is %q, not a fixed size; advcheck needs fixed image sizes", vi.Name, i+1, d.Param)
+		}
+		if d.Value > 1<<24 {
+			return nil, errorf(ErrInvalid, "input %q dimension %d is %d", vi.Name, i+1, d.Value)
+		}
+		s = append(s, int(d.Value))
+	}
+	if s.PerSample() > 1<<26 {
+		return nil, errorf(ErrUnsupported, "input %q has %d values per sample", vi.Name, s.PerSample())
+	}
+	return &Value{Name: vi.Name, Shape: s}, nil
+}
+
+func constFromTensor(t *onnx.Tensor) (*Value, error) {
+	c, err := tensorData(t)
+	if err != nil {
+		return nil, err
+	}
+	return &Value{Name: t.Name, Shape: Shape(c.Shape).Clone(), Const: c}, nil
+}
+
+func tensorData(t *onnx.Tensor) (*Tensor, error) {
+	shape := make([]int, len(t.Dims))
+	for i, d := range t.Dims {
+		if d < 0 || d > math.MaxInt32 {
+			return nil, errorf(ErrInvalid, "dimension %d of %q", d, t.Name)
+		}
+		shape[i] = int(d)
+	}
+	c := &Tensor{Shape: shape}
+	switch t.DataType {
+	case onnx.Float, onnx.Double, onnx.Float16:
+		d, err := t.Float64s()
+		if err != nil {
+			return nil, err
+		}
+		c.Data = d
+	case onnx.Int64, onnx.Int32, onnx.Int16, onnx.Int8, onnx.Uint8, onnx.Uint16, onnx.Uint32, onnx.Uint64, onnx.Bool:
+		d, err := t.Float64s()
+		if err != nil {
+			return nil, err
+		}
+		c.Data, c.Int = d, true
+	default:
+		return nil, errorf(ErrUnsupported, "tensor %q has element type %d", t.Name, t.DataType)
+	}
+	if len(c.Data) != prod(shape) {
+		return nil, errorf(ErrInvalid, "tensor %q has %d values for shape %v", t.Name, len(c.Data), shape)
+	}
+	return c, nil
+}
+
+// value looks up an input by name.
+func (im *importer) value(name string) (*Value, error) {
+	if why, bad := im.poison[name]; bad {
+		return nil, errorf(ErrUnsupported, "%s", why)
+	}
+	v, ok := im.vals[name]
+	if !ok {
+		return nil, errorf(ErrInvalid, "value %q is used before it is defined", name)
+	}
+	return v, nil
+}
+
+// inputs resolves a node's inputs; omitted optional inputs are nil.
+func (im *importer) inputs(n *onnx.Node, min, max int) ([]*Value, error) {
+	if len(n.Inputs) < min || len(n.Inputs) > max {
+		return nil, errorf(ErrInvalid, "%d inputs, want %d to %d", len(n.Inputs), min, max)
+	}
+	vs := make([]*Value, len(n.Inputs))
+	for i, name := range n.Inputs {
+		if name == "" {
+			if i < min {
+				return nil, errorf(ErrInvalid, "input %d is required", i)
+			}
+			continue
+		}
+		v, err := im.value(name)
+		if err != nil {
+			return nil, err
+		}
+		vs[i] = v
+	}
+	return vs, nil
+}
+
+// uniqueName returns a node name not used before.
+func (im *importer) uniqueName(base string) string {
+	name := base
+	for i := 2; im.names[name]; i++ {
+		name = fmt.Sprintf("%s_%d", base, i)
+	}
+	im.names[name] = true
+	return name
+}
+
+// add applies op to inputs: folded into a constant when every input is one,
+// else appended as a node. out is the output shape for Reshape; nil otherwise.
+func (im *importer) add(name, source string, op Op, out Shape, in ...*Value) (*Value, error) {
+	shapes := make([]Shape, len(in))
+	allConst := true
+	for i, v := range in {
+		shapes[i] = v.Shape
+		allConst = allConst && v.IsConst()
+	}
+	if out == nil {
+		var err error
+		if out, err = inferShape(op, shapes); err != nil {
+			return nil, err
+		}
+	}
+	if n := prodSafe(out); n < 0 || n > 1<<28 {
+		return nil, errorf(ErrUnsupported, "%s output %v is too large", op.Kind(), out)
+	}
+	if allConst {
+		ts := make([]*Tensor, len(in))
+		for i, v := range in {
+			ts[i] = v.Const
+		}
+		t, err := evalOp(op, ts, out)
+		if err != nil {
+			return nil, err
+		}
+		return &Value{Name: name, Shape: out, Const: t}, nil
+	}
+	if out.BatchAxis() < 0 || slices.Index(out[out.BatchAxis()+1:], Batch) >= 0 {
+		return nil, errorf(ErrUnsupported, "%s output %v does not keep exactly one batch dimension", op.Kind(), out)
+	}
+	n := &Node{Name: im.uniqueName(name), Op: op, Inputs: in, Source: source}
+	n.Output = &Value{Name: n.Name, Shape: out, Producer: n}
+	im.nodes = append(im.nodes, n)
+	return n.Output, nil
+}
+
+// prodSafe is the product of the non-batch dimensions, or -1 on overflow.
+func prodSafe(s Shape) int {
+	p := 1
+	for _, d := range s {
+		if d == Batch {
+			continue
+		}
+		if d < 0 || (d > 0 && p > (1<<40)/d) {
+			return -1
+		}
+		p *= d
+	}
+	return p
+}
+
+func (im *importer) convert(idx int, n *onnx.Node) error {
+	name := nodeLabel(idx, n)
+	if n.Name == "" {
+		name = n.OpType
+	}
+	if len(n.Outputs) == 0 {
+		return errorf(ErrInvalid, "no outputs")
+	}
+	var out *Value
+	var err error
+	switch n.OpType {
+	case "Identity", "Dropout":
+		var in []*Value
+		if in, err = im.inputs(n, 1, 3); err == nil {
+			out = in[0]
+			for _, extra := range n.Outputs[1:] {
+				im.poison[extra] = fmt.Sprintf("the mask output of %s %q is not supported", n.OpType, name)
+			}
+		}
+	case "Constant":
+		out, err = im.constant(n)
+	case "Cast":
+		out, err = im.cast(n)
+	case "Conv":
+		out, err = im.conv(n, name)
+	case "BatchNormalization":
+		out, err = im.batchNorm(n, name)
+	case "Relu", "LeakyRelu", "Sigmoid", "Tanh", "Abs", "Neg", "Exp", "Elu", "Softplus", "Erf", "Clip":
+		out, err = im.unary(n, name)
+	case "Softmax", "LogSoftmax":
+		out, err = im.softmax(n, name)
+	case "MaxPool", "AveragePool":
+		out, err = im.pool(n, name)
+	case "GlobalAveragePool":
+		var in []*Value
+		if in, err = im.inputs(n, 1, 1); err == nil {
+			out, err = im.add(name, n.OpType, GlobalAvgPool{}, nil, in[0])
+		}
+	case "GlobalMaxPool":
+		var in []*Value
+		if in, err = im.inputs(n, 1, 1); err == nil {
+			s := in[0].Shape
+			if len(s) != 4 {
+				return errorf(ErrUnsupported, "GlobalMaxPool of %v", s)
+			}
+			op := Pool{Max: true, Kernel: [2]int{s[2], s[3]}, Strides: [2]int{1, 1}, Dilations: [2]int{1, 1}}
+			out, err = im.add(name, n.OpType, op, nil, in[0])
+		}
+	case "Pad":
+		out, err = im.pad(n, name)
+	case "Gemm":
+		out, err = im.gemm(n, name)
+	case "MatMul":
+		out, err = im.matmul(n, name)
+	case "Add", "Sub", "Mul", "Div":
+		var in []*Value
+		if in, err = im.inputs(n, 2, 2); err == nil {
+			kind := map[string]BinaryKind{"Add": Add, "Sub": Sub, "Mul": Mul, "Div": Div}[n.OpType]
+			out, err = im.add(name, n.OpType, Binary{kind}, nil, in[0], in[1])
+		}
+	case "Sum":
+		var in []*Value
+		if in, err = im.inputs(n, 1, 64); err == nil {
+			out = in[0]
+			for i, v := range in[1:] {
+				if out, err = im.add(fmt.Sprintf("%s/%d", name, i), n.OpType, Binary{Add}, nil, out, v); err != nil {
+					break
+				}
+			}
+		}
+	case "Flatten":
+		out, err = im.flatten(n, name)
+	case "Reshape":
+		out, err = im.reshape(n, name)
+	case "Transpose":
+		out, err = im.transpose(n, name)
+	case "Concat":
+		out, err = im.concat(n, name)
+	case "Shape":
+		out, err = im.shape(n)
+	case "Gather":
+		out, err = im.gather(n, name)
+	case "Unsqueeze", "Squeeze":
+		out, err = im.squeeze(n, name)
+	case "Slice":
+		out, err = im.slice(n, name)
+	case "ReduceMean", "ReduceSum":
+		out, err = im.reduce(n, name)
+	default:
+		return errorf(ErrUnsupported, "op %s is not supported", n.OpType)
+	}
+	if err != nil {
+		return err
+	}
+	im.vals[n.Outputs[0]] = out
+	for _, extra := range n.Outputs[1:] {
+		if _, set := im.poison[extra]; !set && extra != "" {
+			im.poison[extra] = fmt.Sprintf("output %d of %s %q is not supported", slices.Index(n.Outputs, extra), n.OpType, name)
+		}
+	}
+	return nil
+}
+
+// Attribute helpers.
+
+func attrInt(n *onnx.Node, name string, def int64) int64 {
+	if a := n.Attr(name); a != nil {
+		return a.I
+	}
+	return def
+}
+
+func attrFloat(n *onnx.Node, name string, def float64) float64 {
+	if a := n.Attr(name); a != nil {
+		return float64(a.F)
+	}
+	return def
+}
+
+func attrString(n *onnx.Node, name, def string) string {
+	if a := n.Attr(name); a != nil {
+		return string(a.S)
+	}
+	return def
+}
+
+func attrInts(n *onnx.Node, name string) ([]int, bool, error) {
+	a := n.Attr(name)
+	if a == nil {
+		return nil, false, nil
+	}
+	out := make([]int, len(a.Ints))
+	for i, v := range a.Ints {
+		if v < math.MinInt32 || v > math.MaxInt32 {
+			return nil, true, errorf(ErrInvalid, "attribute %s value %d out of range", name, v)
+		}
+		out[i] = int(v)
+	}
+	return out, true, nil
+}
+
+// constInts reads a constant integer input (axes, pads, shapes) as ints. Batch
+// marks come back as Batch.
+func constInts(v *Value, what string) ([]int, error) {
+	if v == nil {
+		return nil, nil
+	}
+	if !v.IsConst() {
+		return nil, errorf(ErrUnsupported, "%s must be a constant (it depends on the input values)", what)
+	}
+	out := make([]int, len(v.Const.Data))
+	for i, f := range v.Const.Data {
+		if v.Const.Sym != nil && v.Const.Sym[i] {
+			out[i] = Batch
+			continue
+		}
+		if f != math.Trunc(f) || math.Abs(f) > 1<<62 {
+			return nil, errorf(ErrInvalid, "%s holds %v, not an integer", what, f)
+		}
+		switch {
+		case f > math.MaxInt32:
+			out[i] = math.MaxInt32
+		case f < math.MinInt32:
+			out[i] = math.MinInt32
+		default:
+			out[i] = int(f)
+		}
+	}
+	return out, nil
+}
+
+func normAxis(axis, rank int) (int, error) {
+	if axis < -rank || axis >= rank {
+		return 0, errorf(ErrInvalid, "axis %d out of range for rank %d", axis, rank)
+	}
+	if axis < 0 {
+		axis += rank
+	}
+	return axis, nil
+}
+
+// Op conversions.
+
+func (im *importer) constant(n *onnx.Node) (*Value, error) {
+	if len(n.Attrs) != 1 {
+		return nil, errorf(ErrInvalid, "Constant needs exactly one attribute")
+	}
+	a := n.Attrs[0]
+	var t *Tensor
+	switch a.Name {
+	case "value":
+		if a.T == nil {
+			return nil, errorf(ErrInvalid, "Constant value is not a tensor")
+		}
+		var err error
+		if t, err = tensorData(a.T); err != nil {
+			return nil, err
+		}
+	case "value_float":
+		t = &Tensor{Shape: []int{}, Data: []float64{float64(a.F)}}
+	case "value_floats":
+		t = &Tensor{Shape: []int{len(a.Floats)}, Data: make([]float64, len(a.Floats))}
+		for i, f := range a.Floats {
+			t.Data[i] = float64(f)
+		}
+	case "value_int":
+		t = &Tensor{Shape: []int{}, Data: []float64{float64(a.I)}, Int: true}
+	case "value_ints":
+		t = &Tensor{Shape: []int{len(a.Ints)}, Data: make([]float64, len(a.Ints)), Int: true}
+		for i, v := range a.Ints {
+			t.Data[i] = float64(v)
+		}
+	default:
+		return nil, errorf(ErrUnsupported, "Constant attribute %q", a.Name)
+	}
+	return &Value{Name: n.Outputs[0], Shape: Shape(t.Shape).Clone(), Const: t}, nil
+}
+
+func (im *importer) cast(n *onnx.Node) (*Value, error) {
+	in, err := im.inputs(n, 1, 1)
+	if err != nil {
+		return nil, err
+	}
+	to := onnx.DataType(attrInt(n, "to", 0))
+	isFloat := to == onnx.Float || to == onnx.Double || to == onnx.Float16
+	x := in[0]
+	if !x.IsConst() {
+		if !isFloat {
+			return nil, errorf(ErrUnsupported, "Cast of the model's activations to type %d", to)
+		}
+		return x, nil
+	}
+	t := *x.Const
+	t.Data = append([]float64(nil), t.Data...)
+	t.Int = !isFloat
+	if t.Int {
+		for i, v := range t.Data {
+			t.Data[i] = math.Trunc(v)
+		}
+	}
+	return &Value{Name: n.Outputs[0], Shape: x.Shape.Clone(), Const: &t}, nil
+}
+
+// spatial reads the kernel-window attributes shared by Conv and the pools.
+func spatial(n *onnx.Node, kernel [2]int, inShape Shape) (strides, dil [2]int, pads [4]int, err error) {
+	strides, dil = [2]int{1, 1}, [2]int{1, 1}
+	if s, ok, e := attrInts(n, "strides"); e != nil {
+		return strides, dil, pads, e
+	} else if ok {
+		if len(s) != 2 {
+			return strides, dil, pads, errorf(ErrUnsupported, "strides %v: only 2-D windows are supported", s)
+		}
+		strides = [2]int{s[0], s[1]}
+	}
+	if d, ok, e := attrInts(n, "dilations"); e != nil {
+		return strides, dil, pads, e
+	} else if ok {
+		if len(d) != 2 {
+			return strides, dil, pads, errorf(ErrUnsupported, "dilations %v: only 2-D windows are supported", d)
+		}
+		dil = [2]int{d[0], d[1]}
+	}
+	if p, ok, e := attrInts(n, "pads"); e != nil {
+		return strides, dil, pads, e
+	} else if ok {
+		if len(p) != 4 {
+			return strides, dil, pads, errorf(ErrUnsupported, "pads %v: only 2-D windows are supported", p)
+		}
+		for _, v := range p {
+			if v < 0 {
+				return strides, dil, pads, errorf(ErrUnsupported, "negative pads %v", p)
+			}
+		}
+		pads = [4]int{p[0], p[1], p[2], p[3]}
+	}
+	for i := 0; i < 2; i++ {
+		if strides[i] < 1 || dil[i] < 1 || kernel[i] < 1 {
+			return strides, dil, pads, errorf(ErrInvalid, "kernel %v, strides %v and dilations %v must be positive", kernel, strides, dil)
+		}
+	}
+	switch ap := attrString(n, "auto_pad", "NOTSET"); ap {
+	case "NOTSET", "":
+	case "VALID":
+		pads = [4]int{}
+	case "SAME_UPPER", "SAME_LOWER":
+		for i := 0; i < 2; i++ {
+			in := inShape[2+i]
+			out := (in + strides[i] - 1) / strides[i]
+			total := max(0, (out-1)*strides[i]+(kernel[i]-1)*dil[i]+1-in)
+			small, big := total/2, total-total/2
+			if ap == "SAME_UPPER" {
+				pads[i], pads[i+2] = small, big
+			} else {
+				pads[i], pads[i+2] = big, small
+			}
+		}
+	default:
+		return strides, dil, pads, errorf(ErrUnsupported, "auto_pad %q", ap)
+	}
+	return strides, dil, pads, nil
+}
+
+func (im *importer) conv(n *onnx.Node, name string) (*Value, error) {
+	in, err := im.inputs(n, 2, 3)
+	if err != nil {
+		return nil, err
+	}
+	x, w := in[0], in[1]
+	if !w.IsConst() {
+		return nil, errorf(ErrUnsupported, "Conv weights must be constant")
+	}
+	if len(w.Shape) != 4 || len(x.Shape) != 4 {
+		return nil, errorf(ErrUnsupported, "only 2-D convolutions are supported (input %v, weight %v)", x.Shape, w.Shape)
+	}
+	kernel := [2]int{w.Shape[2], w.Shape[3]}
+	if k, ok, e := attrInts(n, "kernel_shape"); e != nil {
+		return nil, e
+	} else if ok && (len(k) != 2 || k[0] != kernel[0] || k[1] != kernel[1]) {
+		return nil, errorf(ErrInvalid, "kernel_shape %v does not match the weight %v", k, w.Shape)
+	}
+	st, dil, pads, err := spatial(n, kernel, x.Shape)
+	if err != nil {
+		return nil, err
+	}
+	op := Conv{Kernel: kernel, Strides: st, Dilations: dil, Pads: pads, Group: int(attrInt(n, "group", 1))}
+	args := []*Value{x, w}
+	if len(in) > 2 && in[2] != nil {
+		if !in[2].IsConst() {
+			return nil, errorf(ErrUnsupported, "Conv bias must be constant")
+		}
+		args = append(args, in[2])
+	}
+	return im.add(name, "Conv", op, nil, args...)
+}
+
+// batchNorm turns inference-mode BatchNormalization into y = x·s + t with
+// per-channel constants; finish folds them into a preceding Conv.
+func (im *importer) batchNorm(n *onnx.Node, name string) (*Value, error) {
+	in, err := im.inputs(n, 5, 5)
+	if err != nil {
+		return nil, err
+	}
+	if attrInt(n, "training_mode", 0) != 0 {
+		return nil, errorf(ErrUnsupported, "BatchNormalization in training mode")
+	}
+	eps := attrFloat(n, "epsilon", 1e-5)
+	x := in[0]
+	if len(x.Shape) < 2 || x.Shape.BatchAxis() != 0 {
+		return nil, errorf(ErrUnsupported, "BatchNormalization of %v", x.Shape)
+	}
+	c := x.Shape[1]
+	for i, v := range in[1:] {
+		if !v.IsConst() || len(v.Const.Data) != c {
+			return nil, errorf(ErrUnsupported, "BatchNormalization input %d must be a constant of %d values", i+1, c)
+		}
+	}
+	scale, bias, mean, vr := in[1].Const.Data, in[2].Const.Data, in[3].Const.Data, in[4].Const.Data
+	shape := make([]int, len(x.Shape)-1)
+	for i := range shape {
+		shape[i] = 1
+	}
+	shape[0] = c
+	s, t := &Tensor{Shape: shape, Data: make([]float64, c)}, &Tensor{Shape: shape, Data: make([]float64, c)}
+	for i := 0; i < c; i++ {
+		if vr[i]+eps <= 0 {
+			return nil, errorf(ErrInvalid, "BatchNormalization variance %v + epsilon %v is not positive", vr[i], eps)
+		}
+		s.Data[i] = scale[i] / math.Sqrt(vr[i]+eps)
+		t.Data[i] = bias[i] - mean[i]*s.Data[i]
+	}
+	y, err := im.add(name+"/scale", "BatchNormalization", Binary{Mul}, nil, x, &Value{Name: name + "/s", Shape: shape, Const: s})
+	if err != nil {
+		return nil, err
+	}
+	return im.add(name+"/shift", "BatchNormalization", Binary{Add}, nil, y, &Value{Name: name + "/t", Shape: shape, Const: t})
+}
+
+func (im *importer) unary(n *onnx.Node, name string) (*Value, error) {
+	in, err := im.inputs(n, 1, 3)
+	if err != nil {
+		return nil, err
+	}
+	op := Unary{Min: math.Inf(-1), Max: math.Inf(1)}
+	switch n.OpType {
+	case "Relu":
+		op.Func = Relu
+	case "LeakyRelu":
+		op.Func, op.Alpha = LeakyRelu, attrFloat(n, "alpha", 0.01)
+	case "Sigmoid":
+		op.Func = Sigmoid
+	case "Tanh":
+		op.Func = Tanh
+	case "Abs":
+		op.Func = Abs
+	case "Neg":
+		op.Func = Neg
+	case "Exp":
+		op.Func = Exp
+	case "Elu":
+		op.Func, op.Alpha = Elu, attrFloat(n, "alpha", 1)
+	case "Softplus":
+		op.Func = Softplus
+	case "Erf":
+		op.Func = Erf
+	case "Clip":
+		op.Func = Clip
+		if im.opset < 11 {
+			op.Min, op.Max = attrFloat(n, "min", math.Inf(-1)), attrFloat(n, "max", math.Inf(1))
+		} else {
+			for i, dst := range []*float64{&op.Min, &op.Max} {
+				if len(in) > i+1 && in[i+1] != nil {
+					v := in[i+1]
+					if !v.IsConst() || len(v.Const.Data) != 1 {
+						return nil, errorf(ErrUnsupported, "Clip bounds must be scalar constants")
+					}
+					*dst = v.Const.Data[0]
+				}
+			}
+		}
+		if op.Min > op.Max {
+			return nil, errorf(ErrInvalid, "Clip min %v > max %v", op.Min, op.Max)
+		}
+	}
+	if n.OpType != "Clip" && len(in) > 1 {
+		return nil, errorf(ErrInvalid, "%s takes one input", n.OpType)
+	}
+	return im.add(name, n.OpType, op, nil, in[0])
+}
+
+func (im *importer) softmax(n *onnx.Node, name string) (*Value, error) {
+	in, err := im.inputs(n, 1, 1)
+	if err != nil {
+		return nil, err
+	}
+	x := in[0]
+	log := n.OpType == "LogSoftmax"
+	def := int64(-1)
+	if im.opset < 13 {
+		def = 1
+	}
+	axis, err := normAxis(int(attrInt(n, "axis", def)), len(x.Shape))
+	if err != nil {
+		return nil, err
+	}
+	if im.opset >= 13 || axis == len(x.Shape)-1 {
+		return im.add(name, n.OpType, Softmax{Axis: axis, Log: log}, nil, x)
+	}
+	// Before opset 13 the input is viewed as 2-D [prod(dims[:axis]), prod(dims[axis:])].
+	flat, err := mergeDims(x.Shape[axis:])
+	if err != nil {
+		return nil, err
+	}
+	target := append(x.Shape[:axis:axis], flat)
+	y, err := im.add(name+"/flatten", n.OpType, Reshape{}, target, x)
+	if err != nil {
+		return nil, err
+	}
+	if y, err = im.add(name, n.OpType, Softmax{Axis: axis, Log: log}, nil, y); err != nil {
+		return nil, err
+	}
+	return im.add(name+"/unflatten", n.OpType, Reshape{}, x.Shape.Clone(), y)
+}
+
+// mergeDims is the size of the dimensions merged into one: their product, or
+// Batch when the batch is merged with dimensions of size 1 only.
+func mergeDims(dims Shape) (int, error) {
+	if slices.Contains(dims, Batch) {
+		for _, d := range dims {
+			if d != Batch && d != 1 {
+				return 0, errorf(ErrUnsupported, "merging the batch dimension with others (%v) mixes samples", dims)
+			}
+		}
+		return Batch, nil
+	}
+	return prod(dims), nil
+}
+
+func (im *importer) pool(n *onnx.Node, name string) (*Value, error) {
+	in, err := im.inputs(n, 1, 1)
+	if err != nil {
+		return nil, err
+	}
+	x := in[0]
+	if len(x.Shape) != 4 {
+		return nil, errorf(ErrUnsupported, "only 2-D pooling is supported (input %v)", x.Shape)
+	}
+	k, ok, err := attrInts(n, "kernel_shape")
+	if err != nil {
+		return nil, err
+	}
+	if !ok || len(k) != 2 {
+		return nil, errorf(ErrUnsupported, "kernel_shape %v: only 2-D pooling is supported", k)
+	}
+	kernel := [2]int{k[0], k[1]}
+	st, dil, pads, err := spatial(n, kernel, x.Shape)
+	if err != nil {
+		return nil, err
+	}
+	op := Pool{Max: n.OpType == "MaxPool", Kernel: kernel, Strides: st, Dilations: dil, Pads: pads,
+		CeilMode: attrInt(n, "ceil_mode", 0) != 0, CountIncludePad: attrInt(n, "count_include_pad", 0) != 0}
+	if attrInt(n, "storage_order", 0) != 0 {
+		return nil, errorf(ErrUnsupported, "MaxPool storage_order 1")
+	}
+	if len(n.Outputs) > 1 && n.Outputs[1] != "" {
+		im.poison[n.Outputs[1]] = fmt.Sprintf("the Indices output of MaxPool %q is not supported", name)
+	}
+	return im.add(name, n.OpType, op, nil, x)
+}
+
+func (im *importer) pad(n *onnx.Node, name string) (*Value, error) {
+	var x *Value
+	var pads []int
+	val := 0.0
+	mode := attrString(n, "mode", "constant")
+	if im.opset < 11 {
+		in, err := im.inputs(n, 1, 1)
+		if err != nil {
+			return nil, err
+		}
+		x = in[0]
+		p, _, err := attrInts(n, "pads")
+		if err != nil {
+			return nil, err
+		}
+		pads, val = p, attrFloat(n, "value", 0)
+	} else {
+		in, err := im.inputs(n, 2, 4)
+		if err != nil {
+			return nil, err
+		}
+		x = in[0]
+		if pads, err = constInts(in[1], "Pad pads"); err != nil {
+			return nil, err
+		}
+		if len(in) > 2 && in[2] != nil {
+			if !in[2].IsConst() || len(in[2].Const.Data) != 1 {
+				return nil, errorf(ErrUnsupported, "Pad constant_value must be a scalar constant")
+			}
+			val = in[2].Const.Data[0]
+		}
+		if len(in) > 3 && in[3] != nil {
+			axes, err := constInts(in[3], "Pad axes")
+			if err != nil {
+				return nil, err
+			}
+			full := make([]int, 2*len(x.Shape))
+			if len(pads) != 2*len(axes) {
+				return nil, errorf(ErrInvalid, "Pad has %d pads for %d axes", len(pads), len(axes))
+			}
+			for i, a := range axes {
+				if a, err = normAxis(a, len(x.Shape)); err != nil {
+					return nil, err
+				}
+				full[a], full[a+len(x.Shape)] = pads[i], pads[i+len(axes)]
+			}
+			pads = full
+		}
+	}
+	if mode != "constant" {
+		return nil, errorf(ErrUnsupported, "Pad mode %q (only constant)", mode)
+	}
+	r := len(x.Shape)
+	if len(pads) != 2*r {
+		return nil, errorf(ErrInvalid, "Pad has %d pads for a rank-%d input", len(pads), r)
+	}
+	return im.add(name, "Pad", Pad{Begin: pads[:r], End: pads[r:], Value: val}, nil, x)
+}
+
+// transpose2 returns the transpose of a constant matrix.
+func transpose2(t *Tensor) *Tensor {
+	r, c := t.Shape[0], t.Shape[1]
+	out := NewTensor(c, r)
+	for i := 0; i < r; i++ {
+		for j := 0; j < c; j++ {
+			out.Data[j*r+i] = t.Data[i*c+j]
+		}
+	}
+	return out
+}
+
+func scaled(t *Tensor, s float64) *Tensor {
+	out := &Tensor{Shape: append([]int(nil), t.Shape...), Data: make([]float64, len(t.Data))}
+	for i, v := range t.Data {
+		out.Data[i] = v * s
+	}
+	return out
+}
+
+func constValue(name string, t *Tensor) *Value {
+	return &Value{Name: name, Shape: Shape(t.Shape).Clone(), Const: t}
+}
+
+func (im *importer) gemm(n *onnx.Node, name string) (*Value, error) {
+	in, err := im.inputs(n, 2, 3)
+	if err != nil {
+		return nil, err
+	}
+	a, b := in[0], in[1]
+	var c *Value
+	if len(in) > 2 {
+		c = in[2]
+	}
+	alpha, beta := attrFloat(n, "alpha", 1), attrFloat(n, "beta", 1)
+	transA, transB := attrInt(n, "transA", 0) != 0, attrInt(n, "transB", 0) != 0
+	if len(a.Shape) != 2 || len(b.Shape) != 2 {
+		return nil, errorf(ErrInvalid, "Gemm of %v and %v: both must be matrices", a.Shape, b.Shape)
+	}
+	if transA {
+		if a, err = im.add(name+"/transA", "Gemm", Transpose{Perm: []int{1, 0}}, nil, a); err != nil {
+			return nil, err
+		}
+	}
+	var y *Value
+	if b.IsConst() && !a.IsConst() {
+		w := b.Const
+		if transB {
+			w = transpose2(w)
+		}
+		if alpha != 1 {
+			w = scaled(w, alpha)
+		}
+		args := []*Value{a, constValue(name+"/W", w)}
+		m := w.Shape[1]
+		if c != nil && c.IsConst() && (len(c.Const.Data) == m || len(c.Const.Data) == 1) && (len(c.Shape) == 0 || c.Shape[len(c.Shape)-1] == m || len(c.Const.Data) == 1) {
+			bias := NewTensor(m)
+			for j := range bias.Data {
+				bias.Data[j] = beta * c.Const.Data[j%len(c.Const.Data)]
+			}
+			args = append(args, constValue(name+"/b", bias))
+			c = nil
+		}
+		if y, err = im.add(name, "Gemm", Dense{}, nil, args...); err != nil {
+			return nil, err
+		}
+	} else {
+		if transB {
+			if b, err = im.add(name+"/transB", "Gemm", Transpose{Perm: []int{1, 0}}, nil, b); err != nil {
+				return nil, err
+			}
+		}
+		if y, err = im.add(name, "Gemm", MatMul{}, nil, a, b); err != nil {
+			return nil, err
+		}
+		if alpha != 1 {
+			if y, err = im.add(name+"/alpha", "Gemm", Binary{Mul}, nil, y, constValue(name+"/alpha_c", &Tensor{Shape: []int{}, Data: []float64{alpha}})); err != nil {
+				return nil, err
+			}
+		}
+	}
+	if c != nil && beta != 0 {
+		if beta != 1 {
+			if c, err = im.add(name+"/beta", "Gemm", Binary{Mul}, nil, c, constValue(name+"/beta_c", &Tensor{Shape: []int{}, Data: []float64{beta}})); err != nil {
+				return nil, err
+			}
+		}
+		return im.add(name+"/bias", "Gemm", Binary{Add}, nil, y, c)
+	}
+	return y, nil
+}
+
+func (im *importer) matmul(n *onnx.Node, name string) (*Value, error) {
+	in, err := im.inputs(n, 2, 2)
+	if err != nil {
+		return nil, err
+	}
+	a, b := in[0], in[1]
+	if b.IsConst() && !a.IsConst() && len(b.Shape) == 2 && len(a.Shape) >= 2 {
+		return im.add(name, "MatMul", Dense{}, nil, a, b)
+	}
+	return im.add(name, "MatMul", MatMul{}, nil, a, b)
+}
+
+func (im *importer) flatten(n *onnx.Node, name string) (*Value, error) {
+	in, err := im.inputs(n, 1, 1)
+	if err != nil {
+		return nil, err
+	}
+	x := in[0]
+	axis := int(attrInt(n, "axis", 1))
+	if axis < 0 {
+		axis += len(x.Shape)
+	}
+	if axis < 0 || axis > len(x.Shape) {
+		return nil, errorf(ErrInvalid, "Flatten axis %d for rank %d", axis, len(x.Shape))
+	}
+	outer, err := mergeDims(x.Shape[:axis])
+	if err != nil {
+		return nil, err
+	}
+	inner, err := mergeDims(x.Shape[axis:])
+	if err != nil {
+		return nil, err
+	}
+	return im.reshapeTo(name, "Flatten", x, Shape{outer, inner})
+}
+
+// reshapeTo reshapes x to target, which may hold Batch.
+func (im *importer) reshapeTo(name, source string, x *Value, target Shape) (*Value, error) {
+	if x.IsConst() {
+		if slices.Contains(target, Batch) {
+			return nil, errorf(ErrUnsupported, "reshaping a constant to a batch-sized shape")
+		}
+		if prod(target) != len(x.Const.Data) {
+			return nil, errorf(ErrInvalid, "cannot reshape %v to %v", x.Shape, target)
+		}
+	} else if target.PerSample() != x.Shape.PerSample() || !slices.Contains(target, Batch) {
+		return nil, errorf(ErrInvalid, "cannot reshape %v to %v", x.Shape, target)
+	}
+	if x.Shape.Equal(target) {
+		return x, nil
+	}
+	return im.add(name, source, Reshape{}, target, x)
+}
+
+func (im *importer) reshape(n *onnx.Node, name string) (*Value, error) {
+	in, err := im.inputs(n, 2, 2)
+	if err != nil {
+		return nil, err
+	}
+	x := in[0]
+	spec, err := constInts(in[1], "Reshape shape")
+	if err != nil {
+		return nil, err
+	}
+	allowZero := attrInt(n, "allowzero", 0) != 0
+	target := make(Shape, len(spec))
+	infer := -1
+	for i, d := range spec {
+		switch {
+		case d == Batch:
+			target[i] = Batch
+		case d == 0 && !allowZero:
+			if i >= len(x.Shape) {
+				return nil, errorf(ErrInvalid, "Reshape copies dimension %d of a rank-%d input", i, len(x.Shape))
+			}
+			target[i] = x.Shape[i]
+		case d == -1:
+			if infer >= 0 {
+				return nil, errorf(ErrInvalid, "Reshape shape %v has two -1", spec)
+			}
+			infer = i
+		case d < 0:
+			return nil, errorf(ErrInvalid, "Reshape shape %v", spec)
+		default:
+			target[i] = d
+		}
+	}
+	known := 1
+	for i, d := range target {
+		if i != infer && d != Batch {
+			known *= d
+		}
+	}
+	hasBatch := slices.Contains(target, Batch)
+	xBatch := x.Shape.BatchAxis() >= 0
+	per := x.Shape.PerSample()
+	if x.IsConst() {
+		per = len(x.Const.Data)
+	}
+	switch {
+	case !xBatch || hasBatch:
+		if infer >= 0 {
+			if known == 0 || per%known != 0 {
+				return nil, errorf(ErrInvalid, "cannot reshape %v to %v", x.Shape, spec)
+			}
+			target[infer] = per / known
+		}
+	case infer >= 0 && known > 0 && per == known:
+		// [-1, K] with K the per-sample size: -1 is the batch.
+		target[infer] = Batch
+	case len(target) > 0 && target[0] == 1 && x.Shape.BatchAxis() == 0 && (infer > 0 || known == per):
+		// A batch size of 1 baked into the export: [1, ...] stands for [N, ...].
+		target[0] = Batch
+		if infer > 0 {
+			if per%known != 0 {
+				return nil, errorf(ErrInvalid, "cannot reshape %v to %v", x.Shape, spec)
+			}
+			target[infer] = per / known
+		}
+		im.notes = append(im.notes, fmt.Sprintf("Reshape %q had a batch size of 1 baked into its shape %v; advcheck treats dimension 0 as the batch", name, spec))
+	default:
+		return nil, errorf(ErrUnsupported, "Reshape to %v does not keep the batch dimension of %v (export the model with a dynamic batch axis)", spec, x.Shape)
+	}
+	return im.reshapeTo(name, "Reshape", x, target)
+}
+
+func (im *importer) transpose(n *onnx.Node, name string) (*Value, error) {
+	in, err := im.inputs(n, 1, 1)
+	if err != nil {
+		return nil, err
+	}
+	x := in[0]
+	perm, ok, err := attrInts(n, "perm")
+	if err != nil {
+		return nil, err
+	}
+	if !ok {
+		for i := len(x.Shape) - 1; i >= 0; i-- {
+			perm = append(perm, i)
+		}
+	}
+	return im.add(name, "Transpose", Transpose{Perm: perm}, nil, x)
+}
+
+func (im *importer) concat(n *onnx.Node, name string) (*Value, error) {
+	in, err := im.inputs(n, 1, 1024)
+	if err != nil {
+		return nil, err
+	}
+	axis, err := normAxis(int(attrInt(n, "axis", 0)), len(in[0].Shape))
+	if err != nil {
+		return nil, err
+	}
+	if len(in) == 1 {
+		return in[0], nil
+	}
+	return im.add(name, "Concat", Concat{Axis: axis}, nil, in...)
+}
+
+func (im *importer) shape(n *onnx.Node) (*Value, error) {
+	in, err := im.inputs(n, 1, 1)
+	if err != nil {
+		return nil, err
+	}
+	s := in[0].Shape
+	start, end := int(attrInt(n, "start", 0)), int(attrInt(n, "end", int64(len(s))))
+	start, end = clampSlice(start, len(s)), clampSlice(end, len(s))
+	if end < start {
+		end = start
+	}
+	t := &Tensor{Shape: []int{end - start}, Data: make([]float64, end-start), Int: true}
+	for i, d := range s[start:end] {
+		if d == Batch {
+			if t.Sym == nil {
+				t.Sym = make([]bool, len(t.Data))
+			}
+			t.Sym[i] = true
+			continue
+		}
+		t.Data[i] = float64(d)
+	}
+	return &Value{Name: n.Outputs[0], Shape: Shape(t.Shape), Const: t}, nil
+}
+
+func clampSlice(i, n int) int {
+	if i < 0 {
+		i += n
+	}
+	return min(max(i, 0), n)
+}
+
+func (im *importer) gather(n *onnx.Node, name string) (*Value, error) {
+	in, err := im.inputs(n, 2, 2)
+	if err != nil {
+		return nil, err
+	}
+	data, idx := in[0], in[1]
+	if !data.IsConst() || !idx.IsConst() {
+		return nil, errorf(ErrUnsupported, "Gather on the model's activations")
+	}
+	axis, err := normAxis(int(attrInt(n, "axis", 0)), len(data.Shape))
+	if err != nil {
+		return nil, err
+	}
+	indices, err := constInts(idx, "Gather indices")
+	if err != nil {
+		return nil, err
+	}
+	d := data.Const
+	outer, size, inner := splitAxis(d.Shape, axis)
+	outShape := append(append(append([]int(nil), d.Shape[:axis]...), idx.Shape...), d.Shape[axis+1:]...)
+	out := NewTensor(outShape...)
+	out.Int = d.Int
+	for o := 0; o < outer; o++ {
+		for j, k := range indices {
+			if k < 0 {
+				k += size
+			}
+			if k < 0 || k >= size {
+				return nil, errorf(ErrInvalid, "Gather index %d out of range %d", indices[j], size)
+			}
+			for i := 0; i < inner; i++ {
+				src := (o*size+k)*inner + i
+				dst := (o*len(indices)+j)*inner + i
+				out.Data[dst] = d.Data[src]
+				if d.Sym != nil && d.Sym[src] {
+					if out.Sym == nil {
+						out.Sym = make([]bool, len(out.Data))
+					}
+					out.Sym[dst] = true
+				}
+			}
+		}
+	}
+	return &Value{Name: n.Outputs[0], Shape: Shape(outShape), Const: out}, nil
+}
+
+func (im *importer) squeeze(n *onnx.Node, name string) (*Value, error) {
+	in, err := im.inputs(n, 1, 2)
+	if err != nil {
+		return nil, err
+	}
+	x := in[0]
+	var axes []int
+	if im.opset < 13 {
+		axes, _, err = attrInts(n, "axes")
+	} else if len(in) > 1 {
+		axes, err = constInts(in[1], n.OpType+" axes")
+	}
+	if err != nil {
+		return nil, err
+	}
+	var target Shape
+	if n.OpType == "Unsqueeze" {
+		rank := len(x.Shape) + len(axes)
+		ins := make([]bool, rank)
+		for _, a := range axes {
+			if a, err = normAxis(a, rank); err != nil {
+				return nil, err
+			}
+			ins[a] = true
+		}
+		k := 0
+		for i := 0; i < rank; i++ {
+			if ins[i] {
+				target = append(target, 1)
+			} else {
+				target = append(target, x.Shape[k])
+				k++
+			}
+		}
+	} else {
+		drop := make([]bool, len(x.Shape))
+		for _, a := range axes {
+			if a, err = normAxis(a, len(x.Shape)); err != nil {
+				return nil, err
+			}
+			if x.Shape[a] != 1 {
+				return nil, errorf(ErrInvalid, "Squeeze of axis %d of size %v", a, x.Shape[a])
+			}
+			drop[a] = true
+		}
+		for i, d := range x.Shape {
+			if len(axes) == 0 && d == 1 || drop[i] {
+				continue
+			}
+			target = append(target, d)
+		}
+	}
+	if target == nil {
+		target = Shape{}
+	}
+	if x.IsConst() {
+		t := *x.Const
+		t.Shape = []int(target.Clone())
+		return &Value{Name: n.Outputs[0], Shape: target, Const: &t}, nil
+	}
+	return im.reshapeTo(name, n.OpType, x, target)
+}
+
+func (im *importer) slice(n *onnx.Node, name string) (*Value, error) {
+	var x *Value
+	var starts, ends, axes, steps []int
+	if im.opset < 10 {
+		in, err := im.inputs(n, 1, 1)
+		if err != nil {
+			return nil, err
+		}
+		x = in[0]
+		if starts, _, err = attrInts(n, "starts"); err != nil {
+			return nil, err
+		}
+		if ends, _, err = attrInts(n, "ends"); err != nil {
+			return nil, err
+		}
+		if axes, _, err = attrInts(n, "axes"); err != nil {
+			return nil, err
+		}
+	} else {
+		in, err := im.inputs(n, 3, 5)
+		if err != nil {
+			return nil, err
+		}
+		x = in[0]
+		if starts, err = constInts(in[1], "Slice starts"); err != nil {
+			return nil, err
+		}
+		if ends, err = constInts(in[2], "Slice ends"); err != nil {
+			return nil, err
+		}
+		if len(in) > 3 {
+			if axes, err = constInts(in[3], "Slice axes"); err != nil {
+				return nil, err
+			}
+		}
+		if len(in) > 4 {
+			if steps, err = constInts(in[4], "Slice steps"); err != nil {
+				return nil, err
+			}
+		}
+	}
+	r := len(x.Shape)
+	if axes == nil {
+		for i := range starts {
+			axes = append(axes, i)
+		}
+	}
+	if steps == nil {
+		steps = make([]int, len(starts))
+		for i := range steps {
+			steps[i] = 1
+		}
+	}
+	if len(starts) != len(ends) || len(axes) != len(starts) || len(steps) != len(starts) {
+		return nil, errorf(ErrInvalid, "Slice starts, ends, axes and steps differ in length")
+	}
+	op := Slice{Starts: make([]int, r), Ends: make([]int, r), Steps: make([]int, r)}
+	for d := 0; d < r; d++ {
+		op.Ends[d], op.Steps[d] = x.Shape[d], 1
+	}
+	for i, a := range axes {
+		a, err := normAxis(a, r)
+		if err != nil {
+			return nil, err
+		}
+		dim, st := x.Shape[a], steps[i]
+		if st == 0 {
+			return nil, errorf(ErrInvalid, "Slice step 0")
+		}
+		if dim == Batch {
+			if starts[i] == 0 && st == 1 && (ends[i] >= math.MaxInt32 || ends[i] == Batch) {
+				continue
+			}
+			return nil, errorf(ErrUnsupported, "Slice along the batch axis")
+		}
+		s, e := starts[i], ends[i]
+		if s < 0 {
+			s += dim
+		}
+		if e < 0 && e != math.MinInt32 {
+			e += dim
+		}
+		if st > 0 {
+			s, e = min(max(s, 0), dim), min(max(e, 0), dim)
+		} else {
+			s, e = min(max(s, 0), dim-1), min(max(e, -1), dim-1)
+		}
+		op.Starts[a], op.Ends[a], op.Steps[a] = s, e, st
+	}
+	for d := 0; d < r; d++ {
+		if x.Shape[d] == Batch {
+			op.Ends[d] = Batch
+		}
+	}
+	return im.add(name, "Slice", op, nil, x)
+}
+
+func (im *importer) reduce(n *onnx.Node, name string) (*Value, error) {
+	in, err := im.inputs(n, 1, 2)
+	if err != nil {
+		return nil, err
+	}
+	x := in[0]
+	var axes []int
+	fromInput := (n.OpType == "ReduceSum" && im.opset >= 13) || im.opset >= 18
+	if fromInput {
+		if len(in) > 1 {
+			axes, err = constInts(in[1], n.OpType+" axes")
+		}
+	} else {
+		axes, _, err = attrInts(n, "axes")
+	}
+	if err != nil {
+		return nil, err
+	}
+	if len(axes) == 0 {
+		if attrInt(n, "noop_with_empty_axes", 0) != 0 {
+			return x, nil
+		}
+		for i := range x.Shape {
+			axes = append(axes, i)
+		}
+	}
+	for i, a := range axes {
+		if axes[i], err = normAxis(a, len(x.Shape)); err != nil {
+			return nil, err
+		}
+	}
+	slices.Sort(axes)
+	axes = slices.Compact(axes)
+	op := Reduce{Mean: n.OpType == "ReduceMean", Axes: axes, KeepDims: attrInt(n, "keepdims", 1) != 0}
+	return im.add(name, n.OpType, op, nil, x)
+}
+
+// describeOps returns "Conv×2 Relu×3 ..." for messages.
+func describeOps(nodes []*Node) string {
+	count := map[string]int{}
+	var order []string
+	for _, n := range nodes {
+		if count[n.Op.Kind()] == 0 {
+			order = append(order, n.Op.Kind())
+		}
+		count[n.Op.Kind()]++
+	}
+	parts := make([]string, len(order))
+	for i, k := range order {
+		parts[i] = fmt.Sprintf("%s×%d", k, count[k])
+	}
+	return strings.Join(parts, " ")
+}
