@@ -340,6 +340,8 @@ func (im *importer) convert(idx int, n *onnx.Node) error {
 		out, err = im.concat(n, name)
 	case "Shape":
 		out, err = im.shape(n)
+	case "ConstantOfShape":
+		out, err = im.constantOfShape(n)
 	case "Gather":
 		out, err = im.gather(n, name)
 	case "Unsqueeze", "Squeeze":
@@ -401,8 +403,12 @@ func attrInts(n *onnx.Node, name string) ([]int, bool, error) {
 	return out, true, nil
 }
 
-// constInts reads a constant integer input (axes, pads, shapes) as ints. Batch
-// marks come back as Batch.
+// symDim stands for the batch size in integer lists read by constInts; it
+// differs from every value an ONNX list can hold (-1 included).
+const symDim = math.MinInt64
+
+// constInts reads a constant integer input (axes, pads, shapes) as ints.
+// Entries that stand for the batch size come back as symDim.
 func constInts(v *Value, what string) ([]int, error) {
 	if v == nil {
 		return nil, nil
@@ -413,10 +419,10 @@ func constInts(v *Value, what string) ([]int, error) {
 	out := make([]int, len(v.Const.Data))
 	for i, f := range v.Const.Data {
 		if v.Const.Sym != nil && v.Const.Sym[i] {
-			out[i] = Batch
+			out[i] = symDim
 			continue
 		}
-		if f != math.Trunc(f) || math.Abs(f) > 1<<62 {
+		if f != math.Trunc(f) {
 			return nil, errorf(ErrInvalid, "%s holds %v, not an integer", what, f)
 		}
 		switch {
@@ -989,7 +995,7 @@ func (im *importer) reshape(n *onnx.Node, name string) (*Value, error) {
 	infer := -1
 	for i, d := range spec {
 		switch {
-		case d == Batch:
+		case d == symDim:
 			target[i] = Batch
 		case d == 0 && !allowZero:
 			if i >= len(x.Shape) {
@@ -1102,6 +1108,42 @@ func (im *importer) shape(n *onnx.Node) (*Value, error) {
 		t.Data[i] = float64(d)
 	}
 	return &Value{Name: n.Outputs[0], Shape: Shape(t.Shape), Const: t}, nil
+}
+
+func (im *importer) constantOfShape(n *onnx.Node) (*Value, error) {
+	in, err := im.inputs(n, 1, 1)
+	if err != nil {
+		return nil, err
+	}
+	if in[0].IsConst() && in[0].Const.HasSym() {
+		return nil, errorf(ErrUnsupported, "ConstantOfShape with a batch-sized shape")
+	}
+	dims, err := constInts(in[0], "ConstantOfShape shape")
+	if err != nil {
+		return nil, err
+	}
+	total := 1
+	for _, d := range dims {
+		if d < 0 || (d > 0 && total > (1<<28)/d) {
+			return nil, errorf(ErrInvalid, "ConstantOfShape shape %v", dims)
+		}
+		total *= d
+	}
+	t := NewTensor(dims...)
+	if a := n.Attr("value"); a != nil && a.T != nil {
+		v, err := tensorData(a.T)
+		if err != nil {
+			return nil, err
+		}
+		if len(v.Data) != 1 {
+			return nil, errorf(ErrInvalid, "ConstantOfShape value has %d elements", len(v.Data))
+		}
+		for i := range t.Data {
+			t.Data[i] = v.Data[0]
+		}
+		t.Int = v.Int
+	}
+	return &Value{Name: n.Outputs[0], Shape: Shape(t.Shape).Clone(), Const: t}, nil
 }
 
 func clampSlice(i, n int) int {
@@ -1290,7 +1332,7 @@ func (im *importer) slice(n *onnx.Node, name string) (*Value, error) {
 			return nil, errorf(ErrInvalid, "Slice step 0")
 		}
 		if dim == Batch {
-			if starts[i] == 0 && st == 1 && (ends[i] >= math.MaxInt32 || ends[i] == Batch) {
+			if starts[i] == 0 && st == 1 && (ends[i] >= math.MaxInt32 || ends[i] == symDim) {
 				continue
 			}
 			return nil, errorf(ErrUnsupported, "Slice along the batch axis")

@@ -227,5 +227,5 @@ func (l *softmaxLayer[T]) backward(_ int, dx, dy []T, _ [][]T, y []T) {
 // copyLayer is Reshape: same elements, new shape.
 type copyLayer[T Float] struct{}
 
-func (copyLayer[T]) forward(y []T, ins [][]T)                  { copy(y, ins[0]) }
+func (copyLayer[T]) forward(y []T, ins [][]T)                   { copy(y, ins[0]) }
 func (copyLayer[T]) backward(_ int, dx, dy []T, _ [][]T, _ []T) { copy(dx, dy) }

@@ -28,10 +28,10 @@ func operandStrides(s, out []int) []int {
 type binaryLayer[T Float] struct {
 	op       kernels.BinaryKind
 	bc       kernels.Broadcast
-	ca, cb   []T  // constant operands (nil when dynamic)
+	ca, cb   []T    // constant operands (nil when dynamic)
 	dynIndex [2]int // position of each operand in ins, or -1
-	n, per   int  // samples and output elements per sample, when split by sample
-	split    bool // the batch is axis 0 of the output: work splits by sample
+	n, per   int    // samples and output elements per sample, when split by sample
+	split    bool   // the batch is axis 0 of the output: work splits by sample
 }
 
 func newBinaryLayer[T Float](node *ir.Node, shapes [][]int, out []int) (layer[T], error) {
