@@ -30,10 +30,10 @@ func DenseBackward[T Float](dy, w, dx []T, k, m, lo, hi int) {
 // MatMulGeom describes a batched matrix product y[p] = a[pa]·b[pb] where the
 // batch index p runs over a broadcast batch shape.
 type MatMulGeom struct {
-	Batch    []int // broadcast batch shape of y
-	ABatch   []int // batch shape of a, right-aligned against Batch (1 = broadcast)
-	BBatch   []int
-	N, K, M  int
+	Batch   []int // broadcast batch shape of y
+	ABatch  []int // batch shape of a, right-aligned against Batch (1 = broadcast)
+	BBatch  []int
+	N, K, M int
 }
 
 func (g MatMulGeom) offsets(p int) (oa, ob int) {

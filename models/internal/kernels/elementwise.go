@@ -31,12 +31,9 @@ type Unary struct {
 func UnaryForward[T Float](u Unary, x, y []T) {
 	switch u.Kind {
 	case Relu:
+		y = y[:len(x)]
 		for i, v := range x {
-			if v > 0 {
-				y[i] = v
-			} else {
-				y[i] = 0
-			}
+			y[i] = max(v, 0) // NaN stays NaN
 		}
 	case LeakyRelu:
 		a := T(u.Alpha)

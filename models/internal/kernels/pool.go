@@ -13,36 +13,78 @@ type PoolGeom struct {
 
 // MaxPoolForward pools planes [lo, hi) of x (planes×H×W) into y
 // (planes×OH×OW) and records in arg the index within its plane of the input
-// that won each window.
+// that won each window. Ties go to the first maximum in row-major order and a
+// NaN always wins, as in PyTorch.
 func MaxPoolForward[T Float](g PoolGeom, x, y []T, arg []int32, lo, hi int) {
 	hw, ohw := g.H*g.W, g.OH*g.OW
+	if g.KH == 2 && g.KW == 2 && g.SH == 2 && g.SW == 2 && g.DH == 1 && g.DW == 1 && g.PT == 0 && g.PL == 0 && 2*g.OH <= g.H && 2*g.OW <= g.W {
+		for p := lo; p < hi; p++ {
+			maxPool2x2(g, x[p*hw:(p+1)*hw], y[p*ohw:(p+1)*ohw], arg[p*ohw:(p+1)*ohw])
+		}
+		return
+	}
 	for p := lo; p < hi; p++ {
 		xs, ys, as := x[p*hw:(p+1)*hw], y[p*ohw:(p+1)*ohw], arg[p*ohw:(p+1)*ohw]
 		for oh := 0; oh < g.OH; oh++ {
 			for ow := 0; ow < g.OW; ow++ {
-				best, at := T(math.Inf(-1)), int32(-1)
-				for kh := 0; kh < g.KH; kh++ {
-					ih := oh*g.SH - g.PT + kh*g.DH
-					if ih < 0 || ih >= g.H {
-						continue
-					}
-					for kw := 0; kw < g.KW; kw++ {
-						iw := ow*g.SW - g.PL + kw*g.DW
-						if iw < 0 || iw >= g.W {
-							continue
-						}
-						// NaN wins, as in PyTorch, so it is never hidden.
-						if v := xs[ih*g.W+iw]; v > best || at < 0 || v != v {
-							best, at = v, int32(ih*g.W+iw)
-							if v != v {
-								goto done
-							}
-						}
-					}
-				}
-			done:
+				best, at := maxWindow(g, xs, oh, ow)
 				ys[oh*g.OW+ow], as[oh*g.OW+ow] = best, at
 			}
+		}
+	}
+}
+
+// maxWindow returns the maximum of one window and its index (-1 if the window
+// holds no input element).
+func maxWindow[T Float](g PoolGeom, xs []T, oh, ow int) (T, int32) {
+	best, at := T(math.Inf(-1)), int32(-1)
+	for kh := 0; kh < g.KH; kh++ {
+		ih := oh*g.SH - g.PT + kh*g.DH
+		if ih < 0 || ih >= g.H {
+			continue
+		}
+		for kw := 0; kw < g.KW; kw++ {
+			iw := ow*g.SW - g.PL + kw*g.DW
+			if iw < 0 || iw >= g.W {
+				continue
+			}
+			v := xs[ih*g.W+iw]
+			if v != v {
+				return v, int32(ih*g.W + iw)
+			}
+			if v > best || at < 0 {
+				best, at = v, int32(ih*g.W+iw)
+			}
+		}
+	}
+	return best, at
+}
+
+// maxPool2x2 is the common 2×2, stride-2 case without padding.
+func maxPool2x2[T Float](g PoolGeom, xs, ys []T, as []int32) {
+	for oh := 0; oh < g.OH; oh++ {
+		r0 := xs[2*oh*g.W : 2*oh*g.W+g.W]
+		r1 := xs[(2*oh+1)*g.W : (2*oh+1)*g.W+g.W]
+		yr, ar := ys[oh*g.OW:(oh+1)*g.OW], as[oh*g.OW:(oh+1)*g.OW]
+		base := int32(2 * oh * g.W)
+		for ow := range yr {
+			a, b, c, d := r0[2*ow], r0[2*ow+1], r1[2*ow], r1[2*ow+1]
+			best, at := a, int32(2*ow)
+			if b > best {
+				best, at = b, int32(2*ow+1)
+			}
+			if c > best {
+				best, at = c, int32(g.W+2*ow)
+			}
+			if d > best {
+				best, at = d, int32(g.W+2*ow+1)
+			}
+			if best != best || a != a || b != b || c != c || d != d {
+				// Rare: defer to the general rule for NaN.
+				best, at = maxWindow(g, xs, oh, ow)
+				at -= base
+			}
+			yr[ow], ar[ow] = best, base+at
 		}
 	}
 }
