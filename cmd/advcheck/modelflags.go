@@ -1,0 +1,91 @@
+package main
+
+import (
+	"fmt"
+	"math"
+	"strconv"
+	"strings"
+
+	"github.com/spf13/pflag"
+
+	"github.com/advcheck/advcheck/models"
+)
+
+// modelOptions are the flags that say how to load a model and how pixel-space
+// inputs reach it.
+type modelOptions struct {
+	model      string
+	layout     string
+	bounds     string
+	scale      float64
+	mean, std  string
+	maxBytes   int64
+	maxTensor  int64
+}
+
+func (o *modelOptions) addFlags(fs *pflag.FlagSet, withModel bool) {
+	if withModel {
+		fs.StringVar(&o.model, "model", "zoo:mnist-cnn", "ONNX model file, or zoo:NAME for an embedded model (see `advcheck inspect --zoo`)")
+	}
+	fs.StringVar(&o.layout, "layout", "nchw", "layout of the model's input tensor: nchw or nhwc (attacks always see N×C×H×W)")
+	fs.StringVar(&o.bounds, "bounds", "0,1", "LO,HI: valid pixel values; epsilon is measured in these units")
+	fs.Float64Var(&o.scale, "scale", 1, "the model expects pixels × SCALE (e.g. 255 for models trained on [0,255])")
+	fs.StringVar(&o.mean, "mean", "", "per-channel mean subtracted inside the model after --scale, e.g. 0.485,0.456,0.406")
+	fs.StringVar(&o.std, "std", "", "per-channel std divided inside the model after --mean, e.g. 0.229,0.224,0.225")
+	def := models.DefaultLimits()
+	fs.Int64Var(&o.maxBytes, "max-model-bytes", def.MaxBytes, "refuse model files larger than this")
+	fs.Int64Var(&o.maxTensor, "max-tensor-elements", def.MaxTensorElements, "refuse models with a tensor of more elements than this")
+}
+
+// parseFloats parses "a,b,c".
+func parseFloats(s string) ([]float64, error) {
+	if strings.TrimSpace(s) == "" {
+		return nil, nil
+	}
+	var out []float64
+	for _, f := range strings.Split(s, ",") {
+		v, err := strconv.ParseFloat(strings.TrimSpace(f), 64)
+		if err != nil || math.IsNaN(v) || math.IsInf(v, 0) {
+			return nil, fmt.Errorf("%q is not a number", f)
+		}
+		out = append(out, v)
+	}
+	return out, nil
+}
+
+// contract builds the input contract from the flags.
+func (o *modelOptions) contract() (models.Contract, error) {
+	c := models.Contract{Layout: models.Layout(strings.ToLower(o.layout)), Scale: o.scale}
+	b, err := parseFloats(o.bounds)
+	if err != nil || len(b) != 2 {
+		return c, usageErr(fmt.Errorf("--bounds %q: want LO,HI", o.bounds))
+	}
+	c.Lo, c.Hi = b[0], b[1]
+	if c.Mean, err = parseFloats(o.mean); err != nil {
+		return c, usageErr(fmt.Errorf("--mean: %v", err))
+	}
+	if c.Std, err = parseFloats(o.std); err != nil {
+		return c, usageErr(fmt.Errorf("--std: %v", err))
+	}
+	n, err := c.Normalized()
+	if err != nil {
+		return c, usageErr(fmt.Errorf("input contract: %v", err))
+	}
+	return n, nil
+}
+
+func (o *modelOptions) limits() models.Limits {
+	lim := models.DefaultLimits()
+	lim.MaxBytes = o.maxBytes
+	lim.MaxTensorElements = o.maxTensor
+	return lim
+}
+
+// load opens the model named by spec (a path or zoo:NAME).
+func (o *modelOptions) load(spec string) (*models.Classifier, error) {
+	c, err := o.contract()
+	if err != nil {
+		return nil, err
+	}
+	return models.Load(spec, c, o.limits())
+}

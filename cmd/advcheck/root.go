@@ -1,0 +1,43 @@
+package main
+
+import (
+	"github.com/spf13/cobra"
+
+	"github.com/advcheck/advcheck/models"
+)
+
+const exitStatusHelp = `Exit status:
+  0    success (a gate passed, a signature verified)
+  1    a check failed (a gate requirement, a signature or a hash)
+  2    usage error: bad flags, arguments or policy
+  3    bad input: a model, data set or report that is unreadable, malformed,
+       over a limit, or whose pinned SHA-256 does not match
+  4    internal failure
+  124  --timeout reached (a partial report is still written)
+  130  interrupted by SIGINT, 143 by SIGTERM (a partial report is still written)`
+
+func newRootCommand() *cobra.Command {
+	var threads int
+	root := &cobra.Command{
+		Use:   "advcheck",
+		Short: "Test the adversarial robustness of image classifiers",
+		Long: `advcheck loads an ONNX image classifier, attacks it with FGSM and related
+gradient attacks (BIM, PGD, MI-FGSM, APGD), a gradient-free Square attack and
+noise baselines over sweeps of epsilon, and reports how far the outputs move
+(cosine similarity of clean and adversarial logits), how often the answer flips
+(robust accuracy) and how large the perturbations are.
+
+Epsilon is always measured in pixel space: inputs in [0, 1] unless --bounds
+says otherwise, whatever scaling or normalisation the model applies inside.
+
+` + exitStatusHelp,
+		SilenceErrors: true,
+		SilenceUsage:  true,
+		PersistentPreRun: func(cmd *cobra.Command, args []string) {
+			models.SetThreads(threads)
+		},
+	}
+	root.PersistentFlags().IntVar(&threads, "threads", 0, "compute threads (0 = one per CPU); BLAS runs single-threaded inside them")
+	root.AddCommand(newVersionCommand(), newInspectCommand())
+	return root
+}
