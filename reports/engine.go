@@ -1,0 +1,316 @@
+package reports
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"math"
+
+	"github.com/advcheck/advcheck/attacks"
+	"github.com/advcheck/advcheck/metrics"
+	"github.com/advcheck/advcheck/models"
+)
+
+// Source is the data a plan attacks, indexed by global sample index.
+type Source interface {
+	Len() int
+	Sample(i int) []float32 // pixel values of sample i (the model's Spec().Size())
+	Label(i int) int
+}
+
+// Progress receives progress of a run. Units are attacked sample × eps pairs.
+type Progress interface {
+	Start(total int)
+	Add(n int)
+	Done()
+}
+
+type noProgress struct{}
+
+func (noProgress) Start(int) {}
+func (noProgress) Add(int)   {}
+func (noProgress) Done()     {}
+
+// Plan is a sweep to run: a model, data, attacks and radii.
+type Plan struct {
+	Model       models.Model
+	Data        Source
+	Attacks     []attacks.Attack
+	Eps         EpsGrid
+	Batch       int
+	Seed        uint64
+	Shard       Shard
+	LabelSource string // "truth" or "pred"
+	Progress    Progress
+	Examples    int     // broken and unbroken samples to show in the HTML report (each)
+	AdvSink     AdvSink // receives adversarial examples (--save-adv), or nil
+}
+
+// AdvSink receives each batch's adversarial examples.
+type AdvSink interface {
+	Write(attackID string, eps Eps, index []int, adv []float32) error
+}
+
+// Range returns the global sample indices [lo, hi) of shard s of total samples.
+func (s Shard) Range(total int) (lo, hi int) {
+	return s.I * total / s.N, (s.I + 1) * total / s.N
+}
+
+// epsFor returns the radii an attack runs at.
+func (p *Plan) epsFor(a attacks.Attack) []Eps { return p.Eps[a.Norm()] }
+
+// Validate checks a plan before it runs.
+func (p *Plan) Validate() error {
+	if p.Batch < 1 {
+		return fmt.Errorf("batch %d: want at least 1", p.Batch)
+	}
+	if p.Shard.N < 1 || p.Shard.I < 0 || p.Shard.I >= p.Shard.N {
+		return fmt.Errorf("shard %d/%d: want 0 ≤ I < N", p.Shard.I, p.Shard.N)
+	}
+	if len(p.Attacks) == 0 {
+		return fmt.Errorf("no attacks")
+	}
+	seen := map[string]bool{}
+	for _, a := range p.Attacks {
+		if seen[a.ID()] {
+			return fmt.Errorf("attack %s is listed twice", a.ID())
+		}
+		seen[a.ID()] = true
+		if len(p.epsFor(a)) == 0 {
+			return fmt.Errorf("attack %s is %s but no %s eps were given", a.ID(), a.Norm(), a.Norm())
+		}
+	}
+	if p.LabelSource != "truth" && p.LabelSource != "pred" {
+		return fmt.Errorf("labels %q: want truth or pred", p.LabelSource)
+	}
+	return nil
+}
+
+// Execute runs the plan on the samples of its shard not already in done (a
+// partial report being resumed, or nil), appending to done's samples. On
+// cancellation it stops at a batch boundary and returns the samples so far
+// with the context's error; nothing computed is lost.
+func (p *Plan) Execute(ctx context.Context, done *Samples, examples *[]Example) (*Samples, error) {
+	if err := p.Validate(); err != nil {
+		return done, err
+	}
+	prog := p.Progress
+	if prog == nil {
+		prog = noProgress{}
+	}
+	s := done
+	if s == nil {
+		s = newSamples(p)
+	}
+	have := map[int]bool{}
+	for _, i := range s.Index {
+		have[i] = true
+	}
+	lo, hi := p.Shard.Range(p.Data.Len())
+	var todo []int
+	for i := lo; i < hi; i++ {
+		if !have[i] {
+			todo = append(todo, i)
+		}
+	}
+	units := 0
+	for _, a := range p.Attacks {
+		units += len(p.epsFor(a))
+	}
+	prog.Start(len(todo) * units)
+	defer prog.Done()
+	ex := newExamplePicker(p, examples)
+	for b := 0; b < len(todo); b += p.Batch {
+		if err := ctx.Err(); err != nil {
+			return s, err
+		}
+		idx := todo[b:min(b+p.Batch, len(todo))]
+		bo, err := p.runBatch(ctx, idx, ex)
+		if err != nil {
+			return s, err
+		}
+		s.append(bo)
+		prog.Add(len(idx) * units)
+	}
+	return s, nil
+}
+
+func newSamples(p *Plan) *Samples {
+	s := &Samples{}
+	for _, a := range p.Attacks {
+		for _, e := range p.epsFor(a) {
+			s.Outcomes = append(s.Outcomes, Outcomes{AttackID: a.ID(), Norm: a.Norm().String(), Eps: e.Value})
+		}
+	}
+	return s
+}
+
+// append adds the outcomes of a batch (same layout) at the end.
+func (s *Samples) append(b *Samples) {
+	s.Index = append(s.Index, b.Index...)
+	s.Label = append(s.Label, b.Label...)
+	s.CleanPred = append(s.CleanPred, b.CleanPred...)
+	for k := range s.Outcomes {
+		o, n := &s.Outcomes[k], &b.Outcomes[k]
+		o.Pred = append(o.Pred, n.Pred...)
+		if n.Target != nil {
+			if o.Target == nil {
+				o.Target = make([]int, len(o.Pred)-len(n.Pred), len(o.Pred))
+				for i := range o.Target {
+					o.Target[i] = -1
+				}
+			}
+			o.Target = append(o.Target, n.Target...)
+		} else if o.Target != nil {
+			for range n.Pred {
+				o.Target = append(o.Target, -1)
+			}
+		}
+		o.CosLogits = append(o.CosLogits, n.CosLogits...)
+		o.CosProbs = append(o.CosProbs, n.CosProbs...)
+		o.KL = append(o.KL, n.KL...)
+		o.Linf = append(o.Linf, n.Linf...)
+		o.L2 = append(o.L2, n.L2...)
+		o.Queries = append(o.Queries, n.Queries...)
+	}
+}
+
+// ErrModelOutput is returned when the model produces NaN or ±Inf logits on clean inputs.
+var ErrModelOutput = errors.New("the model's outputs are not finite")
+
+func (p *Plan) runBatch(ctx context.Context, idx []int, ex *examplePicker) (*Samples, error) {
+	m := p.Model
+	spec := m.Spec()
+	n, size, k := len(idx), spec.Size(), spec.Classes
+	x := make([]float32, n*size)
+	truth := make([]int, n)
+	for j, i := range idx {
+		copy(x[j*size:(j+1)*size], p.Data.Sample(i))
+		truth[j] = p.Data.Label(i)
+	}
+	clean := make([]float32, n*k)
+	if err := m.Logits(ctx, x, n, clean); err != nil {
+		return nil, err
+	}
+	out := newSamples(p)
+	out.Index = append([]int(nil), idx...)
+	out.CleanPred = make([]int, n)
+	for j := range idx {
+		out.CleanPred[j] = argmax(clean[j*k : (j+1)*k])
+	}
+	labels := truth
+	if p.LabelSource == "pred" {
+		labels = out.CleanPred
+	}
+	out.Label = append([]int(nil), labels...)
+	// Only samples classified correctly are attacked; the others keep x.
+	var rows []int
+	for j := range idx {
+		if out.CleanPred[j] == labels[j] {
+			rows = append(rows, j)
+		}
+	}
+	sub := attacks.Batch{X: make([]float32, len(rows)*size), Labels: make([]int, len(rows)), Index: make([]int, len(rows))}
+	for q, j := range rows {
+		copy(sub.X[q*size:(q+1)*size], x[j*size:(j+1)*size])
+		sub.Labels[q] = labels[j]
+		sub.Index[q] = idx[j]
+	}
+	slot := 0
+	for _, a := range p.Attacks {
+		eps := p.epsFor(a)
+		advs := make([][]float32, len(eps))
+		results := make([]*attacks.Result, len(eps))
+		for e := range eps {
+			advs[e] = make([]float32, len(sub.X))
+			results[e] = &attacks.Result{Queries: make([]int, len(rows))}
+		}
+		seeds := attacks.Seeds{Seed: p.Seed, ID: a.ID()}
+		if len(rows) > 0 {
+			if sw, ok := a.(attacks.EpsSweeper); ok {
+				values := make([]float64, len(eps))
+				for e := range eps {
+					values[e] = eps[e].Value
+				}
+				if err := sw.RunSweep(ctx, m, sub, values, seeds, advs, results); err != nil {
+					return nil, fmt.Errorf("%s: %w", a.ID(), err)
+				}
+			} else {
+				for e := range eps {
+					if err := a.Run(ctx, m, sub, eps[e].Value, seeds, advs[e], results[e]); err != nil {
+						return nil, fmt.Errorf("%s at eps %s: %w", a.ID(), eps[e].Requested, err)
+					}
+				}
+			}
+		}
+		for e := range eps {
+			full := append([]float32(nil), x...)
+			for q, j := range rows {
+				copy(full[j*size:(j+1)*size], advs[e][q*size:(q+1)*size])
+			}
+			advLogits := append([]float32(nil), clean...)
+			if len(rows) > 0 {
+				sl := make([]float32, len(rows)*k)
+				if err := m.Logits(ctx, advs[e], len(rows), sl); err != nil {
+					return nil, err
+				}
+				for q, j := range rows {
+					copy(advLogits[j*k:(j+1)*k], sl[q*k:(q+1)*k])
+				}
+			}
+			o := &out.Outcomes[slot]
+			slot++
+			fillOutcomes(o, x, full, clean, advLogits, n, size, k)
+			o.Queries = make([]int, n)
+			for q, j := range rows {
+				o.Queries[j] = results[e].Queries[q]
+			}
+			if results[e].Targets != nil {
+				o.Target = make([]int, n)
+				for j := range o.Target {
+					o.Target[j] = -1
+				}
+				for q, j := range rows {
+					o.Target[j] = results[e].Targets[q]
+				}
+			}
+			if p.AdvSink != nil {
+				if err := p.AdvSink.Write(a.ID(), eps[e], idx, full); err != nil {
+					return nil, err
+				}
+			}
+			ex.offer(a.ID(), eps[e], idx, rows, labels, out.CleanPred, o.Pred, x, full, spec)
+		}
+	}
+	return out, nil
+}
+
+// fillOutcomes computes the per-sample measurements of one attack at one eps.
+func fillOutcomes(o *Outcomes, x, adv, clean, advLogits []float32, n, size, k int) {
+	o.Pred = make([]int, n)
+	o.CosLogits, o.CosProbs, o.KL = make([]F32, n), make([]F32, n), make([]F32, n)
+	o.Linf, o.L2 = make([]F32, n), make([]F32, n)
+	pc, pa := make([]float64, k), make([]float64, k)
+	for j := 0; j < n; j++ {
+		cl, al := clean[j*k:(j+1)*k], advLogits[j*k:(j+1)*k]
+		o.Pred[j] = argmax(al)
+		o.CosLogits[j] = F32(metrics.Cosine(cl, al))
+		metrics.Softmax(pc, cl)
+		metrics.Softmax(pa, al)
+		o.CosProbs[j] = F32(metrics.CosineF64(pc, pa))
+		o.KL[j] = F32(metrics.KL(cl, al))
+		xs, as := x[j*size:(j+1)*size], adv[j*size:(j+1)*size]
+		o.Linf[j] = F32(metrics.Linf(as, xs))
+		o.L2[j] = F32(metrics.L2(as, xs))
+	}
+}
+
+func argmax(row []float32) int {
+	best := 0
+	for j, v := range row {
+		if v > row[best] || (math.IsNaN(float64(v)) && !math.IsNaN(float64(row[best]))) {
+			best = j
+		}
+	}
+	return best
+}

@@ -1,0 +1,307 @@
+package reports
+
+import (
+	"fmt"
+	"math"
+	"sort"
+
+	"github.com/advcheck/advcheck/metrics"
+)
+
+func ratio(k, n int) Num {
+	if n == 0 {
+		return Num(math.NaN())
+	}
+	return Num(float64(k) / float64(n))
+}
+
+func wilson(k, n int) [2]Num {
+	lo, hi := metrics.Wilson(k, n)
+	return [2]Num{Num(lo), Num(hi)}
+}
+
+func f64s(v []F32, keep func(i int) bool) []float64 {
+	var out []float64
+	for i, x := range v {
+		if keep == nil || keep(i) {
+			out = append(out, float64(x))
+		}
+	}
+	return out
+}
+
+// Reduce recomputes every figure of the report — clean accuracy, results,
+// worst case and summary — from r.Samples and r.Config, in sample-index order
+// and float64, and sets the flags it can decide. It is deterministic: the
+// same samples give the same bytes.
+func (r *Report) Reduce() error {
+	s := r.Samples
+	if s == nil {
+		return fmt.Errorf("reports: the report has no per-sample outcomes")
+	}
+	if err := s.check(); err != nil {
+		return err
+	}
+	s.sortByIndex()
+	n := len(s.Index)
+	r.Dataset.Samples = n
+	correct := 0
+	for i := range s.Index {
+		if s.CleanPred[i] == s.Label[i] {
+			correct++
+		}
+	}
+	r.Clean = Clean{N: n, NCorrect: correct, Accuracy: ratio(correct, n), AccuracyCI95: wilson(correct, n)}
+	requested := map[string]map[float64]string{}
+	for _, e := range r.Config.Eps {
+		if requested[e.Norm] == nil {
+			requested[e.Norm] = map[float64]string{}
+		}
+		requested[e.Norm][e.Value] = e.Requested
+	}
+	names := map[string]string{}
+	for _, a := range r.Config.Attacks {
+		names[a.AttackID] = a.Name
+	}
+	r.Results = nil
+	for _, o := range s.Outcomes {
+		r.Results = append(r.Results, reduceOutcome(s, o, names[o.AttackID], requested[o.Norm][o.Eps]))
+	}
+	r.WorstCase, r.Summary.MinimalEps = worstCase(s, r.Config)
+	r.Summary.AUC = nil
+	for _, a := range r.Config.Attacks {
+		var xs, ys []float64
+		for _, res := range r.Results {
+			if res.AttackID == a.AttackID {
+				xs, ys = append(xs, res.Eps), append(ys, float64(res.Accuracy))
+			}
+		}
+		r.Summary.AUC = append(r.Summary.AUC, AUC{AttackID: a.AttackID, Norm: a.Norm, Value: auc(xs, ys, float64(r.Clean.Accuracy))})
+	}
+	for _, norm := range []string{"linf", "l2"} {
+		var xs, ys []float64
+		for _, w := range r.WorstCase {
+			if w.Norm == norm {
+				xs, ys = append(xs, w.Eps), append(ys, float64(w.Accuracy))
+			}
+		}
+		if len(xs) > 0 {
+			r.Summary.AUC = append(r.Summary.AUC, AUC{AttackID: "worst_case", Norm: norm, Value: auc(xs, ys, float64(r.Clean.Accuracy))})
+		}
+	}
+	r.flagNulls()
+	return nil
+}
+
+// auc adds the eps = 0 point (clean accuracy) when the grid lacks it.
+func auc(xs, ys []float64, clean float64) Num {
+	has0 := false
+	for _, x := range xs {
+		has0 = has0 || x == 0
+	}
+	if !has0 {
+		xs, ys = append([]float64{0}, xs...), append([]float64{clean}, ys...)
+	}
+	return Num(metrics.AUC(xs, ys))
+}
+
+func reduceOutcome(s *Samples, o Outcomes, name, requested string) Result {
+	n := len(s.Index)
+	res := Result{AttackID: o.AttackID, Attack: name, Norm: o.Norm, Eps: o.Eps, EpsRequested: requested, N: n}
+	attacked := func(i int) bool { return s.CleanPred[i] == s.Label[i] }
+	queries := 0.0
+	for i := 0; i < n; i++ {
+		if o.Pred[i] == s.Label[i] {
+			res.NCorrect++
+		}
+		if !attacked(i) {
+			continue
+		}
+		res.NAttacked++
+		queries += float64(o.Queries[i])
+		t := -1
+		if o.Target != nil {
+			t = o.Target[i]
+		}
+		if (t >= 0 && o.Pred[i] == t) || (t < 0 && o.Pred[i] != s.Label[i]) {
+			res.NSuccess++
+		}
+	}
+	res.Accuracy, res.AccuracyCI95 = ratio(res.NCorrect, n), wilson(res.NCorrect, n)
+	res.AttackSuccessRate = ratio(res.NSuccess, res.NAttacked)
+	res.QueriesMean = Num(math.NaN())
+	if res.NAttacked > 0 {
+		res.QueriesMean = Num(queries / float64(res.NAttacked))
+	}
+	cl, cp := f64s(o.CosLogits, nil), f64s(o.CosProbs, nil)
+	res.Cosine = CosineStats{
+		Logits: Spread{Num(metrics.Mean(cl)), Num(metrics.Percentile(cl, 5)), Num(metrics.Min(cl))},
+		Probs:  Spread{Num(metrics.Mean(cp)), Num(metrics.Percentile(cp, 5)), Num(metrics.Min(cp))},
+	}
+	kl := f64s(o.KL, nil)
+	res.KL = KLStats{Num(metrics.Mean(kl)), Num(metrics.Percentile(kl, 95))}
+	li, l2 := f64s(o.Linf, attacked), f64s(o.L2, attacked)
+	res.Perturbation = Perturbation{Num(metrics.Max(li)), Num(metrics.Mean(li)), Num(metrics.Mean(l2))}
+	return res
+}
+
+// worstCase computes, per norm and eps, the samples that every attack of the
+// norm failed to break at that eps and at every smaller one, and per norm the
+// median minimal eps.
+func worstCase(s *Samples, cfg Config) ([]WorstCase, []MinimalEps) {
+	n := len(s.Index)
+	var rows []WorstCase
+	var mins []MinimalEps
+	for _, norm := range []string{"linf", "l2"} {
+		var grid []float64
+		var ids []string
+		for _, e := range cfg.Eps {
+			if e.Norm == norm {
+				grid = append(grid, e.Value)
+			}
+		}
+		for _, a := range cfg.Attacks {
+			if a.Norm == norm {
+				ids = append(ids, a.AttackID)
+			}
+		}
+		if len(ids) == 0 || len(grid) == 0 {
+			continue
+		}
+		sort.Float64s(grid)
+		robust := make([]bool, n)
+		minEps := make([]float64, n)
+		for i := range robust {
+			robust[i] = s.CleanPred[i] == s.Label[i]
+			minEps[i] = math.Inf(1)
+			if !robust[i] {
+				minEps[i] = 0
+			}
+		}
+		for _, eps := range grid {
+			for _, o := range s.Outcomes {
+				if o.Norm != norm || o.Eps != eps {
+					continue
+				}
+				for i := range robust {
+					if robust[i] && o.Pred[i] != s.Label[i] {
+						robust[i] = false
+						minEps[i] = eps
+					}
+				}
+			}
+			k := 0
+			for _, r := range robust {
+				if r {
+					k++
+				}
+			}
+			rows = append(rows, WorstCase{Norm: norm, Eps: eps, N: n, NRobust: k, Accuracy: ratio(k, n), AccuracyCI95: wilson(k, n), Attacks: ids})
+		}
+		unbroken := 0
+		for _, e := range minEps {
+			if math.IsInf(e, 1) {
+				unbroken++
+			}
+		}
+		med := Num(math.NaN())
+		if n > 0 {
+			if m := metrics.Median(minEps); !math.IsInf(m, 0) && !math.IsNaN(m) {
+				med = Num(m)
+			}
+		}
+		mins = append(mins, MinimalEps{Norm: norm, Median: med, SamplesUnbroken: unbroken})
+	}
+	return rows, mins
+}
+
+// flagNulls records a flag for every figure that could not be computed.
+func (r *Report) flagNulls() {
+	var kept []Flag
+	for _, f := range r.Flags {
+		if f.ID != "null_metric" {
+			kept = append(kept, f)
+		}
+	}
+	r.Flags = kept
+	add := func(msg string) {
+		r.Flags = append(r.Flags, Flag{ID: "null_metric", Severity: "info", Message: msg})
+	}
+	if !r.Clean.Accuracy.Valid() {
+		add("clean accuracy is null: the report has no samples")
+	}
+	for _, res := range r.Results {
+		if !res.AttackSuccessRate.Valid() && res.N > 0 {
+			add(fmt.Sprintf("%s at eps %g: attack_success_rate is null: no sample was classified correctly before the attack", res.AttackID, res.Eps))
+		}
+		if !res.Cosine.Logits.Mean.Valid() && res.N > 0 {
+			add(fmt.Sprintf("%s at eps %g: cosine similarity is null: the model produced non-finite outputs", res.AttackID, res.Eps))
+		}
+	}
+	for _, m := range r.Summary.MinimalEps {
+		if !m.Median.Valid() && r.Clean.N > 0 {
+			add(fmt.Sprintf("%s: median minimal eps is null: more than half the samples are unbroken at the largest eps", m.Norm))
+		}
+	}
+}
+
+// check validates the shape of per-sample data (e.g. from a file).
+func (s *Samples) check() error {
+	n := len(s.Index)
+	if len(s.Label) != n || len(s.CleanPred) != n {
+		return fmt.Errorf("reports: samples: %d indices, %d labels, %d clean predictions", n, len(s.Label), len(s.CleanPred))
+	}
+	for _, o := range s.Outcomes {
+		if len(o.Pred) != n || len(o.CosLogits) != n || len(o.CosProbs) != n || len(o.KL) != n || len(o.Linf) != n || len(o.L2) != n || len(o.Queries) != n || (o.Target != nil && len(o.Target) != n) {
+			return fmt.Errorf("reports: samples: outcomes of %s at eps %g do not cover the %d samples", o.AttackID, o.Eps, n)
+		}
+	}
+	seen := map[int]bool{}
+	for _, i := range s.Index {
+		if seen[i] {
+			return fmt.Errorf("reports: samples: index %d appears twice", i)
+		}
+		seen[i] = true
+	}
+	return nil
+}
+
+// sortByIndex orders every per-sample array by sample index.
+func (s *Samples) sortByIndex() {
+	n := len(s.Index)
+	perm := make([]int, n)
+	for i := range perm {
+		perm[i] = i
+	}
+	sort.SliceStable(perm, func(a, b int) bool { return s.Index[perm[a]] < s.Index[perm[b]] })
+	sorted := true
+	for i, p := range perm {
+		sorted = sorted && i == p
+	}
+	if sorted {
+		return
+	}
+	ints := func(v []int) []int {
+		if v == nil {
+			return nil
+		}
+		out := make([]int, n)
+		for i, p := range perm {
+			out[i] = v[p]
+		}
+		return out
+	}
+	f32 := func(v []F32) []F32 {
+		out := make([]F32, n)
+		for i, p := range perm {
+			out[i] = v[p]
+		}
+		return out
+	}
+	s.Index, s.Label, s.CleanPred = ints(s.Index), ints(s.Label), ints(s.CleanPred)
+	for k := range s.Outcomes {
+		o := &s.Outcomes[k]
+		o.Pred, o.Target, o.Queries = ints(o.Pred), ints(o.Target), ints(o.Queries)
+		o.CosLogits, o.CosProbs, o.KL, o.Linf, o.L2 = f32(o.CosLogits), f32(o.CosProbs), f32(o.KL), f32(o.Linf), f32(o.L2)
+	}
+}

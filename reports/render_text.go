@@ -1,0 +1,158 @@
+package reports
+
+import (
+	"fmt"
+	"io"
+	"strings"
+
+	"github.com/olekukonko/tablewriter"
+)
+
+func pct(n Num) string {
+	if !n.Valid() {
+		return "—"
+	}
+	return fmt.Sprintf("%.1f%%", 100*float64(n))
+}
+
+func ci(c [2]Num) string {
+	if !c[0].Valid() || !c[1].Valid() {
+		return "—"
+	}
+	return fmt.Sprintf("[%.1f, %.1f]", 100*float64(c[0]), 100*float64(c[1]))
+}
+
+func num(n Num, format string) string {
+	if !n.Valid() {
+		return "—"
+	}
+	return fmt.Sprintf(format, float64(n))
+}
+
+func short(sha string) string {
+	if len(sha) > 12 {
+		return sha[:12]
+	}
+	return sha
+}
+
+// headerLines are the facts every rendering starts with.
+func (r *Report) headerLines() []string {
+	status := "complete"
+	if !r.Complete {
+		status = fmt.Sprintf("INCOMPLETE: %d of %d samples", r.Dataset.Samples, r.Dataset.Total)
+	}
+	lines := []string{
+		fmt.Sprintf("model    %s (sha256 %s, %s)", r.Model.Path, short(r.Model.SHA256), r.Model.OutputKind),
+		fmt.Sprintf("data     %s (%d samples, sha256 %s, labels: %s)", r.Dataset.Spec, r.Dataset.Samples, short(r.Dataset.SHA256Decoded), r.Dataset.LabelSource),
+		fmt.Sprintf("clean    accuracy %s %s (%d/%d)", pct(r.Clean.Accuracy), ci(r.Clean.AccuracyCI95), r.Clean.NCorrect, r.Clean.N),
+		fmt.Sprintf("run      seed %d, shard %d/%d, %s", r.Config.Seed, r.Config.Shard.I, r.Config.Shard.N, status),
+	}
+	return lines
+}
+
+// WriteTable renders the report for a terminal: clean accuracy on top, one
+// row per attack × eps, then the worst case per norm, then flags.
+func (r *Report) WriteTable(w io.Writer) error {
+	for _, l := range r.headerLines() {
+		fmt.Fprintln(w, l)
+	}
+	t := tablewriter.NewWriter(w)
+	t.SetHeader([]string{"attack", "norm", "eps", "accuracy", "95% CI", "success", "cos logits", "cos p5", "KL", "L∞ mean", "L2 mean", "queries"})
+	t.SetAutoWrapText(false)
+	t.SetAutoFormatHeaders(false)
+	t.SetAlignment(tablewriter.ALIGN_RIGHT)
+	for _, res := range r.Results {
+		t.Append([]string{res.AttackID, res.Norm, fmt.Sprintf("%g", res.Eps), pct(res.Accuracy), ci(res.AccuracyCI95),
+			pct(res.AttackSuccessRate), num(res.Cosine.Logits.Mean, "%.3f"), num(res.Cosine.Logits.P5, "%.3f"),
+			num(res.KL.Mean, "%.3g"), num(res.Perturbation.LinfMean, "%.3g"), num(res.Perturbation.L2Mean, "%.3g"), num(res.QueriesMean, "%.0f")})
+	}
+	for _, wc := range r.WorstCase {
+		t.Append([]string{"worst case (" + strings.Join(wc.Attacks, ", ") + ")", wc.Norm, fmt.Sprintf("%g", wc.Eps), pct(wc.Accuracy), ci(wc.AccuracyCI95), "", "", "", "", "", "", ""})
+	}
+	t.Render()
+	for _, a := range r.Summary.AUC {
+		fmt.Fprintf(w, "AUC %-24s %-4s %s\n", a.AttackID, a.Norm, num(a.Value, "%.3f"))
+	}
+	for _, m := range r.Summary.MinimalEps {
+		med := num(m.Median, "%g")
+		if !m.Median.Valid() {
+			med = "> largest eps"
+		}
+		fmt.Fprintf(w, "median minimal eps (%s): %s; %d samples unbroken\n", m.Norm, med, m.SamplesUnbroken)
+	}
+	for _, f := range r.Flags {
+		fmt.Fprintf(w, "%s [%s] %s\n", strings.ToUpper(f.Severity), f.ID, f.Message)
+	}
+	if r.Gate != nil {
+		r.writeGateTable(w)
+	}
+	return nil
+}
+
+func (r *Report) writeGateTable(w io.Writer) {
+	verdict := "PASSED"
+	if !r.Gate.Passed {
+		verdict = "FAILED"
+	}
+	fmt.Fprintf(w, "gate %s\n", verdict)
+	t := tablewriter.NewWriter(w)
+	t.SetHeader([]string{"", "requirement", "want", "got"})
+	t.SetAutoWrapText(false)
+	t.SetAutoFormatHeaders(false)
+	for _, c := range r.Gate.Checks {
+		mark := "ok"
+		if !c.Passed {
+			mark = "FAIL"
+		}
+		t.Append([]string{mark, c.ID, c.Want, c.Got})
+	}
+	t.Render()
+}
+
+// mdEscape escapes text for a Markdown table cell.
+func mdEscape(s string) string {
+	r := strings.NewReplacer("|", `\|`, "<", "&lt;", ">", "&gt;", "&", "&amp;", "`", "\\`", "*", `\*`, "_", `\_`, "[", `\[`, "]", `\]`, "\n", " ")
+	return r.Replace(s)
+}
+
+// WriteMarkdown renders a summary that fits a pull-request comment.
+func (r *Report) WriteMarkdown(w io.Writer) error {
+	title := "advcheck robustness report"
+	if r.Gate != nil {
+		if r.Gate.Passed {
+			title += " — gate passed ✅"
+		} else {
+			title += " — gate FAILED ❌"
+		}
+	}
+	fmt.Fprintf(w, "### %s\n\n", title)
+	for _, l := range r.headerLines() {
+		fmt.Fprintf(w, "- %s\n", mdEscape(l))
+	}
+	if r.Gate != nil {
+		fmt.Fprintf(w, "\n| | requirement | want | got |\n|---|---|---|---|\n")
+		for _, c := range r.Gate.Checks {
+			mark := "✅"
+			if !c.Passed {
+				mark = "❌"
+			}
+			fmt.Fprintf(w, "| %s | %s | %s | %s |\n", mark, mdEscape(c.ID), mdEscape(c.Want), mdEscape(c.Got))
+		}
+	}
+	fmt.Fprintf(w, "\n| attack | norm | eps | accuracy | 95%% CI | success | cos(logits) mean / p5 |\n|---|---|---:|---:|---|---:|---:|\n")
+	for _, res := range r.Results {
+		fmt.Fprintf(w, "| %s | %s | %g | %s | %s | %s | %s / %s |\n", mdEscape(res.AttackID), res.Norm, res.Eps, pct(res.Accuracy), ci(res.AccuracyCI95),
+			pct(res.AttackSuccessRate), num(res.Cosine.Logits.Mean, "%.3f"), num(res.Cosine.Logits.P5, "%.3f"))
+	}
+	for _, wc := range r.WorstCase {
+		fmt.Fprintf(w, "| **worst case** | %s | %g | %s | %s | | |\n", wc.Norm, wc.Eps, pct(wc.Accuracy), ci(wc.AccuracyCI95))
+	}
+	if len(r.Flags) > 0 {
+		fmt.Fprintf(w, "\n**Flags**\n\n")
+		for _, f := range r.Flags {
+			fmt.Fprintf(w, "- **%s** `%s`: %s\n", mdEscape(f.Severity), mdEscape(f.ID), mdEscape(f.Message))
+		}
+	}
+	return nil
+}
