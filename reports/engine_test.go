@@ -8,6 +8,7 @@ import (
 	"math/rand/v2"
 	"path/filepath"
 	"testing"
+	"time"
 
 	"github.com/advcheck/advcheck/attacks"
 	"github.com/advcheck/advcheck/models"
@@ -264,3 +265,7 @@ func TestParseEps(t *testing.T) {
 		}
 	}
 }
+
+var timeZero = time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)
+
+const sha64 = "0000000000000000000000000000000000000000000000000000000000000000"

@@ -63,12 +63,12 @@ func (r *Report) Reduce() error {
 	for _, a := range r.Config.Attacks {
 		names[a.AttackID] = a.Name
 	}
-	r.Results = nil
+	r.Results = []Result{}
 	for _, o := range s.Outcomes {
 		r.Results = append(r.Results, reduceOutcome(s, o, names[o.AttackID], requested[o.Norm][o.Eps]))
 	}
 	r.WorstCase, r.Summary.MinimalEps = worstCase(s, r.Config)
-	r.Summary.AUC = nil
+	r.Summary.AUC = []AUC{}
 	for _, a := range r.Config.Attacks {
 		var xs, ys []float64
 		for _, res := range r.Results {
@@ -150,8 +150,8 @@ func reduceOutcome(s *Samples, o Outcomes, name, requested string) Result {
 // median minimal eps.
 func worstCase(s *Samples, cfg Config) ([]WorstCase, []MinimalEps) {
 	n := len(s.Index)
-	var rows []WorstCase
-	var mins []MinimalEps
+	rows := []WorstCase{}
+	mins := []MinimalEps{}
 	for _, norm := range []string{"linf", "l2"} {
 		var grid []float64
 		var ids []string
@@ -217,7 +217,7 @@ func worstCase(s *Samples, cfg Config) ([]WorstCase, []MinimalEps) {
 
 // flagNulls records a flag for every figure that could not be computed.
 func (r *Report) flagNulls() {
-	var kept []Flag
+	kept := []Flag{}
 	for _, f := range r.Flags {
 		if f.ID != "null_metric" {
 			kept = append(kept, f)

@@ -1,0 +1,97 @@
+package reports
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"testing"
+	"time"
+)
+
+// chromium finds the browser the HTML test renders reports in.
+func chromium(t *testing.T) string {
+	for _, name := range []string{"chromium", "chromium-browser", "google-chrome"} {
+		if p, err := exec.LookPath(name); err == nil {
+			return p
+		}
+	}
+	if os.Getenv("ADVCHECK_SKIP_BROWSER") == "1" {
+		t.Skip("no Chromium, and ADVCHECK_SKIP_BROWSER=1")
+	}
+	t.Fatal("the HTML report test needs Chromium (Debian: apt-get install chromium; `make deps` installs it)")
+	return ""
+}
+
+// TestHTMLInChromium renders a real report, with hostile text in every field
+// that comes from outside, and loads it in headless Chromium: the page must
+// load without script errors, draw its plots and images, and show the
+// hostile text as text.
+func TestHTMLInChromium(t *testing.T) {
+	browser := chromium(t)
+	m, src := fixture(t, 12)
+	r, err := newReport(t, plan(t, m, src, "fgsm", "pgd:steps=3", "pgd:steps=3,norm=l2"), context.Background(), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	evil := `<script>document.title="pwned"</script><img src=x onerror=alert(1)>`
+	r.Model.Path = "models/" + evil + ".onnx"
+	r.Model.Classes = []string{evil, "1", "2", "3", "4", "5", "6", "7", "8", "9"}
+	r.Dataset.Spec = "folder:" + evil
+	r.Flags = append(r.Flags, Flag{ID: "test", Severity: "warning", Message: evil})
+	r.Run.Command = []string{"advcheck", "sweep", evil}
+	r.Examples = append(r.Examples, Example{Index: 99, Clean: "javascript:alert(1)", Adversarial: "data:text/html,<b>x</b>"})
+	var buf bytes.Buffer
+	if err := r.WriteHTML(&buf); err != nil {
+		t.Fatal(err)
+	}
+	page := buf.String()
+	if strings.Contains(page, evil) || strings.Contains(page, "javascript:alert") || strings.Contains(page, "data:text/html") {
+		t.Fatal("hostile text reached the page unescaped")
+	}
+	dir := t.TempDir()
+	file := filepath.Join(dir, "report.html")
+	if err := os.WriteFile(file, buf.Bytes(), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, browser, "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+		"--disable-background-networking", "--disable-component-update", "--disable-sync", "--user-data-dir="+filepath.Join(dir, "profile"),
+		"--virtual-time-budget=5000", "--dump-dom", "file://"+file)
+	var stderr bytes.Buffer
+	cmd.Stderr = &stderr
+	out, err := cmd.Output()
+	if err != nil {
+		t.Fatalf("chromium: %v\n%s", err, stderr.String())
+	}
+	dom := string(out)
+	attr := func(name string) string {
+		m := regexp.MustCompile(name + `="([^"]*)"`).FindStringSubmatch(dom)
+		if m == nil {
+			return ""
+		}
+		return m[1]
+	}
+	if e := attr("data-js-errors"); e != "" {
+		t.Errorf("%s script errors in the page", e)
+	}
+	if p := attr("data-plots-rendered"); p != "4" {
+		t.Errorf("plots rendered: %q, want 4 (accuracy and cosine for L∞ and L2)", p)
+	}
+	// The hostile example's images were dropped (empty src): ours all load, it does not.
+	want := fmt.Sprintf("%d/%d", 3*(len(r.Examples)-1), 3*len(r.Examples))
+	if got := attr("data-images-loaded"); got != want || len(r.Examples) < 2 {
+		t.Errorf("images loaded: %q, want %s", got, want)
+	}
+	if strings.Contains(dom, "<title>pwned") || strings.Contains(dom, "<img src=\"x\"") {
+		t.Error("hostile markup became part of the page")
+	}
+	if !strings.Contains(dom, "Robust accuracy vs eps") {
+		t.Error("the page has no accuracy plot")
+	}
+}

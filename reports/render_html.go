@@ -1,0 +1,246 @@
+package reports
+
+import (
+	"crypto/sha256"
+	"encoding/base64"
+	"encoding/json"
+	"fmt"
+	"html/template"
+	"io"
+	"regexp"
+	"sort"
+	"strings"
+)
+
+// The page's only script: it records, for tests and for people, whether the
+// plots and images rendered and whether anything failed.
+const pageScript = `window.addEventListener("error", function () { var b = document.body; b.dataset.jsErrors = String(Number(b.dataset.jsErrors || "0") + 1); });
+window.addEventListener("load", function () {
+  var plots = Array.prototype.filter.call(document.querySelectorAll("svg.plot"), function (s) { var r = s.getBoundingClientRect(); return r.width > 0 && r.height > 0 && s.querySelectorAll("polyline.series").length > 0; });
+  var imgs = Array.prototype.filter.call(document.images, function (i) { return i.complete && i.naturalWidth > 0; });
+  document.body.dataset.plotsRendered = String(plots.length);
+  document.body.dataset.imagesLoaded = String(imgs.length) + "/" + String(document.images.length);
+});`
+
+var scriptHash = func() string {
+	s := sha256.Sum256([]byte(pageScript))
+	return "sha256-" + base64.StdEncoding.EncodeToString(s[:])
+}()
+
+// pngData accepts only the PNG data URLs advcheck itself writes: a report
+// read from disk may be hostile, and anything else is dropped.
+var pngData = regexp.MustCompile(`^data:image/png;base64,[A-Za-z0-9+/]+=*$`)
+
+func safeImage(s string) template.URL {
+	if pngData.MatchString(s) {
+		return template.URL(s)
+	}
+	return ""
+}
+
+type htmlExample struct {
+	Example
+	CleanURL, AdvURL, PertURL     template.URL
+	LabelName, CleanName, AdvName string
+}
+
+type htmlPage struct {
+	R          *Report
+	CSP        string
+	Script     template.JS
+	Verdict    string
+	VerdictOK  bool
+	Headline   []string
+	Plots      []template.HTML
+	Examples   []htmlExample
+	ConfigJSON string
+	RunJSON    string
+	ModelJSON  string
+	DataJSON   string
+}
+
+func className(classes []string, c int) string {
+	if c >= 0 && c < len(classes) {
+		return fmt.Sprintf("%d (%s)", c, classes[c])
+	}
+	return fmt.Sprint(c)
+}
+
+func indentJSON(v any) string {
+	b, err := json.MarshalIndent(v, "", "  ")
+	if err != nil {
+		return err.Error()
+	}
+	return string(b)
+}
+
+// WriteHTML renders the audit report: one self-contained page (no network:
+// styles, SVG plots and PNG images are inline, and the page's Content
+// Security Policy forbids loading anything else). Everything that comes from
+// the model, the data or the command line is escaped.
+func (r *Report) WriteHTML(w io.Writer) error {
+	p := htmlPage{R: r, Script: template.JS(pageScript),
+		CSP: "default-src 'none'; img-src data:; style-src 'unsafe-inline'; script-src '" + scriptHash + "'"}
+	switch {
+	case r.Gate != nil && r.Gate.Passed && r.Complete:
+		p.Verdict, p.VerdictOK = "Gate passed", true
+	case r.Gate != nil:
+		p.Verdict = "Gate failed"
+	case !r.Complete:
+		p.Verdict = fmt.Sprintf("Incomplete: %d of %d samples evaluated", r.Dataset.Samples, r.Dataset.Total)
+	default:
+		p.Verdict, p.VerdictOK = "Sweep complete", true
+	}
+	p.Headline = append(p.Headline, fmt.Sprintf("Clean accuracy %s %s on %d samples", pct(r.Clean.Accuracy), ci(r.Clean.AccuracyCI95), r.Clean.N))
+	last := map[string]WorstCase{}
+	for _, wc := range r.WorstCase {
+		last[wc.Norm] = wc
+	}
+	for _, norm := range []string{"linf", "l2"} {
+		if wc, ok := last[norm]; ok {
+			p.Headline = append(p.Headline, fmt.Sprintf("Worst-case %s accuracy at eps %g: %s %s (%s)", norm, wc.Eps, pct(wc.Accuracy), ci(wc.AccuracyCI95), strings.Join(wc.Attacks, ", ")))
+		}
+	}
+	p.Plots = r.plots()
+	for _, ex := range r.Examples {
+		p.Examples = append(p.Examples, htmlExample{Example: ex, CleanURL: safeImage(ex.Clean), AdvURL: safeImage(ex.Adversarial),
+			PertURL: safeImage(ex.Perturbation), LabelName: className(r.Model.Classes, ex.Label),
+			CleanName: className(r.Model.Classes, ex.CleanPred), AdvName: className(r.Model.Classes, ex.AdvPred)})
+	}
+	sort.SliceStable(p.Examples, func(i, j int) bool { return p.Examples[i].Broken && !p.Examples[j].Broken })
+	p.ConfigJSON = indentJSON(r.Config)
+	p.RunJSON = indentJSON(r.Run)
+	p.ModelJSON = indentJSON(r.Model)
+	d := r.Dataset
+	p.DataJSON = indentJSON(d)
+	return pageTemplate.Execute(w, p)
+}
+
+// plots draws accuracy (with 95% bands) and mean logit cosine against eps,
+// per norm, for every attack and the worst case.
+func (r *Report) plots() []template.HTML {
+	var out []template.HTML
+	for _, norm := range []string{"linf", "l2"} {
+		var acc, cos []series
+		for _, a := range r.Config.Attacks {
+			if a.Norm != norm {
+				continue
+			}
+			sa := series{name: a.AttackID}
+			sc := series{name: a.AttackID}
+			for _, res := range r.Results {
+				if res.AttackID != a.AttackID {
+					continue
+				}
+				sa.xs = append(sa.xs, res.Eps)
+				sa.ys = append(sa.ys, float64(res.Accuracy))
+				sa.lo = append(sa.lo, float64(res.AccuracyCI95[0]))
+				sa.hi = append(sa.hi, float64(res.AccuracyCI95[1]))
+				sc.xs = append(sc.xs, res.Eps)
+				sc.ys = append(sc.ys, float64(res.Cosine.Logits.Mean))
+			}
+			acc, cos = append(acc, sa), append(cos, sc)
+		}
+		if len(acc) == 0 {
+			continue
+		}
+		wc := series{name: "worst case", dashed: true}
+		for _, w := range r.WorstCase {
+			if w.Norm == norm {
+				wc.xs = append(wc.xs, w.Eps)
+				wc.ys = append(wc.ys, float64(w.Accuracy))
+				wc.lo = append(wc.lo, float64(w.AccuracyCI95[0]))
+				wc.hi = append(wc.hi, float64(w.AccuracyCI95[1]))
+			}
+		}
+		if len(wc.xs) > 0 {
+			acc = append(acc, wc)
+		}
+		out = append(out, linePlot("accuracy-"+norm, "Robust accuracy vs eps ("+norm+")", "eps ("+norm+", pixel units)", "accuracy", acc, 0, 1))
+		out = append(out, linePlot("cosine-"+norm, "Cosine similarity of clean and adversarial logits ("+norm+")", "eps ("+norm+", pixel units)", "mean cosine", cos, -1, 1))
+	}
+	return out
+}
+
+var funcs = template.FuncMap{
+	"pct":   pct,
+	"ci":    ci,
+	"num":   num,
+	"join":  strings.Join,
+	"upper": strings.ToUpper,
+}
+
+var pageTemplate = template.Must(template.New("page").Funcs(funcs).Parse(`<!DOCTYPE html>
+<html lang="en">
+<head>
+<meta charset="utf-8">
+<meta http-equiv="Content-Security-Policy" content="{{.CSP}}">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<title>advcheck report — {{.R.Model.Path}}</title>
+<style>
+body { font-family: system-ui, -apple-system, "Segoe UI", sans-serif; margin: 2rem auto; max-width: 1100px; color: #222; padding: 0 1rem; }
+h1 { font-size: 1.5rem; } h2 { font-size: 1.2rem; margin-top: 2rem; border-bottom: 1px solid #ddd; }
+.verdict { padding: .8rem 1rem; border-radius: 6px; font-weight: bold; font-size: 1.1rem; }
+.ok { background: #e6f4ea; border: 1px solid #34a853; } .bad { background: #fce8e6; border: 1px solid #d93025; }
+table { border-collapse: collapse; font-size: .85rem; margin: .5rem 0; }
+th, td { border: 1px solid #ccc; padding: .25rem .5rem; text-align: right; } th { background: #f3f3f3; }
+td.l, th.l { text-align: left; }
+.fail { color: #d93025; font-weight: bold; } .pass { color: #188038; }
+.flag-warning, .flag-error { color: #b3261e; } .flag-info { color: #555; }
+.plots svg { margin: .5rem 1rem .5rem 0; max-width: 100%; height: auto; }
+.examples { display: flex; flex-wrap: wrap; gap: 1rem; }
+.example { border: 1px solid #ccc; border-radius: 6px; padding: .5rem; font-size: .8rem; }
+.example img { width: 84px; height: 84px; image-rendering: pixelated; border: 1px solid #999; margin-right: 4px; }
+.broken { border-color: #d93025; } pre { background: #f6f6f6; padding: .6rem; overflow-x: auto; font-size: .8rem; }
+code { word-break: break-all; }
+</style>
+</head>
+<body>
+<h1>advcheck robustness report</h1>
+<div class="verdict {{if .VerdictOK}}ok{{else}}bad{{end}}">{{.Verdict}}</div>
+<ul>{{range .Headline}}<li>{{.}}</li>{{end}}</ul>
+<p>Model <code>{{.R.Model.Path}}</code> (SHA-256 <code>{{.R.Model.SHA256}}</code>, output kind {{.R.Model.OutputKind}}).
+Data <code>{{.R.Dataset.Spec}}</code> (decoded SHA-256 <code>{{.R.Dataset.SHA256Decoded}}</code>, {{.R.Dataset.Samples}} of {{.R.Dataset.Total}} samples, labels: {{.R.Dataset.LabelSource}}).
+Seed {{.R.Config.Seed}}, shard {{.R.Config.Shard.I}}/{{.R.Config.Shard.N}}. Epsilon is in pixel units: inputs in [{{index .R.Model.InputContract.Bounds 0}}, {{index .R.Model.InputContract.Bounds 1}}].</p>
+{{with .R.Gate}}<h2>Gate</h2>
+<table><tr><th></th><th class="l">requirement</th><th class="l">want</th><th class="l">got</th></tr>
+{{range .Checks}}<tr><td class="{{if .Passed}}pass{{else}}fail{{end}}">{{if .Passed}}ok{{else}}FAIL{{end}}</td><td class="l"><code>{{.ID}}</code></td><td class="l">{{.Want}}</td><td class="l">{{.Got}}</td></tr>
+{{end}}</table>{{end}}
+<h2>Flags</h2>
+{{if .R.Flags}}<ul>{{range .R.Flags}}<li class="flag-{{.Severity}}"><b>{{upper .Severity}}</b> <code>{{.ID}}</code>: {{.Message}}</li>{{end}}</ul>{{else}}<p>None.</p>{{end}}
+<h2>Plots</h2>
+<div class="plots">{{range .Plots}}{{.}}{{end}}</div>
+<h2>Results</h2>
+<table><tr><th class="l">attack</th><th>norm</th><th>eps</th><th>accuracy</th><th>95% CI</th><th>attacked</th><th>success</th><th>queries</th><th>cos logits mean / p5 / min</th><th>cos probs mean / p5</th><th>KL mean / p95</th><th>L∞ max / mean</th><th>L2 mean</th></tr>
+{{range .R.Results}}<tr><td class="l"><code>{{.AttackID}}</code></td><td>{{.Norm}}</td><td>{{.Eps}}</td><td>{{pct .Accuracy}}</td><td>{{ci .AccuracyCI95}}</td><td>{{.NAttacked}}</td><td>{{.NSuccess}} ({{pct .AttackSuccessRate}})</td><td>{{num .QueriesMean "%.0f"}}</td><td>{{num .Cosine.Logits.Mean "%.3f"}} / {{num .Cosine.Logits.P5 "%.3f"}} / {{num .Cosine.Logits.Min "%.3f"}}</td><td>{{num .Cosine.Probs.Mean "%.3f"}} / {{num .Cosine.Probs.P5 "%.3f"}}</td><td>{{num .KL.Mean "%.3g"}} / {{num .KL.P95 "%.3g"}}</td><td>{{num .Perturbation.LinfMax "%.3g"}} / {{num .Perturbation.LinfMean "%.3g"}}</td><td>{{num .Perturbation.L2Mean "%.3g"}}</td></tr>
+{{end}}</table>
+<h2>Worst case</h2>
+<p>A sample counts as robust at eps only if it is classified correctly and every attack of the norm failed at that eps and at every smaller one.</p>
+<table><tr><th>norm</th><th>eps</th><th>robust</th><th>accuracy</th><th>95% CI</th><th class="l">attacks</th></tr>
+{{range .R.WorstCase}}<tr><td>{{.Norm}}</td><td>{{.Eps}}</td><td>{{.NRobust}}/{{.N}}</td><td>{{pct .Accuracy}}</td><td>{{ci .AccuracyCI95}}</td><td class="l">{{join .Attacks ", "}}</td></tr>
+{{end}}</table>
+<table><tr><th class="l">AUC of accuracy over eps</th><th>norm</th><th>value</th></tr>
+{{range .R.Summary.AUC}}<tr><td class="l"><code>{{.AttackID}}</code></td><td>{{.Norm}}</td><td>{{num .Value "%.3f"}}</td></tr>{{end}}
+</table>
+<table><tr><th>norm</th><th>median minimal eps</th><th>samples unbroken</th></tr>
+{{range .R.Summary.MinimalEps}}<tr><td>{{.Norm}}</td><td>{{if .Median.Valid}}{{num .Median "%g"}}{{else}}&gt; largest eps{{end}}</td><td>{{.SamplesUnbroken}}</td></tr>{{end}}
+</table>
+<h2>Examples</h2>
+{{if .Examples}}<p>Clean input, adversarial input and the perturbation amplified to the full range, for {{(index .Examples 0).AttackID}} at eps {{(index .Examples 0).Eps}}.</p>
+<div class="examples">{{range .Examples}}<div class="example{{if .Broken}} broken{{end}}">
+<div><img alt="clean sample {{.Index}}" src="{{.CleanURL}}"><img alt="adversarial sample {{.Index}}" src="{{.AdvURL}}"><img alt="perturbation of sample {{.Index}}" src="{{.PertURL}}"></div>
+<div>#{{.Index}} label {{.LabelName}} · clean {{.CleanName}} · adversarial <b>{{.AdvName}}</b> {{if .Broken}}<span class="fail">broken</span>{{else}}<span class="pass">robust</span>{{end}}{{if .Amplify}} · ×{{printf "%.3g" .Amplify}}{{end}}</div>
+</div>{{end}}</div>{{else}}<p>No examples recorded.</p>{{end}}
+<h2>Configuration</h2>
+<pre>{{.ConfigJSON}}</pre>
+<h2>Model</h2>
+<pre>{{.ModelJSON}}</pre>
+<h2>Data</h2>
+<pre>{{.DataJSON}}</pre>
+<h2>Provenance</h2>
+<pre>{{.RunJSON}}</pre>
+<p>Report schema <code>{{.R.Schema}}</code>. Verify a signed report with <code>advcheck verify REPORT.json --pub KEY.pub</code>.</p>
+<script>{{.Script}}</script>
+</body>
+</html>
+`))
