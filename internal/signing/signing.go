@@ -1,0 +1,215 @@
+// Package signing makes and checks detached Ed25519 signatures over the exact
+// bytes of a file (a model, a report, anything): no canonicalisation, so any
+// changed byte breaks the signature.
+//
+// Keys and signatures are small JSON documents:
+//
+//	PREFIX.pub  {"type": "advcheck/ed25519-public-key/v1", "key_id": …, "public_key": base64}
+//	PREFIX.key  {"type": "advcheck/ed25519-private-key/v1", "key_id": …, "seed": base64} (mode 0600)
+//	FILE.sig    {"type": "advcheck/signature/v1", "algorithm": "ed25519", "key_id": …,
+//	             "file_sha256": hex, "file_bytes": n, "signature": base64}
+//
+// The key id is the first 16 hex digits of the SHA-256 of the public key.
+package signing
+
+import (
+	"crypto/ed25519"
+	"crypto/rand"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+
+	"github.com/advcheck/advcheck/internal/atomicfile"
+)
+
+// Errors. ErrInvalid means the signature does not hold; ErrMalformed that a
+// key or signature file cannot be read.
+var (
+	ErrInvalid   = errors.New("signature does not verify")
+	ErrMalformed = errors.New("malformed key or signature")
+)
+
+// MaxSignedBytes bounds the files Sign and Verify read.
+const MaxSignedBytes = 4 << 30
+
+const (
+	pubType = "advcheck/ed25519-public-key/v1"
+	keyType = "advcheck/ed25519-private-key/v1"
+	sigType = "advcheck/signature/v1"
+)
+
+// PublicKey is a verification key with its id.
+type PublicKey struct {
+	Type      string `json:"type"`
+	KeyID     string `json:"key_id"`
+	PublicKey []byte `json:"public_key"`
+}
+
+type privateKey struct {
+	Type  string `json:"type"`
+	KeyID string `json:"key_id"`
+	Seed  []byte `json:"seed"`
+}
+
+// Signature is a detached signature.
+type Signature struct {
+	Type       string `json:"type"`
+	Algorithm  string `json:"algorithm"`
+	KeyID      string `json:"key_id"`
+	FileSHA256 string `json:"file_sha256"`
+	FileBytes  int64  `json:"file_bytes"`
+	Signature  []byte `json:"signature"`
+}
+
+// KeyID derives the id of a public key.
+func KeyID(pub ed25519.PublicKey) string {
+	s := sha256.Sum256(pub)
+	return hex.EncodeToString(s[:8])
+}
+
+// Generate writes a new key pair to prefix.key (0600) and prefix.pub and
+// returns the key id. Existing files are not overwritten.
+func Generate(prefix string, rnd io.Reader) (string, error) {
+	if rnd == nil {
+		rnd = rand.Reader
+	}
+	pub, priv, err := ed25519.GenerateKey(rnd)
+	if err != nil {
+		return "", err
+	}
+	id := KeyID(pub)
+	for _, p := range []string{prefix + ".key", prefix + ".pub"} {
+		if _, err := os.Stat(p); err == nil {
+			return "", fmt.Errorf("%s exists; refusing to overwrite a key", p)
+		}
+	}
+	kb, _ := json.MarshalIndent(privateKey{Type: keyType, KeyID: id, Seed: priv.Seed()}, "", "  ")
+	pb, _ := json.MarshalIndent(PublicKey{Type: pubType, KeyID: id, PublicKey: pub}, "", "  ")
+	if err := atomicfile.Write(prefix+".key", append(kb, '\n'), 0o600); err != nil {
+		return "", err
+	}
+	if err := atomicfile.Write(prefix+".pub", append(pb, '\n'), 0o644); err != nil {
+		return "", err
+	}
+	return id, nil
+}
+
+func readSmallJSON(path string, v any) error {
+	f, err := os.Open(path)
+	if err != nil {
+		return fmt.Errorf("%w: %v", ErrMalformed, err)
+	}
+	defer f.Close()
+	b, err := io.ReadAll(io.LimitReader(f, 1<<16))
+	if err != nil {
+		return fmt.Errorf("%w: %s: %v", ErrMalformed, path, err)
+	}
+	if err := json.Unmarshal(b, v); err != nil {
+		return fmt.Errorf("%w: %s: %v", ErrMalformed, path, err)
+	}
+	return nil
+}
+
+// ReadPublicKey reads a .pub file.
+func ReadPublicKey(path string) (*PublicKey, error) {
+	var k PublicKey
+	if err := readSmallJSON(path, &k); err != nil {
+		return nil, err
+	}
+	if k.Type != pubType || len(k.PublicKey) != ed25519.PublicKeySize || k.KeyID != KeyID(k.PublicKey) {
+		return nil, fmt.Errorf("%w: %s is not an advcheck public key", ErrMalformed, path)
+	}
+	return &k, nil
+}
+
+func readPrivateKey(path string) (ed25519.PrivateKey, string, error) {
+	var k privateKey
+	if err := readSmallJSON(path, &k); err != nil {
+		return nil, "", err
+	}
+	if k.Type != keyType || len(k.Seed) != ed25519.SeedSize {
+		return nil, "", fmt.Errorf("%w: %s is not an advcheck private key", ErrMalformed, path)
+	}
+	priv := ed25519.NewKeyFromSeed(k.Seed)
+	id := KeyID(priv.Public().(ed25519.PublicKey))
+	if id != k.KeyID {
+		return nil, "", fmt.Errorf("%w: %s: key id %s does not match the key (%s)", ErrMalformed, path, k.KeyID, id)
+	}
+	return priv, id, nil
+}
+
+func readFile(path string) ([]byte, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	b, err := io.ReadAll(io.LimitReader(f, MaxSignedBytes+1))
+	if err != nil {
+		return nil, err
+	}
+	if len(b) > MaxSignedBytes {
+		return nil, fmt.Errorf("%s is larger than %d bytes", path, MaxSignedBytes)
+	}
+	return b, nil
+}
+
+// SigPath is where the signature of path lives.
+func SigPath(path string) string { return path + ".sig" }
+
+// Sign signs the exact bytes of path with the private key in keyPath and
+// writes path.sig. It returns the signature.
+func Sign(path, keyPath string) (*Signature, error) {
+	priv, id, err := readPrivateKey(keyPath)
+	if err != nil {
+		return nil, err
+	}
+	data, err := readFile(path)
+	if err != nil {
+		return nil, err
+	}
+	sum := sha256.Sum256(data)
+	s := &Signature{Type: sigType, Algorithm: "ed25519", KeyID: id, FileSHA256: hex.EncodeToString(sum[:]),
+		FileBytes: int64(len(data)), Signature: ed25519.Sign(priv, data)}
+	b, _ := json.MarshalIndent(s, "", "  ")
+	if err := atomicfile.Write(SigPath(path), append(b, '\n'), 0o644); err != nil {
+		return nil, err
+	}
+	return s, nil
+}
+
+// Verify checks path against path.sig and the public key in pubPath. It
+// returns an error wrapping ErrInvalid when the signature does not hold (a
+// changed byte, another key) and ErrMalformed when a file cannot be read.
+func Verify(path, pubPath string) (*Signature, error) {
+	pub, err := ReadPublicKey(pubPath)
+	if err != nil {
+		return nil, err
+	}
+	var s Signature
+	if err := readSmallJSON(SigPath(path), &s); err != nil {
+		return nil, err
+	}
+	if s.Type != sigType || s.Algorithm != "ed25519" || len(s.Signature) != ed25519.SignatureSize {
+		return nil, fmt.Errorf("%w: %s is not an advcheck signature", ErrMalformed, SigPath(path))
+	}
+	data, err := readFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("%w: %v", ErrMalformed, err)
+	}
+	if s.KeyID != pub.KeyID {
+		return &s, fmt.Errorf("%w: %s was signed by key %s, not by %s", ErrInvalid, path, s.KeyID, pub.KeyID)
+	}
+	if !ed25519.Verify(pub.PublicKey, data, s.Signature) {
+		sum := sha256.Sum256(data)
+		if hex.EncodeToString(sum[:]) != s.FileSHA256 {
+			return &s, fmt.Errorf("%w: %s has changed since it was signed (SHA-256 %s, signed %s)", ErrInvalid, path, hex.EncodeToString(sum[:]), s.FileSHA256)
+		}
+		return &s, fmt.Errorf("%w: the signature of %s is not valid for key %s", ErrInvalid, path, pub.KeyID)
+	}
+	return &s, nil
+}
