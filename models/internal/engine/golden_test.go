@@ -1,7 +1,6 @@
 package engine
 
 import (
-	"fmt"
 	"os"
 	"path/filepath"
 	"testing"
@@ -143,5 +142,4 @@ func TestBatchSizesAgree(t *testing.T) {
 			t.Errorf("batch %d gradient differs from batch 8: %.3g", n, e)
 		}
 	}
-	fmt.Sprint()
 }

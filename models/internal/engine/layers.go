@@ -44,9 +44,10 @@ func toT[T Float](d []float64) []T {
 	return out
 }
 
-// lower builds the layer for node at batch size n. dyn lists the indices of
-// the node's dynamic inputs, in the order the layer receives them.
-func lower[T Float](node *ir.Node, n int, sc *scratch[T]) (layer[T], error) {
+// lower builds the layer for node at batch size n. With relu, a Conv or
+// Dense layer also applies the ReLU that follows it (fused: one pass less
+// over memory forward and backward).
+func lower[T Float](node *ir.Node, n int, sc *scratch[T], relu bool) (layer[T], error) {
 	shapes := make([][]int, len(node.Inputs))
 	for i, v := range node.Inputs {
 		shapes[i] = v.Shape.Concrete(n)
@@ -65,7 +66,7 @@ func lower[T Float](node *ir.Node, n int, sc *scratch[T]) (layer[T], error) {
 			KH: w[2], KW: w[3], SH: op.Strides[0], SW: op.Strides[1], DH: op.Dilations[0], DW: op.Dilations[1],
 			PT: op.Pads[0], PL: op.Pads[1], Group: op.Group}
 		sc.reserve(g.ConvScratch())
-		return &convLayer[T]{g: g, n: n, w: constAt(1), b: constAt(2), sc: sc}, nil
+		return &convLayer[T]{g: g, n: n, w: constAt(1), b: constAt(2), sc: sc, relu: relu}, nil
 	case ir.Pool:
 		x := shapes[0]
 		g := kernels.PoolGeom{H: x[2], W: x[3], OH: out[2], OW: out[3], KH: op.Kernel[0], KW: op.Kernel[1],
@@ -89,7 +90,7 @@ func lower[T Float](node *ir.Node, n int, sc *scratch[T]) (layer[T], error) {
 	case ir.Dense:
 		x, w := shapes[0], shapes[1]
 		k, m := w[0], w[1]
-		return &denseLayer[T]{k: k, m: m, rows: prodInts(x) / k, w: constAt(1), b: constAt(2)}, nil
+		return &denseLayer[T]{k: k, m: m, rows: prodInts(x) / k, w: constAt(1), b: constAt(2), relu: relu}, nil
 	case ir.MatMul:
 		return newMatMulLayer[T](node, shapes, out)
 	case ir.Binary:
@@ -128,19 +129,34 @@ type convLayer[T Float] struct {
 	n    int
 	w, b []T
 	sc   *scratch[T]
+	relu bool
+	mask []T // dy masked by the fused ReLU
 }
 
 func (l *convLayer[T]) forward(y []T, ins [][]T) {
 	k := l.g.ConvScratch()
+	per := l.g.M * l.g.OH * l.g.OW
 	parallel.ForChunks(l.n, func(c, lo, hi int) {
 		kernels.ConvForward(l.g, ins[0], l.w, l.b, y, lo, hi, l.sc.get(c, k))
+		if l.relu {
+			kernels.UnaryForward(kernels.Unary{Kind: kernels.Relu}, y[lo*per:hi*per], y[lo*per:hi*per])
+		}
 	})
 }
 
-func (l *convLayer[T]) backward(_ int, dx, dy []T, _ [][]T, _ []T) {
+func (l *convLayer[T]) backward(_ int, dx, dy []T, _ [][]T, y []T) {
 	k := l.g.ConvScratch()
+	per := l.g.M * l.g.OH * l.g.OW
+	if l.relu && l.mask == nil {
+		l.mask = make([]T, len(dy))
+	}
 	parallel.ForChunks(l.n, func(c, lo, hi int) {
-		kernels.ConvBackwardInput(l.g, dy, l.w, dx, lo, hi, l.sc.get(c, k))
+		g := dy
+		if l.relu {
+			kernels.UnaryBackward(kernels.Unary{Kind: kernels.Relu}, nil, y[lo*per:hi*per], dy[lo*per:hi*per], l.mask[lo*per:hi*per])
+			g = l.mask
+		}
+		kernels.ConvBackwardInput(l.g, g, l.w, dx, lo, hi, l.sc.get(c, k))
 	})
 }
 
@@ -179,14 +195,31 @@ func (l *avgPoolLayer[T]) backward(_ int, dx, dy []T, _ [][]T, _ []T) {
 type denseLayer[T Float] struct {
 	k, m, rows int
 	w, b       []T
+	relu       bool
+	mask       []T
 }
 
 func (l *denseLayer[T]) forward(y []T, ins [][]T) {
-	parallel.For(l.rows, func(lo, hi int) { kernels.DenseForward(ins[0], l.w, l.b, y, l.k, l.m, lo, hi) })
+	parallel.For(l.rows, func(lo, hi int) {
+		kernels.DenseForward(ins[0], l.w, l.b, y, l.k, l.m, lo, hi)
+		if l.relu {
+			kernels.UnaryForward(kernels.Unary{Kind: kernels.Relu}, y[lo*l.m:hi*l.m], y[lo*l.m:hi*l.m])
+		}
+	})
 }
 
-func (l *denseLayer[T]) backward(_ int, dx, dy []T, _ [][]T, _ []T) {
-	parallel.For(l.rows, func(lo, hi int) { kernels.DenseBackward(dy, l.w, dx, l.k, l.m, lo, hi) })
+func (l *denseLayer[T]) backward(_ int, dx, dy []T, _ [][]T, y []T) {
+	if l.relu && l.mask == nil {
+		l.mask = make([]T, len(dy))
+	}
+	parallel.For(l.rows, func(lo, hi int) {
+		g := dy
+		if l.relu {
+			kernels.UnaryBackward(kernels.Unary{Kind: kernels.Relu}, nil, y[lo*l.m:hi*l.m], dy[lo*l.m:hi*l.m], l.mask[lo*l.m:hi*l.m])
+			g = l.mask
+		}
+		kernels.DenseBackward(g, l.w, dx, l.k, l.m, lo, hi)
+	})
 }
 
 // Elementwise functions.

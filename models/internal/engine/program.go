@@ -63,8 +63,18 @@ func Build[T Float](g *ir.Graph, n int, withGrad bool) (p *Program[T], err error
 	nodes := map[*ir.Value]*gorgonia.Node{g.Input: xn}
 	sc := &scratch[T]{}
 	var ops []gorgonia.Op
+	fused := fusedRelus(g)
+	hasRelu := map[*ir.Node]bool{}
+	for _, src := range fused {
+		hasRelu[src] = true
+	}
 	for _, node := range g.Nodes {
-		l, err := lower[T](node, n, sc)
+		if src, ok := fused[node]; ok {
+			nodes[node.Output] = nodes[src.Output] // computed by the layer it was fused into
+			continue
+		}
+		fuse := hasRelu[node]
+		l, err := lower[T](node, n, sc, fuse)
 		if err != nil {
 			return nil, fmt.Errorf("engine: node %q: %w", node.Name, err)
 		}
@@ -77,7 +87,11 @@ func Build[T Float](g *ir.Graph, n int, withGrad bool) (p *Program[T], err error
 			args = append(args, nodes[v])
 			ranks = append(ranks, len(v.Shape))
 		}
-		op := newFwdOp[T](l, node.Name, ir.Describe(node.Op), ranks, node.Output.Shape.Concrete(n))
+		desc := ir.Describe(node.Op)
+		if fuse {
+			desc += "+Relu"
+		}
+		op := newFwdOp[T](l, node.Name, desc, ranks, node.Output.Shape.Concrete(n))
 		out, err := gorgonia.ApplyOp(op, args...)
 		if err != nil {
 			return nil, fmt.Errorf("engine: node %q: %w", node.Name, err)
@@ -118,6 +132,34 @@ func Build[T Float](g *ir.Graph, n int, withGrad bool) (p *Program[T], err error
 	}
 	p.m = &machine{vm: gorgonia.NewTapeMachine(eg)}
 	return p, nil
+}
+
+// fusedRelus finds ReLUs that can run inside the Conv or Dense before them:
+// the ReLU is that layer's only reader and the layer's output is not the
+// graph's. It maps each such ReLU node to the layer node.
+func fusedRelus(g *ir.Graph) map[*ir.Node]*ir.Node {
+	readers := map[*ir.Value]int{}
+	for _, n := range g.Nodes {
+		for _, v := range n.Inputs {
+			readers[v]++
+		}
+	}
+	out := map[*ir.Node]*ir.Node{}
+	for _, n := range g.Nodes {
+		u, ok := n.Op.(ir.Unary)
+		if !ok || u.Func != ir.Relu {
+			continue
+		}
+		src := n.Inputs[0].Producer
+		if src == nil || readers[n.Inputs[0]] != 1 || g.Output == n.Inputs[0] {
+			continue
+		}
+		switch src.Op.(type) {
+		case ir.Conv, ir.Dense:
+			out[n] = src
+		}
+	}
+	return out
 }
 
 // checkNodes asserts that every op the lowering created is its own node in
