@@ -1,0 +1,288 @@
+package reports
+
+import (
+	"errors"
+	"fmt"
+	"math"
+	"strconv"
+
+	"github.com/advcheck/advcheck/metrics"
+)
+
+// ErrBaseline is wrapped when a baseline report cannot be compared.
+var ErrBaseline = errors.New("baseline cannot be compared")
+
+func epsEqual(a, b float64) bool { return math.Abs(a-b) <= 1e-9*math.Max(1, math.Abs(b)) }
+
+func fmtEps(e float64) string { return strconv.FormatFloat(e, 'g', -1, 64) }
+
+// findResult returns the result row of an attack (by attack_id, or by name
+// when exactly one attack has that name) at eps.
+func (r *Report) findResult(attack string, eps float64) (*Result, string, error) {
+	id := attack
+	found := false
+	for _, a := range r.Config.Attacks {
+		if a.AttackID == attack {
+			found = true
+		}
+	}
+	if !found {
+		var ids []string
+		for _, a := range r.Config.Attacks {
+			if a.Name == attack {
+				ids = append(ids, a.AttackID)
+			}
+		}
+		switch len(ids) {
+		case 0:
+			return nil, attack, fmt.Errorf("attack %s is not in the report", attack)
+		case 1:
+			id = ids[0]
+		default:
+			return nil, attack, fmt.Errorf("attack %s is ambiguous: the report has %v", attack, ids)
+		}
+	}
+	for i := range r.Results {
+		if r.Results[i].AttackID == id && epsEqual(r.Results[i].Eps, eps) {
+			return &r.Results[i], id, nil
+		}
+	}
+	return nil, id, fmt.Errorf("%s at eps %s is not in the report", id, fmtEps(eps))
+}
+
+func (r *Report) findWorst(norm string, eps float64) (*WorstCase, error) {
+	for i := range r.WorstCase {
+		if r.WorstCase[i].Norm == norm && epsEqual(r.WorstCase[i].Eps, eps) {
+			return &r.WorstCase[i], nil
+		}
+	}
+	return nil, fmt.Errorf("the worst case for %s at eps %s is not in the report", norm, fmtEps(eps))
+}
+
+// checkID is the stable identifier of a requirement, e.g.
+// worst_case/linf/0.3/min_accuracy or attack/pgd/0.3/min_accuracy.
+func (q Requirement) checkID(resolved string) string {
+	switch {
+	case q.Kind == "min_clean_accuracy":
+		return "clean/min_accuracy"
+	case q.Kind == "max_flags":
+		return "flags/max_flags"
+	case q.WorstCase != "":
+		return "worst_case/" + q.WorstCase + "/" + fmtEps(q.Eps) + "/" + q.Kind
+	}
+	if resolved == "" {
+		resolved = q.Attack
+	}
+	return "attack/" + resolved + "/" + fmtEps(q.Eps) + "/" + q.Kind
+}
+
+func statOf(use string) string {
+	if use == "lower_ci" {
+		return " (lower 95% bound)"
+	}
+	if use == "point" || use == "" {
+		return ""
+	}
+	return " (" + use + ")"
+}
+
+func fmtNum(v Num) string {
+	if !v.Valid() {
+		return "null"
+	}
+	return strconv.FormatFloat(float64(v), 'g', 6, 64)
+}
+
+// ApplyPolicy checks every requirement of p against r (and baseline, for
+// no_regression requirements) and records the verdict in r.Gate. An
+// incomplete report never passes. A requirement whose attack or eps is
+// missing from the report fails.
+func (r *Report) ApplyPolicy(p *Policy, baseline *Report) error {
+	g := &Gate{Passed: true}
+	add := func(c GateCheck) {
+		g.Checks = append(g.Checks, c)
+		g.Passed = g.Passed && c.Passed
+	}
+	add(GateCheck{ID: "report/complete", Want: "true", Got: strconv.FormatBool(r.Complete), Passed: r.Complete})
+	for _, q := range p.Requirements {
+		c := GateCheck{ID: q.checkID("")}
+		switch q.Kind {
+		case "min_clean_accuracy":
+			v := r.Clean.Accuracy
+			if q.Use == "lower_ci" {
+				v = r.Clean.AccuracyCI95[0]
+			}
+			c.Want = "≥ " + fmtEps(q.Threshold) + statOf(q.Use)
+			c.Got, c.Passed = fmtNum(v), v.Valid() && float64(v) >= q.Threshold
+		case "min_accuracy":
+			c.Want = "≥ " + fmtEps(q.Threshold) + statOf(q.Use)
+			var acc Num
+			var ci [2]Num
+			if q.WorstCase != "" {
+				w, err := r.findWorst(q.WorstCase, q.Eps)
+				if err != nil {
+					c.Got = err.Error()
+					break
+				}
+				acc, ci = w.Accuracy, w.AccuracyCI95
+			} else {
+				res, id, err := r.findResult(q.Attack, q.Eps)
+				c.ID = q.checkID(id)
+				if err != nil {
+					c.Got = err.Error()
+					break
+				}
+				acc, ci = res.Accuracy, res.AccuracyCI95
+			}
+			if q.Use == "lower_ci" {
+				acc = ci[0]
+			}
+			c.Got, c.Passed = fmtNum(acc), acc.Valid() && float64(acc) >= q.Threshold
+		case "min_cosine", "max_kl":
+			res, id, err := r.findResult(q.Attack, q.Eps)
+			c.ID = q.checkID(id)
+			if q.Kind == "min_cosine" {
+				c.Want = "≥ " + fmtEps(q.Threshold) + statOf(q.Use)
+			} else {
+				c.Want = "≤ " + fmtEps(q.Threshold) + statOf(q.Use)
+			}
+			if err != nil {
+				c.Got = err.Error()
+				break
+			}
+			var v Num
+			switch q.Use {
+			case "mean":
+				if q.Kind == "min_cosine" {
+					v = res.Cosine.Logits.Mean
+				} else {
+					v = res.KL.Mean
+				}
+			case "p5":
+				v = res.Cosine.Logits.P5
+			case "p95":
+				v = res.KL.P95
+			}
+			c.Got = fmtNum(v)
+			if q.Kind == "min_cosine" {
+				c.Passed = v.Valid() && float64(v) >= q.Threshold
+			} else {
+				c.Passed = v.Valid() && float64(v) <= q.Threshold
+			}
+		case "max_flags":
+			count := map[string]int{}
+			for _, f := range r.Flags {
+				count[f.Severity]++
+			}
+			c.Passed = true
+			for _, sev := range []string{"info", "warning", "error"} {
+				max, ok := q.Flags[sev]
+				if !ok {
+					continue
+				}
+				c.Want += fmt.Sprintf("%s ≤ %d ", sev, max)
+				c.Got += fmt.Sprintf("%s %d ", sev, count[sev])
+				c.Passed = c.Passed && count[sev] <= max
+			}
+		case "no_regression":
+			c.Want = fmt.Sprintf("not significantly less robust than the baseline (one-sided McNemar p ≥ %g)", q.Threshold)
+			if baseline == nil {
+				return fmt.Errorf("%w: the policy has a no_regression requirement (line %d); give the earlier report with --baseline", ErrPolicy, q.Line)
+			}
+			id, p, worse, better, err := regression(r, baseline, q)
+			c.ID = q.checkID(id)
+			if err != nil {
+				if errors.Is(err, ErrBaseline) {
+					return err
+				}
+				c.Got = err.Error()
+				break
+			}
+			c.Got = fmt.Sprintf("p = %.4g (%d samples newly broken, %d newly robust)", p, worse, better)
+			c.Passed = p >= q.Threshold
+		}
+		add(c)
+	}
+	r.Gate = g
+	return nil
+}
+
+// robustAt returns, per sample index, whether the sample is robust under an
+// attack (or the worst case of a norm) at eps.
+func robustAt(r *Report, q Requirement) (map[int]bool, string, error) {
+	s := r.Samples
+	if s == nil {
+		return nil, "", fmt.Errorf("the report has no per-sample outcomes")
+	}
+	out := map[int]bool{}
+	if q.WorstCase != "" {
+		if _, err := r.findWorst(q.WorstCase, q.Eps); err != nil {
+			return nil, "", err
+		}
+		for i, idx := range s.Index {
+			out[idx] = s.CleanPred[i] == s.Label[i]
+		}
+		for _, o := range s.Outcomes {
+			if o.Norm != q.WorstCase || o.Eps > q.Eps*(1+1e-9) {
+				continue
+			}
+			for i, idx := range s.Index {
+				if o.Pred[i] != s.Label[i] {
+					out[idx] = false
+				}
+			}
+		}
+		return out, "", nil
+	}
+	res, id, err := r.findResult(q.Attack, q.Eps)
+	if err != nil {
+		return nil, id, err
+	}
+	for _, o := range s.Outcomes {
+		if o.AttackID == res.AttackID && epsEqual(o.Eps, res.Eps) {
+			for i, idx := range s.Index {
+				out[idx] = o.Pred[i] == s.Label[i]
+			}
+			return out, id, nil
+		}
+	}
+	return nil, id, fmt.Errorf("%s at eps %s has no per-sample outcomes", id, fmtEps(q.Eps))
+}
+
+// regression compares per-sample robustness with the baseline on the same
+// samples: McNemar's test on the discordant pairs, one-sided towards "the
+// new model is worse".
+func regression(r, base *Report, q Requirement) (id string, p float64, worse, better int, err error) {
+	if r.Dataset.SHA256Decoded != base.Dataset.SHA256Decoded {
+		return "", 0, 0, 0, fmt.Errorf("%w: the baseline was run on other data (sha256 %s, this run %s)", ErrBaseline, base.Dataset.SHA256Decoded, r.Dataset.SHA256Decoded)
+	}
+	if r.Dataset.LabelSource != base.Dataset.LabelSource {
+		return "", 0, 0, 0, fmt.Errorf("%w: the baseline used %s labels, this run %s", ErrBaseline, base.Dataset.LabelSource, r.Dataset.LabelSource)
+	}
+	now, id, err := robustAt(r, q)
+	if err != nil {
+		return id, 0, 0, 0, err
+	}
+	before, _, err := robustAt(base, q)
+	if err != nil {
+		return id, 0, 0, 0, fmt.Errorf("baseline: %v", err)
+	}
+	paired := 0
+	for idx, b := range before {
+		n, ok := now[idx]
+		if !ok {
+			continue
+		}
+		paired++
+		switch {
+		case b && !n:
+			worse++
+		case !b && n:
+			better++
+		}
+	}
+	if paired == 0 {
+		return id, 0, 0, 0, fmt.Errorf("%w: no sample is in both reports", ErrBaseline)
+	}
+	return id, metrics.McNemarOneSided(worse, better), worse, better, nil
+}

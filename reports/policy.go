@@ -1,0 +1,450 @@
+package reports
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"io"
+	"math"
+	"sort"
+	"strconv"
+	"strings"
+
+	"gopkg.in/yaml.v3"
+)
+
+// PolicyAPIVersion is the policy format this package reads.
+const PolicyAPIVersion = "advcheck/policy/v1"
+
+// ErrPolicy is wrapped by every error in a policy file; messages carry the
+// line and column.
+var ErrPolicy = errors.New("bad policy")
+
+// Policy is a robustness gate: what to run and what must hold.
+type Policy struct {
+	APIVersion   string
+	Model        PolicyModel
+	Data         PolicyData
+	Seed         uint64
+	Batch        int
+	Attacks      []string // attack specs
+	Eps          string   // an eps specification (see ParseEps); "" for the defaults
+	Requirements []Requirement
+}
+
+// PolicyModel says which model to load and how.
+type PolicyModel struct {
+	Path   string
+	SHA256 string
+	Layout string
+	Bounds []float64
+	Scale  float64
+	Mean   []float64
+	Std    []float64
+}
+
+// PolicyData says which data to attack.
+type PolicyData struct {
+	Spec   string
+	Limit  int
+	Labels string
+}
+
+// Requirement is one check of a policy.
+type Requirement struct {
+	Kind      string  // min_accuracy, min_cosine, max_kl, min_clean_accuracy, max_flags, no_regression
+	Threshold float64 // the bound (alpha for no_regression)
+	Attack    string  // attack id or name; "" for worst case
+	WorstCase string  // norm, for a worst-case requirement
+	Eps       float64
+	HasEps    bool
+	Use       string         // point or lower_ci (min_accuracy, min_clean_accuracy); mean or p5 (min_cosine); mean or p95 (max_kl)
+	Flags     map[string]int // max_flags: severity → maximum count
+	Line      int
+}
+
+// ParsePolicy reads a policy. Unknown keys, wrong types and missing fields
+// are errors naming the line and column.
+func ParsePolicy(r io.Reader) (*Policy, error) {
+	data, err := io.ReadAll(io.LimitReader(r, 1<<20+1))
+	if err != nil {
+		return nil, fmt.Errorf("%w: %v", ErrPolicy, err)
+	}
+	if len(data) > 1<<20 {
+		return nil, fmt.Errorf("%w: larger than 1 MiB", ErrPolicy)
+	}
+	var doc yaml.Node
+	dec := yaml.NewDecoder(bytes.NewReader(data))
+	if err := dec.Decode(&doc); err != nil {
+		if err == io.EOF {
+			return nil, fmt.Errorf("%w: the file is empty", ErrPolicy)
+		}
+		return nil, fmt.Errorf("%w: %v", ErrPolicy, err)
+	}
+	if len(doc.Content) != 1 {
+		return nil, fmt.Errorf("%w: expected one YAML document", ErrPolicy)
+	}
+	p := &Policy{Batch: 128, Data: PolicyData{Spec: "mnist-sample", Labels: "truth"}, Model: PolicyModel{Layout: "nchw"}}
+	root := doc.Content[0]
+	err = fields(root, "policy", map[string]func(*yaml.Node) error{
+		"apiVersion": func(n *yaml.Node) error { return str(n, &p.APIVersion) },
+		"model": func(n *yaml.Node) error {
+			if n.Kind == yaml.ScalarNode {
+				return str(n, &p.Model.Path)
+			}
+			return fields(n, "model", map[string]func(*yaml.Node) error{
+				"path":   func(n *yaml.Node) error { return str(n, &p.Model.Path) },
+				"sha256": func(n *yaml.Node) error { return str(n, &p.Model.SHA256) },
+				"layout": func(n *yaml.Node) error { return str(n, &p.Model.Layout) },
+				"bounds": func(n *yaml.Node) error { return floats(n, &p.Model.Bounds, 2) },
+				"scale":  func(n *yaml.Node) error { return float(n, &p.Model.Scale) },
+				"mean":   func(n *yaml.Node) error { return floats(n, &p.Model.Mean, 0) },
+				"std":    func(n *yaml.Node) error { return floats(n, &p.Model.Std, 0) },
+			}, "path")
+		},
+		"data": func(n *yaml.Node) error {
+			if n.Kind == yaml.ScalarNode {
+				return str(n, &p.Data.Spec)
+			}
+			return fields(n, "data", map[string]func(*yaml.Node) error{
+				"spec":   func(n *yaml.Node) error { return str(n, &p.Data.Spec) },
+				"limit":  func(n *yaml.Node) error { return integer(n, &p.Data.Limit, 0) },
+				"labels": func(n *yaml.Node) error { return enum(n, &p.Data.Labels, "truth", "pred") },
+			})
+		},
+		"seed": func(n *yaml.Node) error {
+			var v int
+			if err := integer(n, &v, 0); err != nil {
+				return err
+			}
+			p.Seed = uint64(v)
+			return nil
+		},
+		"batch":        func(n *yaml.Node) error { return integer(n, &p.Batch, 1) },
+		"attacks":      func(n *yaml.Node) error { return p.parseAttacks(n) },
+		"eps":          func(n *yaml.Node) error { return p.parseEps(n) },
+		"requirements": func(n *yaml.Node) error { return p.parseRequirements(n) },
+	}, "apiVersion", "model", "attacks", "requirements")
+	if err != nil {
+		return nil, err
+	}
+	if p.APIVersion != PolicyAPIVersion {
+		return nil, posErr(root, "apiVersion %q: want %q", p.APIVersion, PolicyAPIVersion)
+	}
+	return p, nil
+}
+
+func posErr(n *yaml.Node, format string, args ...any) error {
+	return fmt.Errorf("%w: line %d, column %d: %s", ErrPolicy, n.Line, n.Column, fmt.Sprintf(format, args...))
+}
+
+// fields decodes a mapping, refusing unknown and repeated keys and
+// requiring the listed ones.
+func fields(n *yaml.Node, what string, handlers map[string]func(*yaml.Node) error, required ...string) error {
+	if n.Kind != yaml.MappingNode {
+		return posErr(n, "%s must be a mapping", what)
+	}
+	seen := map[string]bool{}
+	for i := 0; i+1 < len(n.Content); i += 2 {
+		k, v := n.Content[i], n.Content[i+1]
+		h, ok := handlers[k.Value]
+		if !ok {
+			var names []string
+			for name := range handlers {
+				names = append(names, name)
+			}
+			sort.Strings(names)
+			return posErr(k, "unknown key %q in %s (known: %s)", k.Value, what, strings.Join(names, ", "))
+		}
+		if seen[k.Value] {
+			return posErr(k, "%s.%s is given twice", what, k.Value)
+		}
+		seen[k.Value] = true
+		if err := h(v); err != nil {
+			return err
+		}
+	}
+	for _, r := range required {
+		if !seen[r] {
+			return posErr(n, "%s needs %q", what, r)
+		}
+	}
+	return nil
+}
+
+func str(n *yaml.Node, dst *string) error {
+	if n.Kind != yaml.ScalarNode || (n.Tag != "!!str" && n.Tag != "!!int" && n.Tag != "!!float") {
+		return posErr(n, "want a string, got %s", kindOf(n))
+	}
+	*dst = n.Value
+	return nil
+}
+
+func enum(n *yaml.Node, dst *string, allowed ...string) error {
+	if err := str(n, dst); err != nil {
+		return err
+	}
+	for _, a := range allowed {
+		if *dst == a {
+			return nil
+		}
+	}
+	return posErr(n, "%q: want one of %s", *dst, strings.Join(allowed, ", "))
+}
+
+func float(n *yaml.Node, dst *float64) error {
+	if n.Kind != yaml.ScalarNode || (n.Tag != "!!int" && n.Tag != "!!float" && n.Tag != "!!str") {
+		return posErr(n, "want a number, got %s", kindOf(n))
+	}
+	v, err := number(n.Value)
+	if err != nil {
+		return posErr(n, "want a number, got %q", n.Value)
+	}
+	*dst = v
+	return nil
+}
+
+func integer(n *yaml.Node, dst *int, min int) error {
+	if n.Kind != yaml.ScalarNode || n.Tag != "!!int" {
+		return posErr(n, "want an integer, got %s", kindOf(n))
+	}
+	v, err := strconv.Atoi(n.Value)
+	if err != nil || v < min {
+		return posErr(n, "want an integer ≥ %d, got %q", min, n.Value)
+	}
+	*dst = v
+	return nil
+}
+
+func floats(n *yaml.Node, dst *[]float64, want int) error {
+	if n.Kind != yaml.SequenceNode {
+		return posErr(n, "want a list of numbers, got %s", kindOf(n))
+	}
+	var out []float64
+	for _, c := range n.Content {
+		var v float64
+		if err := float(c, &v); err != nil {
+			return err
+		}
+		out = append(out, v)
+	}
+	if want > 0 && len(out) != want {
+		return posErr(n, "want %d numbers, got %d", want, len(out))
+	}
+	*dst = out
+	return nil
+}
+
+func kindOf(n *yaml.Node) string {
+	switch n.Kind {
+	case yaml.MappingNode:
+		return "a mapping"
+	case yaml.SequenceNode:
+		return "a list"
+	case yaml.AliasNode:
+		return "an alias"
+	}
+	switch n.Tag {
+	case "!!bool":
+		return "a boolean"
+	case "!!null":
+		return "nothing"
+	case "!!int", "!!float":
+		return "a number"
+	}
+	return fmt.Sprintf("%q", n.Value)
+}
+
+func (p *Policy) parseAttacks(n *yaml.Node) error {
+	if n.Kind != yaml.SequenceNode || len(n.Content) == 0 {
+		return posErr(n, "attacks must be a non-empty list")
+	}
+	for _, c := range n.Content {
+		switch c.Kind {
+		case yaml.ScalarNode:
+			p.Attacks = append(p.Attacks, c.Value)
+		case yaml.MappingNode:
+			var name string
+			params := map[string]string{}
+			err := fields(c, "attack", map[string]func(*yaml.Node) error{
+				"name": func(n *yaml.Node) error { return str(n, &name) },
+				"params": func(n *yaml.Node) error {
+					if n.Kind != yaml.MappingNode {
+						return posErr(n, "params must be a mapping")
+					}
+					for i := 0; i+1 < len(n.Content); i += 2 {
+						k, v := n.Content[i], n.Content[i+1]
+						if v.Kind != yaml.ScalarNode {
+							return posErr(v, "parameter %s must be a scalar", k.Value)
+						}
+						params[k.Value] = v.Value
+					}
+					return nil
+				},
+			}, "name")
+			if err != nil {
+				return err
+			}
+			keys := make([]string, 0, len(params))
+			for k := range params {
+				keys = append(keys, k)
+			}
+			sort.Strings(keys)
+			spec := name
+			for i, k := range keys {
+				sep := ","
+				if i == 0 {
+					sep = ":"
+				}
+				spec += sep + k + "=" + params[k]
+			}
+			p.Attacks = append(p.Attacks, spec)
+		default:
+			return posErr(c, "an attack is a spec string or a mapping with name and params")
+		}
+	}
+	return nil
+}
+
+func (p *Policy) parseEps(n *yaml.Node) error {
+	switch n.Kind {
+	case yaml.ScalarNode:
+		p.Eps = n.Value
+	case yaml.SequenceNode:
+		var parts []string
+		for _, c := range n.Content {
+			if c.Kind != yaml.ScalarNode {
+				return posErr(c, "eps values are numbers or fractions")
+			}
+			parts = append(parts, c.Value)
+		}
+		p.Eps = strings.Join(parts, ",")
+	case yaml.MappingNode:
+		var parts []string
+		for i := 0; i+1 < len(n.Content); i += 2 {
+			k, v := n.Content[i], n.Content[i+1]
+			if k.Value != "linf" && k.Value != "l2" {
+				return posErr(k, "eps norm %q: want linf or l2", k.Value)
+			}
+			var list []string
+			switch v.Kind {
+			case yaml.ScalarNode:
+				list = []string{v.Value}
+			case yaml.SequenceNode:
+				for _, c := range v.Content {
+					list = append(list, c.Value)
+				}
+			default:
+				return posErr(v, "eps.%s must be a list", k.Value)
+			}
+			parts = append(parts, k.Value+"="+strings.Join(list, ","))
+		}
+		p.Eps = strings.Join(parts, " ")
+	default:
+		return posErr(n, "eps must be a list, a string or a mapping by norm")
+	}
+	if _, err := ParseEps(p.Eps); err != nil {
+		return posErr(n, "%v", err)
+	}
+	return nil
+}
+
+var requirementKinds = []string{"min_accuracy", "min_cosine", "max_kl", "min_clean_accuracy", "max_flags", "no_regression"}
+
+func (p *Policy) parseRequirements(n *yaml.Node) error {
+	if n.Kind != yaml.SequenceNode || len(n.Content) == 0 {
+		return posErr(n, "requirements must be a non-empty list")
+	}
+	for _, c := range n.Content {
+		if c.Kind != yaml.MappingNode {
+			return posErr(c, "a requirement is a mapping, e.g. {min_accuracy: 0.8, attack: pgd, eps: 0.3}")
+		}
+		req := Requirement{Line: c.Line}
+		var kindNode *yaml.Node
+		handlers := map[string]func(*yaml.Node) error{
+			"attack":     func(n *yaml.Node) error { return str(n, &req.Attack) },
+			"worst_case": func(n *yaml.Node) error { return enum(n, &req.WorstCase, "linf", "l2") },
+			"eps": func(n *yaml.Node) error {
+				req.HasEps = true
+				return float(n, &req.Eps)
+			},
+			"use": func(n *yaml.Node) error { return enum(n, &req.Use, "point", "lower_ci", "mean", "p5", "p95") },
+		}
+		for _, k := range requirementKinds {
+			k := k
+			handlers[k] = func(n *yaml.Node) error {
+				if kindNode != nil {
+					return posErr(n, "a requirement has one kind; %s and %s are both given", req.Kind, k)
+				}
+				kindNode, req.Kind = n, k
+				switch k {
+				case "max_flags":
+					req.Flags = map[string]int{}
+					return fields(n, "max_flags", map[string]func(*yaml.Node) error{
+						"info":    func(n *yaml.Node) error { v := 0; err := integer(n, &v, 0); req.Flags["info"] = v; return err },
+						"warning": func(n *yaml.Node) error { v := 0; err := integer(n, &v, 0); req.Flags["warning"] = v; return err },
+						"error":   func(n *yaml.Node) error { v := 0; err := integer(n, &v, 0); req.Flags["error"] = v; return err },
+					})
+				case "no_regression":
+					req.Threshold = 0.05
+					return fields(n, "no_regression", map[string]func(*yaml.Node) error{
+						"attack":     func(n *yaml.Node) error { return str(n, &req.Attack) },
+						"worst_case": func(n *yaml.Node) error { return enum(n, &req.WorstCase, "linf", "l2") },
+						"eps":        func(n *yaml.Node) error { req.HasEps = true; return float(n, &req.Eps) },
+						"alpha":      func(n *yaml.Node) error { return float(n, &req.Threshold) },
+					}, "eps")
+				}
+				return float(n, &req.Threshold)
+			}
+		}
+		if err := fields(c, "requirement", handlers); err != nil {
+			return err
+		}
+		if kindNode == nil {
+			return posErr(c, "a requirement needs one of %s", strings.Join(requirementKinds, ", "))
+		}
+		if err := req.validate(c); err != nil {
+			return err
+		}
+		p.Requirements = append(p.Requirements, req)
+	}
+	return nil
+}
+
+func (r *Requirement) validate(n *yaml.Node) error {
+	needsTarget := r.Kind == "min_accuracy" || r.Kind == "min_cosine" || r.Kind == "max_kl" || r.Kind == "no_regression"
+	if needsTarget {
+		if (r.Attack == "") == (r.WorstCase == "") {
+			return posErr(n, "%s needs exactly one of attack or worst_case", r.Kind)
+		}
+		if !r.HasEps {
+			return posErr(n, "%s needs eps", r.Kind)
+		}
+		if r.WorstCase != "" && (r.Kind == "min_cosine" || r.Kind == "max_kl") {
+			return posErr(n, "%s applies to an attack, not to the worst case", r.Kind)
+		}
+	} else if r.Attack != "" || r.WorstCase != "" || r.HasEps {
+		return posErr(n, "%s takes no attack, worst_case or eps", r.Kind)
+	}
+	allowed := map[string][]string{
+		"min_accuracy": {"", "point", "lower_ci"}, "min_clean_accuracy": {"", "point", "lower_ci"},
+		"min_cosine": {"", "mean", "p5"}, "max_kl": {"", "mean", "p95"}, "max_flags": {""}, "no_regression": {""},
+	}
+	ok := false
+	for _, a := range allowed[r.Kind] {
+		ok = ok || a == r.Use
+	}
+	if !ok {
+		return posErr(n, "%s does not take use: %s", r.Kind, r.Use)
+	}
+	if r.Use == "" {
+		r.Use = map[string]string{"min_accuracy": "point", "min_clean_accuracy": "point", "min_cosine": "mean", "max_kl": "mean"}[r.Kind]
+	}
+	if r.Kind != "max_flags" && r.Kind != "min_cosine" && (math.IsNaN(r.Threshold) || r.Threshold < 0 || (r.Kind != "max_kl" && r.Threshold > 1)) {
+		return posErr(n, "%s %v is out of range", r.Kind, r.Threshold)
+	}
+	if r.Kind == "min_cosine" && !(r.Threshold >= -1 && r.Threshold <= 1) {
+		return posErr(n, "min_cosine %v: want a value in [-1, 1]", r.Threshold)
+	}
+	return nil
+}

@@ -1,0 +1,170 @@
+package reports
+
+import (
+	"context"
+	"errors"
+	"strings"
+	"testing"
+)
+
+const examplePolicy = `apiVersion: advcheck/policy/v1
+model:
+  path: zoo:mnist-cnn-adv
+  sha256: abc
+data:
+  spec: mnist-sample
+  limit: 200
+seed: 1
+attacks:
+  - fgsm
+  - name: pgd
+    params: {steps: 20, restarts: 2}
+eps:
+  linf: [0, 0.1, 0.3]
+requirements:
+  - min_clean_accuracy: 0.9
+  - min_accuracy: 0.5
+    worst_case: linf
+    eps: 0.3
+    use: lower_ci
+  - min_accuracy: 0.6
+    attack: fgsm
+    eps: 0.1
+  - min_cosine: 0.8
+    attack: fgsm
+    eps: 0.1
+    use: p5
+  - max_kl: 2
+    attack: pgd
+    eps: 0.1
+  - max_flags: {warning: 0, error: 0}
+  - no_regression: {attack: pgd, eps: 0.3, alpha: 0.05}
+`
+
+func TestParsePolicy(t *testing.T) {
+	p, err := ParsePolicy(strings.NewReader(examplePolicy))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if p.Model.Path != "zoo:mnist-cnn-adv" || p.Data.Limit != 200 || p.Seed != 1 || p.Batch != 128 {
+		t.Errorf("policy %+v", p)
+	}
+	if len(p.Attacks) != 2 || p.Attacks[1] != "pgd:restarts=2,steps=20" {
+		t.Errorf("attacks %v", p.Attacks)
+	}
+	if p.Eps != "linf=0,0.1,0.3" {
+		t.Errorf("eps %q", p.Eps)
+	}
+	if len(p.Requirements) != 7 || p.Requirements[1].Use != "lower_ci" || p.Requirements[3].Use != "p5" || p.Requirements[6].Threshold != 0.05 {
+		t.Errorf("requirements %+v", p.Requirements)
+	}
+	if id := p.Requirements[1].checkID(""); id != "worst_case/linf/0.3/min_accuracy" {
+		t.Errorf("check id %q", id)
+	}
+}
+
+func TestPolicyErrors(t *testing.T) {
+	base := "apiVersion: advcheck/policy/v1\nmodel: m.onnx\nattacks: [fgsm]\n"
+	for _, c := range []struct{ doc, want string }{
+		{"", "empty"},
+		{"apiVersion: advcheck/policy/v2\nmodel: m\nattacks: [fgsm]\nrequirements: [{min_clean_accuracy: 0.5}]\n", `want "advcheck/policy/v1"`},
+		{base + "requirements: [{min_clean_accuracy: 0.5}]\nbogus: 1\n", `line 5, column 1: unknown key "bogus"`},
+		{base + "requirements:\n  - min_accuracy: high\n    attack: fgsm\n    eps: 0.1\n", `line 5, column 19: want a number`},
+		{base + "requirements:\n  - min_accuracy: 0.5\n    eps: 0.1\n", "exactly one of attack or worst_case"},
+		{base + "requirements:\n  - min_accuracy: 0.5\n    attack: fgsm\n", "needs eps"},
+		{base + "requirements:\n  - min_accuracy: 1.5\n    attack: fgsm\n    eps: 0.1\n", "out of range"},
+		{base + "requirements:\n  - min_clean_accuracy: 0.5\n    use: p5\n", "does not take use"},
+		{base + "requirements:\n  - min_cosine: 0.5\n    min_accuracy: 0.5\n", "one kind"},
+		{base + "requirements: [{max_flags: {severe: 1}}]\n", `unknown key "severe"`},
+		{base + "requirements: [{min_clean_accuracy: 0.5}]\nbatch: 0\n", "integer ≥ 1"},
+		{base + "requirements: [{min_clean_accuracy: 0.5}]\neps: [0, x]\n", "eps"},
+		{base + "requirements: [{min_clean_accuracy: 0.5}]\nseed: [1]\n", "want an integer, got a list"},
+		{"apiVersion: advcheck/policy/v1\nattacks: [fgsm]\nrequirements: [{min_clean_accuracy: 0.5}]\n", `needs "model"`},
+		{"{{{", "bad policy"},
+		{base + "requirements: [{min_clean_accuracy: 0.5}]\nmodel: x\n", "given twice"},
+	} {
+		_, err := ParsePolicy(strings.NewReader(c.doc))
+		if err == nil || !errors.Is(err, ErrPolicy) || !strings.Contains(err.Error(), c.want) {
+			t.Errorf("policy %q: error %v, want one saying %q", c.doc, err, c.want)
+		}
+	}
+}
+
+func TestGate(t *testing.T) {
+	m, src := fixture(t, 20)
+	r, err := newReport(t, plan(t, m, src, "fgsm", "pgd:steps=3"), context.Background(), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	doc := `apiVersion: advcheck/policy/v1
+model: x
+attacks: [fgsm]
+requirements:
+  - min_clean_accuracy: 0.5
+  - min_accuracy: 0.0
+    worst_case: linf
+    eps: 0.05
+  - min_accuracy: 1.0
+    attack: pgd
+    eps: 0.05
+  - min_accuracy: 0.1
+    attack: fgsm
+    eps: 0.9
+  - no_regression: {attack: fgsm, eps: 0.05}
+`
+	p, err := ParsePolicy(strings.NewReader(doc))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := r.ApplyPolicy(p, nil); !errors.Is(err, ErrPolicy) {
+		t.Fatalf("no_regression without a baseline: %v", err)
+	}
+	// Against itself there is no regression.
+	if err := r.ApplyPolicy(p, r); err != nil {
+		t.Fatal(err)
+	}
+	want := map[string]bool{
+		"report/complete":                      true,
+		"clean/min_accuracy":                   float64(r.Clean.Accuracy) >= 0.5,
+		"worst_case/linf/0.05/min_accuracy":    true,
+		"attack/pgd:steps=3/0.05/min_accuracy": false, // PGD breaks something
+		"attack/fgsm/0.9/min_accuracy":         false, // eps 0.9 is not in the report
+		"attack/fgsm/0.05/no_regression":       true,
+	}
+	for _, c := range r.Gate.Checks {
+		w, ok := want[c.ID]
+		if !ok {
+			t.Errorf("unexpected check %q", c.ID)
+			continue
+		}
+		if c.Passed != w {
+			t.Errorf("%s: passed %v, want %v (want %s, got %s)", c.ID, c.Passed, w, c.Want, c.Got)
+		}
+	}
+	if r.Gate.Passed {
+		t.Error("gate passed with failing checks")
+	}
+	// A baseline on which every sample was robust makes the current run a regression.
+	b := *r
+	bs := *r.Samples
+	b.Samples = &bs
+	bs.Outcomes = append([]Outcomes(nil), r.Samples.Outcomes...)
+	for k := range bs.Outcomes {
+		o := &bs.Outcomes[k]
+		o.Pred = append([]int(nil), bs.Label...)
+	}
+	q := Requirement{Kind: "no_regression", Attack: "pgd", Eps: 0.05, HasEps: true, Threshold: 0.05}
+	_, pv, worse, better, err := regression(r, &b, q)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if worse == 0 || better != 0 || pv >= 0.05 {
+		t.Errorf("regression against an all-robust baseline: p %v, worse %d, better %d", pv, worse, better)
+	}
+	// An incomplete report never passes.
+	r.Complete = false
+	r.ApplyPolicy(&Policy{Requirements: []Requirement{{Kind: "min_clean_accuracy", Threshold: 0, Use: "point"}}}, nil)
+	if r.Gate.Passed {
+		t.Error("an incomplete report passed")
+	}
+}
