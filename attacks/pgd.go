@@ -55,7 +55,7 @@ func newPGD(name string, randomStart bool, steps int) (Attack, *base, func() err
 
 func init() {
 	register("pgd", "projected gradient descent from a random start (Madry et al. 2018)", func() (Attack, *base, func() error) {
-		return newPGD("pgd", true, 20)
+		return newPGD("pgd", true, 10)
 	})
 	register("bim", "basic iterative method / I-FGSM (Kurakin et al. 2017): PGD from the clean input", func() (Attack, *base, func() error) {
 		return newPGD("bim", false, 10)
