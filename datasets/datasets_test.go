@@ -1,0 +1,325 @@
+package datasets
+
+import (
+	"bytes"
+	"compress/gzip"
+	"encoding/binary"
+	"errors"
+	"image"
+	"image/color"
+	"image/png"
+	"math"
+	"os"
+	"path/filepath"
+	"runtime"
+	"strings"
+	"testing"
+
+	"github.com/advcheck/advcheck/internal/npy"
+)
+
+func TestSample(t *testing.T) {
+	d, err := Open("mnist-sample", Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if d.Len() != 1000 || !equalInts(d.Shape, []int{1, 28, 28}) || d.Scaling != "uint8/255" {
+		t.Fatalf("len %d shape %v scaling %s", d.Len(), d.Shape, d.Scaling)
+	}
+	if want := []int{7, 2, 1, 0, 4, 1, 4, 9, 5, 9}; !equalInts(d.Labels[:10], want) {
+		t.Errorf("first labels %v, want %v", d.Labels[:10], want)
+	}
+	for _, v := range d.X {
+		if v < 0 || v > 1 {
+			t.Fatalf("pixel %v outside [0, 1]", v)
+		}
+	}
+	if err := d.Check([]int{1, 28, 28}, 10, 0, 1); err != nil {
+		t.Error(err)
+	}
+	l, _ := Open("mnist-sample", Options{Limit: 10})
+	if l.Len() != 10 || l.SHA256() == d.SHA256() {
+		t.Errorf("limit: %d samples, hash %s", l.Len(), l.SHA256())
+	}
+}
+
+// writeIDX writes an IDX file.
+func writeIDX(t *testing.T, path string, kind byte, dims []int, data []byte, gz bool) {
+	var b bytes.Buffer
+	b.Write([]byte{0, 0, kind, byte(len(dims))})
+	for _, d := range dims {
+		binary.Write(&b, binary.BigEndian, uint32(d))
+	}
+	b.Write(data)
+	out := b.Bytes()
+	if gz {
+		var z bytes.Buffer
+		w := gzip.NewWriter(&z)
+		w.Write(out)
+		w.Close()
+		out = z.Bytes()
+	}
+	if err := os.WriteFile(path, out, 0o644); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// The same data read from IDX, plain or gzip, .npy (NCHW and NHWC), .npz
+// and the embedded sample has the same hash.
+func TestSameDataSameHash(t *testing.T) {
+	ref, err := Open("mnist-sample", Options{Limit: 50})
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	u8 := make([]byte, len(ref.X))
+	for i, v := range ref.X {
+		u8[i] = byte(math.Round(float64(v) * 255))
+	}
+	lab := make([]byte, ref.Len())
+	lab64 := make([]int64, ref.Len())
+	for i, l := range ref.Labels {
+		lab[i], lab64[i] = byte(l), int64(l)
+	}
+	writeIDX(t, filepath.Join(dir, "x.idx"), 0x08, []int{50, 28, 28}, u8, false)
+	writeIDX(t, filepath.Join(dir, "y.idx.gz"), 0x08, []int{50}, lab, true)
+	save := func(name string, shape []int, data []uint8) {
+		var b bytes.Buffer
+		if err := npy.WriteUint8(&b, shape, data); err != nil {
+			t.Fatal(err)
+		}
+		os.WriteFile(filepath.Join(dir, name), b.Bytes(), 0o644)
+	}
+	save("x.npy", []int{50, 1, 28, 28}, u8)
+	save("x3.npy", []int{50, 28, 28}, u8)
+	save("xhwc.npy", []int{50, 28, 28, 1}, u8)
+	var yb bytes.Buffer
+	npy.WriteInt64(&yb, []int{50}, lab64)
+	os.WriteFile(filepath.Join(dir, "y.npy"), yb.Bytes(), 0o644)
+	var z bytes.Buffer
+	npy.WriteNPZ(&z, map[string]*npy.Array{"x": {Shape: []int{50, 28, 28}, DType: npy.Uint8, U8: u8}, "y": {Shape: []int{50}, DType: npy.Int64, I64: lab64}}, nil)
+	os.WriteFile(filepath.Join(dir, "d.npz"), z.Bytes(), 0o644)
+	for _, spec := range []string{
+		"idx:" + dir + "/x.idx," + dir + "/y.idx.gz",
+		"npy:" + dir + "/x.npy," + dir + "/y.npy",
+		"npy:" + dir + "/x3.npy," + dir + "/y.npy",
+		"npy:" + dir + "/xhwc.npy," + dir + "/y.npy",
+		"npz:" + dir + "/d.npz",
+	} {
+		d, err := Open(spec, Options{})
+		if err != nil {
+			t.Fatalf("%s: %v", spec, err)
+		}
+		if d.SHA256() != ref.SHA256() {
+			t.Errorf("%s: hash %s, the embedded sample's is %s", spec, d.SHA256(), ref.SHA256())
+		}
+		if len(d.Files) == 0 || d.Files[0].SHA256 == "" {
+			t.Errorf("%s: source files not recorded", spec)
+		}
+	}
+}
+
+func TestFullMNIST(t *testing.T) {
+	dir := "../data/mnist"
+	if _, err := os.Stat(filepath.Join(dir, "t10k-images-idx3-ubyte")); err != nil {
+		t.Skip("the full MNIST is not in data/mnist (make data)")
+	}
+	d, err := Open("mnist:"+dir, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if d.Len() != 10000 {
+		t.Fatalf("%d samples", d.Len())
+	}
+	if d.Files[0].SHA256 != "0fa7898d509279e482958e8ce81c8e77db3f2f8254e26661ceb7762c4d494ce7" {
+		t.Errorf("t10k images SHA-256 %s", d.Files[0].SHA256)
+	}
+	s, _ := Open("mnist-sample", Options{})
+	d2, _ := Open("mnist:"+dir, Options{Limit: 1000})
+	if d2.SHA256() != s.SHA256() {
+		t.Error("the first 1000 of the full test set differ from the embedded sample")
+	}
+}
+
+func TestShards(t *testing.T) {
+	for _, n := range []int{0, 1, 7, 100, 1001} {
+		for _, k := range []int{1, 2, 3, 8, 13} {
+			next := 0
+			for i := 0; i < k; i++ {
+				lo, hi := Shard{i, k}.Range(n)
+				if lo != next || hi < lo {
+					t.Fatalf("len %d, shard %d/%d = [%d, %d), want to start at %d", n, i, k, lo, hi, next)
+				}
+				next = hi
+			}
+			if next != n {
+				t.Fatalf("len %d, %d shards cover %d", n, k, next)
+			}
+		}
+	}
+	if _, err := ParseShard("3/3"); !errors.Is(err, ErrSpec) {
+		t.Errorf("3/3: %v", err)
+	}
+	if s, err := ParseShard("2/5"); err != nil || s != (Shard{2, 5}) {
+		t.Errorf("2/5: %v %v", s, err)
+	}
+	b := Batches(10, 35, 8)
+	if len(b) != 4 || b[3] != [2]int{34, 35} || b[0] != [2]int{10, 18} {
+		t.Errorf("batches %v", b)
+	}
+}
+
+func writePNG(t *testing.T, path string, img image.Image) {
+	var b bytes.Buffer
+	png.Encode(&b, img)
+	os.MkdirAll(filepath.Dir(path), 0o755)
+	os.WriteFile(path, b.Bytes(), 0o644)
+}
+
+func TestFolder(t *testing.T) {
+	dir := t.TempDir()
+	for i, class := range []string{"cat", "ant", "bee"} {
+		img := image.NewNRGBA(image.Rect(0, 0, 4, 3))
+		img.SetNRGBA(1, 2, color.NRGBA{R: uint8(100 * i), G: 50, B: 200, A: 255})
+		writePNG(t, filepath.Join(dir, class, "a.png"), img)
+		writePNG(t, filepath.Join(dir, class, "b.png"), img)
+	}
+	os.WriteFile(filepath.Join(dir, "ant", ".DS_Store"), []byte("x"), 0o644)
+	d, err := Open("folder:"+dir, Options{Shape: []int{3, 3, 4}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if d.Len() != 6 || !equalInts(d.Labels, []int{0, 0, 1, 1, 2, 2}) || strings.Join(d.Classes, ",") != "ant,bee,cat" {
+		t.Fatalf("labels %v classes %v", d.Labels, d.Classes)
+	}
+	// Pixel (x=1, y=2) of the "cat" image (i = 0): R 0, G 50, B 200.
+	s := d.Sample(4)
+	if s[0*12+2*4+1] != 0 || s[1*12+2*4+1] != 50.0/255 || s[2*12+2*4+1] != 200.0/255 {
+		t.Errorf("pixels %v", s)
+	}
+	g, err := Open("folder:"+dir, Options{Shape: []int{1, 3, 4}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	// PIL: L = (0·19595 + 50·38470 + 200·7471 + 32768) >> 16 = 52
+	if v := g.Sample(4)[2*4+1]; v != 52.0/255 {
+		t.Errorf("luma %v, want 52/255", v*255)
+	}
+	os.WriteFile(filepath.Join(dir, "classes.txt"), []byte("cat\nbee\nant\n"), 0o644)
+	m, err := Open("folder:"+dir, Options{Shape: []int{3, 3, 4}})
+	if err != nil || !equalInts(m.Labels, []int{2, 2, 1, 1, 0, 0}) {
+		t.Errorf("mapping file: %v %v", m, err)
+	}
+	if _, err := Open("folder:"+dir, Options{Shape: []int{3, 28, 28}}); err == nil || !strings.Contains(err.Error(), "does not resize") {
+		t.Errorf("size mismatch: %v", err)
+	}
+	os.WriteFile(filepath.Join(dir, "bee", "notes.txt"), []byte("x"), 0o644)
+	if _, err := Open("folder:"+dir, Options{Shape: []int{3, 3, 4}}); err == nil || !strings.Contains(err.Error(), "not a PNG or JPEG") {
+		t.Errorf("stray file: %v", err)
+	}
+	empty := t.TempDir()
+	if _, err := Open("folder:"+empty, Options{}); !errors.Is(err, ErrBadData) {
+		t.Errorf("empty folder: %v", err)
+	}
+}
+
+func TestBadData(t *testing.T) {
+	dir := t.TempDir()
+	p := func(name string) string { return filepath.Join(dir, name) }
+	img := make([]byte, 4*3*3)
+	writeIDX(t, p("x"), 0x08, []int{4, 3, 3}, img, false)
+	writeIDX(t, p("y"), 0x08, []int{4}, []byte{0, 1, 2, 3}, false)
+	writeIDX(t, p("y5"), 0x08, []int{5}, []byte{0, 1, 2, 3, 4}, false)
+	writeIDX(t, p("trunc"), 0x08, []int{4, 3, 3}, img[:20], false)
+	writeIDX(t, p("extra"), 0x08, []int{4, 3, 3}, append(img, 1), false)
+	writeIDX(t, p("huge"), 0x08, []int{100000, 1000, 1000}, img, false) // 100 GB claimed in a tiny file
+	os.WriteFile(p("magic"), []byte{1, 2, 3, 4, 5, 6, 7, 8}, 0o644)
+	os.WriteFile(p("empty"), nil, 0o644)
+	// A gzip bomb: a small file that inflates far past the limit.
+	var bomb bytes.Buffer
+	zw := gzip.NewWriter(&bomb)
+	zw.Write([]byte{0, 0, 8, 1, 0, 0, 0, 4})
+	zw.Write(make([]byte, 64<<20))
+	zw.Close()
+	os.WriteFile(p("bomb.gz"), bomb.Bytes(), 0o644)
+	var nan bytes.Buffer
+	npy.WriteFloat32(&nan, []int{2, 2, 2}, []float32{0, 1, float32(math.NaN()), 0, 0, 0, 0, 0})
+	os.WriteFile(p("nan.npy"), nan.Bytes(), 0o644)
+	var y2 bytes.Buffer
+	npy.WriteInt64(&y2, []int{2}, []int64{0, 1})
+	os.WriteFile(p("y2.npy"), y2.Bytes(), 0o644)
+	cases := []struct{ spec, want string }{
+		{"idx:" + p("x") + "," + p("y5"), "4 images but"},
+		{"idx:" + p("trunc") + "," + p("y"), "truncated"},
+		{"idx:" + p("extra") + "," + p("y"), "data after"},
+		{"idx:" + p("huge") + "," + p("y"), "over the limit"},
+		{"idx:" + p("magic") + "," + p("y"), "not an IDX file"},
+		{"idx:" + p("empty") + "," + p("y"), "no IDX header"},
+		{"idx:" + p("x") + "," + p("bomb.gz"), "data after"},
+		{"idx:" + p("missing") + "," + p("y"), "no such file"},
+		{"npy:" + p("nan.npy") + "," + p("y2.npy"), "NaN"},
+		{"mnist:" + dir, "no t10k-images-idx3-ubyte"},
+	}
+	for _, c := range cases {
+		var before, after runtime.MemStats
+		runtime.GC()
+		runtime.ReadMemStats(&before)
+		_, err := Open(c.spec, Options{Limits: Limits{MaxBytes: 16 << 20}})
+		runtime.ReadMemStats(&after)
+		if !errors.Is(err, ErrBadData) || !strings.Contains(err.Error(), c.want) {
+			t.Errorf("%s: error %v, want one saying %q", c.spec, err, c.want)
+		}
+		if strings.Contains(err.Error(), "\n") {
+			t.Errorf("%s: error spans lines", c.spec)
+		}
+		if grew := after.TotalAlloc - before.TotalAlloc; grew > 64<<20 {
+			t.Errorf("%s: allocated %d bytes", c.spec, grew)
+		}
+	}
+	// Labels and shapes against the model.
+	d, err := Open("idx:"+p("x")+","+p("y"), Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := d.Check([]int{1, 3, 3}, 3, 0, 1); err == nil || !strings.Contains(err.Error(), "label 3 of sample 3") {
+		t.Errorf("label out of range: %v", err)
+	}
+	if err := d.Check([]int{1, 28, 28}, 10, 0, 1); err == nil || !strings.Contains(err.Error(), "the model takes") {
+		t.Errorf("shape mismatch: %v", err)
+	}
+	d.X[5] = 200
+	if err := d.Check([]int{1, 3, 3}, 10, 0, 1); err == nil || !strings.Contains(err.Error(), "--bounds") {
+		t.Errorf("out of bounds: %v", err)
+	}
+	for _, spec := range []string{"", "mnist", "idx:a", "npy:x.npy", "csv:x", "mnist-sample:x"} {
+		if _, err := Open(spec, Options{}); !errors.Is(err, ErrSpec) {
+			t.Errorf("spec %q: %v", spec, err)
+		}
+	}
+}
+
+// A header claiming 100 GB in a 1 KB file fails without allocating.
+func TestHugeHeaderDoesNotAllocate(t *testing.T) {
+	var b bytes.Buffer
+	b.Write([]byte{0, 0, 8, 3})
+	for _, d := range []uint32{100000, 1000, 1000} {
+		binary.Write(&b, binary.BigEndian, d)
+	}
+	b.Write(make([]byte, 1000))
+	allocs := testing.AllocsPerRun(10, func() {
+		if _, err := readIDX(bytes.NewReader(b.Bytes()), "x", 1<<30, 4<<30); err == nil {
+			t.Fatal("accepted")
+		}
+	})
+	if allocs > 20 {
+		t.Errorf("%v allocations", allocs)
+	}
+	var ms runtime.MemStats
+	runtime.ReadMemStats(&ms)
+	before := ms.TotalAlloc
+	readIDX(bytes.NewReader(b.Bytes()), "x", 1<<40, 1<<40) // within limits: reads only what is there
+	runtime.ReadMemStats(&ms)
+	if ms.TotalAlloc-before > 1<<20 {
+		t.Errorf("a lying header made the reader allocate %d bytes", ms.TotalAlloc-before)
+	}
+}

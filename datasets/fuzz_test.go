@@ -1,0 +1,44 @@
+package datasets
+
+import (
+	"bytes"
+	"compress/gzip"
+	"io"
+	"os"
+	"testing"
+)
+
+// FuzzIDX: any bytes, plain or gzip, decode to an array within the limits or
+// fail with ErrBadData; never a panic.
+func FuzzIDX(f *testing.F) {
+	b, _ := os.ReadFile("mnistsample/t10k-1000-labels-idx1-ubyte.gz")
+	f.Add(b)
+	if zr, err := gzip.NewReader(bytes.NewReader(b)); err == nil {
+		raw, _ := io.ReadAll(zr)
+		f.Add(raw)
+		f.Add(raw[:20])
+	}
+	f.Add([]byte{0, 0, 8, 3, 0, 0, 0, 2, 0, 0, 0, 2, 0, 0, 0, 2, 1, 2, 3, 4, 5, 6, 7, 8})
+	f.Add([]byte{0, 0, 0x0d, 1, 0, 0, 0, 1, 0x7f, 0xc0, 0, 0})
+	f.Fuzz(func(t *testing.T, data []byte) {
+		var r io.Reader = bytes.NewReader(data)
+		if len(data) > 2 && data[0] == 0x1f && data[1] == 0x8b {
+			zr, err := gzip.NewReader(r)
+			if err != nil {
+				return
+			}
+			r = io.LimitReader(zr, 1<<20+1)
+		}
+		a, err := readIDX(r, "fuzz", 1<<18, 1<<20)
+		if err != nil {
+			return
+		}
+		n := 1
+		for _, d := range a.dims {
+			n *= d
+		}
+		if n > 1<<18 || (a.u8 != nil && len(a.u8) != n) || (a.u8 == nil && len(a.f) != n) {
+			t.Fatalf("dims %v with %d/%d values", a.dims, len(a.u8), len(a.f))
+		}
+	})
+}
