@@ -38,6 +38,7 @@ type Plan struct {
 	Attacks     []attacks.Attack
 	Eps         EpsGrid
 	Batch       int
+	Limit       int // the --limit the data were read with (recorded in the report)
 	Seed        uint64
 	Shard       Shard
 	LabelSource string // "truth" or "pred"

@@ -14,13 +14,13 @@ import (
 // modelOptions are the flags that say how to load a model and how pixel-space
 // inputs reach it.
 type modelOptions struct {
-	model      string
-	layout     string
-	bounds     string
-	scale      float64
-	mean, std  string
-	maxBytes   int64
-	maxTensor  int64
+	model     string
+	layout    string
+	bounds    string
+	scale     float64
+	mean, std string
+	maxBytes  int64
+	maxTensor int64
 }
 
 func (o *modelOptions) addFlags(fs *pflag.FlagSet, withModel bool) {

@@ -1,0 +1,46 @@
+package main
+
+import (
+	"crypto/sha256"
+	"encoding/hex"
+	"fmt"
+	"io"
+	"os"
+	"strings"
+
+	"github.com/advcheck/advcheck/datasets"
+	"github.com/advcheck/advcheck/models/zoo"
+	"github.com/advcheck/advcheck/reports"
+)
+
+// fileSHA256 hashes a model file, or the bytes of an embedded zoo:NAME model.
+func fileSHA256(spec string) (string, error) {
+	if name, ok := strings.CutPrefix(spec, "zoo:"); ok {
+		b, _, err := zoo.Open(name)
+		if err != nil {
+			return "", badInputErr(err)
+		}
+		s := sha256.Sum256(b)
+		return hex.EncodeToString(s[:]), nil
+	}
+	f, err := os.Open(spec)
+	if err != nil {
+		return "", badInputErr(err)
+	}
+	defer f.Close()
+	h := sha256.New()
+	if _, err := io.Copy(h, f); err != nil {
+		return "", badInputErr(err)
+	}
+	return hex.EncodeToString(h.Sum(nil)), nil
+}
+
+// dataSHA256 decodes the data set as the report's run did (same limit and
+// layout) and returns the hash of the decoded samples.
+func dataSHA256(o *verifyOptions, r *reports.Report) (string, error) {
+	d, err := datasets.Open(o.data, datasets.Options{Limit: r.Config.Limit, Layout: o.dataLayout, Shape: r.Dataset.Shape})
+	if err != nil {
+		return "", dataErr(fmt.Errorf("--data: %w", err))
+	}
+	return d.SHA256(), nil
+}
