@@ -2,6 +2,7 @@ package models
 
 import (
 	"context"
+	"errors"
 	"crypto/sha256"
 	"encoding/hex"
 	"fmt"
@@ -95,6 +96,9 @@ func Decode(data []byte, c Contract, lim Limits) (*Classifier, error) {
 	}
 	om, err := onnx.Decode(data, lim)
 	if err != nil {
+		if errors.Is(err, onnx.ErrMalformed) {
+			return nil, fmt.Errorf("%w: not a valid ONNX model (%v)", ErrBadModel, err)
+		}
 		return nil, fmt.Errorf("%w: %v", ErrBadModel, err)
 	}
 	g, err := ir.FromONNX(om)

@@ -62,7 +62,11 @@ func (r *Report) WriteTable(w io.Writer) error {
 	t.SetAutoWrapText(false)
 	t.SetAutoFormatHeaders(false)
 	t.SetAlignment(tablewriter.ALIGN_RIGHT)
-	t.SetColumnAlignment([]int{tablewriter.ALIGN_LEFT, tablewriter.ALIGN_LEFT})
+	align := []int{tablewriter.ALIGN_LEFT, tablewriter.ALIGN_LEFT}
+	for len(align) < 12 {
+		align = append(align, tablewriter.ALIGN_RIGHT)
+	}
+	t.SetColumnAlignment(align)
 	for _, res := range r.Results {
 		t.Append([]string{res.AttackID, res.Norm, fmt.Sprintf("%g", res.Eps), pct(res.Accuracy), ci(res.AccuracyCI95),
 			pct(res.AttackSuccessRate), num(res.Cosine.Logits.Mean, "%.3f"), num(res.Cosine.Logits.P5, "%.3f"),
