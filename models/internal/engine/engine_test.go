@@ -1,6 +1,7 @@
 package engine
 
 import (
+	"fmt"
 	"math"
 	"math/rand/v2"
 	"testing"
@@ -230,9 +231,7 @@ var cases = []opCase{
 	{"reducesum", ir.Shape{ir.Batch, 3, 4}, single(ir.Reduce{Axes: []int{1}})},
 }
 
-const batch = 3
-
-func buildCase(t *testing.T, c opCase) (*ir.Graph, *ir.Tensor, []int) {
+func buildCase(t *testing.T, c opCase, batch int) (*ir.Graph, *ir.Tensor, []int) {
 	t.Helper()
 	rng := rand.New(rand.NewPCG(7, uint64(len(c.name))))
 	b := ir.NewBuilder("x", c.input)
@@ -290,7 +289,7 @@ func relErr(got, want []float64) float64 {
 
 func run[T Float](t *testing.T, g *ir.Graph, x *ir.Tensor, labels []int, withGrad bool) (logits, grad []float64) {
 	t.Helper()
-	p, err := Build[T](g, batch, withGrad)
+	p, err := Build[T](g, len(labels), withGrad)
 	if err != nil {
 		t.Fatalf("Build: %v", err)
 	}
@@ -316,41 +315,43 @@ func run[T Float](t *testing.T, g *ir.Graph, x *ir.Tensor, labels []int, withGra
 // float64 one.
 func TestOpsAgainstReference(t *testing.T) {
 	for _, c := range cases {
-		t.Run(c.name, func(t *testing.T) {
-			g, x, labels := buildCase(t, c)
-			want, err := g.Eval(x)
-			if err != nil {
-				t.Fatal(err)
-			}
-			fwd64, _ := run[float64](t, g, x, labels, false)
-			if e := relErr(fwd64, want.Data); e > 1e-12 {
-				t.Errorf("float64 forward: relative error %.3g vs reference", e)
-			}
-			logits64, grad64 := run[float64](t, g, x, labels, true)
-			if e := relErr(logits64, want.Data); e > 1e-12 {
-				t.Errorf("float64 logits of the gradient program: relative error %.3g", e)
-			}
-			fd := make([]float64, len(x.Data))
-			const h = 1e-6
-			for i := range x.Data {
-				v := x.Data[i]
-				x.Data[i] = v + h
-				up := ceLoss(t, g, x, labels)
-				x.Data[i] = v - h
-				down := ceLoss(t, g, x, labels)
-				x.Data[i] = v
-				fd[i] = (up - down) / (2 * h)
-			}
-			if e := relErr(grad64, fd); e > 1e-6 {
-				t.Errorf("float64 input gradient: relative error %.3g vs finite differences\n got %.6g\nwant %.6g", e, grad64, fd)
-			}
-			logits32, grad32 := run[float32](t, g, x, labels, true)
-			if e := relErr(logits32, want.Data); e > 1e-5 {
-				t.Errorf("float32 logits: relative error %.3g", e)
-			}
-			if e := relErr(grad32, grad64); e > 1e-4 {
-				t.Errorf("float32 input gradient: relative error %.3g vs float64", e)
-			}
-		})
+		for _, batch := range []int{1, 3} {
+			t.Run(fmt.Sprintf("%s/batch%d", c.name, batch), func(t *testing.T) {
+				g, x, labels := buildCase(t, c, batch)
+				want, err := g.Eval(x)
+				if err != nil {
+					t.Fatal(err)
+				}
+				fwd64, _ := run[float64](t, g, x, labels, false)
+				if e := relErr(fwd64, want.Data); e > 1e-12 {
+					t.Errorf("float64 forward: relative error %.3g vs reference", e)
+				}
+				logits64, grad64 := run[float64](t, g, x, labels, true)
+				if e := relErr(logits64, want.Data); e > 1e-12 {
+					t.Errorf("float64 logits of the gradient program: relative error %.3g", e)
+				}
+				fd := make([]float64, len(x.Data))
+				const h = 1e-6
+				for i := range x.Data {
+					v := x.Data[i]
+					x.Data[i] = v + h
+					up := ceLoss(t, g, x, labels)
+					x.Data[i] = v - h
+					down := ceLoss(t, g, x, labels)
+					x.Data[i] = v
+					fd[i] = (up - down) / (2 * h)
+				}
+				if e := relErr(grad64, fd); e > 1e-6 {
+					t.Errorf("float64 input gradient: relative error %.3g vs finite differences\n got %.6g\nwant %.6g", e, grad64, fd)
+				}
+				logits32, grad32 := run[float32](t, g, x, labels, true)
+				if e := relErr(logits32, want.Data); e > 1e-5 {
+					t.Errorf("float32 logits: relative error %.3g", e)
+				}
+				if e := relErr(grad32, grad64); e > 1e-4 {
+					t.Errorf("float32 input gradient: relative error %.3g vs float64", e)
+				}
+			})
+		}
 	}
 }

@@ -31,6 +31,7 @@ type binaryLayer[T Float] struct {
 	ca, cb   []T    // constant operands (nil when dynamic)
 	dynIndex [2]int // position of each operand in ins, or -1
 	n, per   int    // samples and output elements per sample, when split by sample
+	opPer    [2]int // elements per sample of each operand (0 for a constant)
 	split    bool   // the batch is axis 0 of the output: work splits by sample
 }
 
@@ -49,6 +50,7 @@ func newBinaryLayer[T Float](node *ir.Node, shapes [][]int, out []int) (layer[T]
 			continue
 		}
 		l.dynIndex[i] = k
+		l.opPer[i] = prodInts(shapes[i][1:]) // a dynamic operand has the batch as axis 0
 		k++
 	}
 	l.split = node.Output.Shape.BatchAxis() == 0 && len(out) > 0
@@ -73,7 +75,7 @@ func (l *binaryLayer[T]) operands(ins [][]T) (a, b []T) {
 func (l *binaryLayer[T]) chunk(lo, hi int) (kernels.Broadcast, int, int) {
 	bc := l.bc
 	bc.Shape = append([]int{hi - lo}, l.bc.Shape[1:]...)
-	return bc, lo * l.bc.AStrides[0], lo * l.bc.BStrides[0]
+	return bc, lo * l.opPer[0], lo * l.opPer[1]
 }
 
 func (l *binaryLayer[T]) forward(y []T, ins [][]T) {
@@ -100,10 +102,7 @@ func (l *binaryLayer[T]) backward(which int, dx, dy []T, ins [][]T, _ []T) {
 	}
 	// A dynamic operand has the batch as its axis 0, so samples own disjoint
 	// parts of its gradient.
-	stride := l.bc.AStrides[0]
-	if operand == 1 {
-		stride = l.bc.BStrides[0]
-	}
+	stride := l.opPer[operand]
 	parallel.For(l.n, func(lo, hi int) {
 		bc, oa, ob := l.chunk(lo, hi)
 		kernels.BinaryBackward(l.op, bc, operand, a[oa:], b[ob:], dy[lo*l.per:hi*l.per], dx[lo*stride:hi*stride])
