@@ -341,3 +341,6 @@ func apgdStart(norm Norm, rng interface {
 	}
 	norm.Project(adv, x, eps, lo, hi)
 }
+
+// Doubled implements Doubler: twice the iters.
+func (a *APGD) Doubled() Attack { return withParam(a, "iters", fmt.Sprint(2*a.iters)) }

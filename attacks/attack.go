@@ -291,3 +291,32 @@ func Parse(spec string) (Attack, error) {
 	}
 	return a, nil
 }
+
+// Doubler is implemented by iterative attacks: Doubled returns the same
+// attack with twice the iterations, for the convergence check.
+type Doubler interface {
+	Doubled() Attack
+}
+
+// withParam returns a copy of a with one parameter changed.
+func withParam(a Attack, key, value string) Attack {
+	params := a.Params()
+	keys := make([]string, 0, len(params))
+	for k := range params {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	parts := make([]string, 0, len(keys))
+	for _, k := range keys {
+		v := fmt.Sprint(params[k])
+		if k == key {
+			v = value
+		}
+		parts = append(parts, k+"="+v)
+	}
+	b, err := Parse(a.Name() + ":" + strings.Join(parts, ","))
+	if err != nil {
+		panic("attacks: re-parsing an attack's own parameters: " + err.Error())
+	}
+	return b
+}

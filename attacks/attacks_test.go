@@ -308,3 +308,12 @@ func TestARTFixture(t *testing.T) {
 		}
 	}
 }
+
+func TestDoubled(t *testing.T) {
+	for spec, want := range map[string]string{"pgd": "pgd:steps=20", "bim:steps=7,norm=l2": "bim:norm=l2,steps=14", "apgd-t": "apgd-t:iters=200", "mifgsm:decay=0.5": "mifgsm:decay=0.5,steps=20"} {
+		a, _ := Parse(spec)
+		if got := a.(Doubler).Doubled().ID(); got != want {
+			t.Errorf("%s doubled: %s, want %s", spec, got, want)
+		}
+	}
+}

@@ -52,3 +52,6 @@ func (a *MIFGSM) Run(ctx context.Context, m models.Model, b Batch, eps float64, 
 	it := iteration{norm: Linf, steps: a.steps, alpha: eps / float64(a.steps), restarts: 1, loss: a.loss, momentum: true, decay: a.decay}
 	return it.run(ctx, m, b, targets, eps, seeds, adv, res)
 }
+
+// Doubled implements Doubler: twice the steps.
+func (a *MIFGSM) Doubled() Attack { return withParam(a, "steps", fmt.Sprint(2*a.steps)) }

@@ -212,3 +212,6 @@ func (it iteration) run(ctx context.Context, m models.Model, b Batch, targets []
 	}
 	return nil
 }
+
+// Doubled implements Doubler: twice the steps.
+func (a *PGD) Doubled() Attack { return withParam(a, "steps", fmt.Sprint(2*a.steps)) }

@@ -108,12 +108,26 @@ func Decode(data []byte, c Contract, lim Limits) (*Classifier, error) {
 	sum := sha256.Sum256(data)
 	info := describe(om, g)
 	info.SHA256, info.Bytes = hex.EncodeToString(sum[:]), int64(len(data))
+	return FromGraph(g, c, info)
+}
+
+// FromGraph makes a classifier from an IR graph (for models built in code
+// rather than read from ONNX) under contract c; info describes its source.
+func FromGraph(g *ir.Graph, c Contract, info Info) (*Classifier, error) {
+	c, err := c.Normalized()
+	if err != nil {
+		return nil, fmt.Errorf("%w: input contract: %v", ErrBadModel, err)
+	}
 	pre := ir.Preprocessing{Scale: c.Scale, Mean: c.Mean, Std: c.Std, NHWC: c.Layout == NHWC}
 	if err := g.Prepend(pre); err != nil {
 		return nil, fmt.Errorf("%w: input contract: %v", ErrBadModel, err)
 	}
 	if c.ClassNames != nil && len(c.ClassNames) != g.Classes {
 		return nil, fmt.Errorf("%w: %d class names for a model with %d classes", ErrBadModel, len(c.ClassNames), g.Classes)
+	}
+	if info.OutputKind == "" {
+		info.OutputKind = string(g.OutputKind)
+		info.Nodes = len(g.Nodes)
 	}
 	m := &Classifier{graph: g, info: info, contract: c, maxBatch: DefaultMaxBatch, free: map[progKey][]*engine.Program[float32]{}}
 	m.spec = InputSpec{Shape: []int(g.Input.Shape[1:].Clone()), Lo: c.Lo, Hi: c.Hi, Classes: g.Classes, ClassNames: c.ClassNames}

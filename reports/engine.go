@@ -45,6 +45,7 @@ type Plan struct {
 	Progress    Progress
 	Examples    int     // broken and unbroken samples to show in the HTML report (each)
 	AdvSink     AdvSink // receives adversarial examples (--save-adv), or nil
+	Checks      bool    // run the reliability checks (see Checks)
 }
 
 // AdvSink receives each batch's adversarial examples.
@@ -174,6 +175,12 @@ func (s *Samples) append(b *Samples) {
 		o.L2 = append(o.L2, n.L2...)
 		o.Queries = append(o.Queries, n.Queries...)
 	}
+	if b.Checks != nil {
+		if s.Checks == nil {
+			s.Checks = &Checks{}
+		}
+		s.Checks.append(b.Checks)
+	}
 }
 
 // ErrModelOutput is returned when the model produces NaN or ±Inf logits on clean inputs.
@@ -281,6 +288,11 @@ func (p *Plan) runBatch(ctx context.Context, idx []int, ex *examplePicker) (*Sam
 				}
 			}
 			ex.offer(a.ID(), eps[e], idx, rows, labels, out.CleanPred, o.Pred, x, full, spec)
+		}
+	}
+	if p.Checks {
+		if err := p.runChecks(ctx, idx, rows, labels, x, clean, out); err != nil {
+			return nil, err
 		}
 	}
 	return out, nil

@@ -66,7 +66,7 @@ func plan(t testing.TB, m models.Model, src Source, specs ...string) *Plan {
 	if err != nil {
 		t.Fatal(err)
 	}
-	return &Plan{Model: m, Data: src, Attacks: as, Eps: g, Batch: 7, Seed: 5, Shard: Shard{0, 1}, LabelSource: "truth", Examples: 2}
+	return &Plan{Model: m, Data: src, Attacks: as, Eps: g, Batch: 7, Seed: 5, Shard: Shard{0, 1}, LabelSource: "truth", Examples: 2, Checks: true}
 }
 
 // newReport runs a plan into a report (no provenance).

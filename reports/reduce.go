@@ -218,12 +218,13 @@ func worstCase(s *Samples, cfg Config) ([]WorstCase, []MinimalEps) {
 // flagNulls records a flag for every figure that could not be computed.
 func (r *Report) flagNulls() {
 	kept := []Flag{}
+	derived := reliabilityIDs()
 	for _, f := range r.Flags {
-		if f.ID != "null_metric" {
+		if f.ID != "null_metric" && !derived[f.ID] {
 			kept = append(kept, f)
 		}
 	}
-	r.Flags = kept
+	r.Flags = append(kept, r.reliabilityFlags()...)
 	add := func(msg string) {
 		r.Flags = append(r.Flags, Flag{ID: "null_metric", Severity: "info", Message: msg})
 	}
@@ -254,6 +255,11 @@ func (s *Samples) check() error {
 	for _, o := range s.Outcomes {
 		if len(o.Pred) != n || len(o.CosLogits) != n || len(o.CosProbs) != n || len(o.KL) != n || len(o.Linf) != n || len(o.L2) != n || len(o.Queries) != n || (o.Target != nil && len(o.Target) != n) {
 			return fmt.Errorf("reports: samples: outcomes of %s at eps %g do not cover the %d samples", o.AttackID, o.Eps, n)
+		}
+	}
+	if s.Checks != nil {
+		if err := s.Checks.check(n); err != nil {
+			return err
 		}
 	}
 	seen := map[int]bool{}
@@ -303,5 +309,8 @@ func (s *Samples) sortByIndex() {
 		o := &s.Outcomes[k]
 		o.Pred, o.Target, o.Queries = ints(o.Pred), ints(o.Target), ints(o.Queries)
 		o.CosLogits, o.CosProbs, o.KL, o.Linf, o.L2 = f32(o.CosLogits), f32(o.CosProbs), f32(o.KL), f32(o.Linf), f32(o.L2)
+	}
+	if s.Checks != nil {
+		s.Checks.permute(perm)
 	}
 }

@@ -254,6 +254,7 @@ type Samples struct {
 	Label     []int      `json:"label"`
 	CleanPred []int      `json:"clean_pred"`
 	Outcomes  []Outcomes `json:"outcomes"`
+	Checks    *Checks    `json:"checks,omitempty"` // per-sample facts behind the reliability flags
 }
 
 // Outcomes are the per-sample results of one attack at one eps, aligned with Samples.Index.

@@ -34,6 +34,7 @@ type sweepOptions struct {
 	timeout     time.Duration
 	modelSHA256 string
 	examples    int
+	checks      bool
 	progress    string
 	outputs     outputOptions
 	saveAdv     string
@@ -68,6 +69,7 @@ func (o *sweepOptions) addFlags(fs *pflag.FlagSet) {
 	fs.StringVar(&o.labels, "labels", "truth", "attack away from the true labels (truth) or from the model's own predictions (pred)")
 	fs.DurationVar(&o.timeout, "timeout", 0, "stop after this long, writing a partial report (exit 124); 0 = no limit")
 	fs.StringVar(&o.modelSHA256, "model-sha256", "", "refuse the model unless its SHA-256 is `HEX` (exit 3)")
+	fs.BoolVar(&o.checks, "checks", true, "run the reliability checks behind the report's flags (gradient probes, an unbounded attack and a convergence check on every 16th sample)")
 	fs.IntVar(&o.examples, "examples", 4, "broken and unbroken samples to show as images in the HTML report (each)")
 	fs.StringVar(&o.progress, "progress", "auto", "progress bar on stderr: auto (when stderr is a terminal), always or never")
 	o.outputs.addFlags(fs)
@@ -180,7 +182,7 @@ func (o *sweepOptions) buildPlan(stderr io.Writer) (*reports.Plan, reports.Repor
 		return nil, base, dataErr(err)
 	}
 	p := &reports.Plan{Model: m, Data: data, Attacks: as, Eps: grid, Batch: o.batch, Limit: o.limit, Seed: o.seed, Shard: shard,
-		LabelSource: o.labels, Examples: o.examples}
+		LabelSource: o.labels, Examples: o.examples, Checks: o.checks}
 	base.Model = reports.ModelOf(o.model, m)
 	base.Model.Metadata = mh.metadata
 	base.Dataset = reports.Dataset{Spec: o.data, SHA256Decoded: data.SHA256(), Total: data.Len(), LabelSource: o.labels,
