@@ -6,7 +6,7 @@ VERSION  ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev
 LDFLAGS  := -X github.com/advcheck/advcheck/internal/buildinfo.Version=$(VERSION)
 PKGS     := ./...
 
-.PHONY: all build build-purego test test-purego bench bench-peer lint fuzz data deps clean
+.PHONY: all build build-purego sweep test bench bench-peer lint fuzz data deps clean
 
 all: build
 
@@ -20,6 +20,10 @@ build: deps
 ## build-purego: bin/advcheck without cgo (slower matrix products, no system libraries).
 build-purego:
 	CGO_ENABLED=0 $(GO) build -ldflags '$(LDFLAGS)' -o bin/advcheck ./cmd/advcheck
+
+## sweep: the main job on the embedded model and data, with an HTML report in report.html.
+sweep: build
+	bin/advcheck sweep --html report.html --json report.json
 
 ## test: the whole test suite (installs what it needs on Debian as root).
 test: deps

@@ -257,7 +257,9 @@ func (p *Plan) runBatch(ctx context.Context, idx []int, ex *examplePicker) (*Sam
 				copy(full[j*size:(j+1)*size], advs[e][q*size:(q+1)*size])
 			}
 			advLogits := append([]float32(nil), clean...)
-			if len(rows) > 0 {
+			// At eps 0 every attack returns its input (a tested invariant), so
+			// the clean logits serve.
+			if len(rows) > 0 && eps[e].Value > 0 {
 				sl := make([]float32, len(rows)*k)
 				if err := m.Logits(ctx, advs[e], len(rows), sl); err != nil {
 					return nil, err

@@ -1,0 +1,49 @@
+#!/usr/bin/env bash
+# bench-peer.sh — advcheck against PyTorch (Debian's python3-torch) on the same
+# ONNX weights, in the same run, on the same cores: prints images per second of
+# each and the ratio advcheck/PyTorch. Needs /usr/bin/python3 with torch.
+#
+#   ./scripts/bench-peer.sh              # zoo CNN, batch 128, forward and forward+input gradient
+#   THREADS=1 ./scripts/bench-peer.sh
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+threads=${THREADS:-$(nproc)}
+model=models/zoo/mnist-cnn.onnx
+py=/usr/bin/python3
+"$py" -c 'import torch' 2>/dev/null || { echo "bench-peer: $py cannot import torch (Debian: apt-get install python3-torch)" >&2; exit 1; }
+
+gobench() { # gobench NAME → img/s
+  go test -tags "${TAGS:-openblas}" -run '^$' -bench "^Benchmark$1\$" -benchtime "${BENCHTIME:-5s}" -count 1 -cpu "$threads" ./models/ \
+    | awk '/img\/s/ { for (i = 1; i <= NF; i++) if ($(i+1) == "img/s") print $i }'
+}
+torchbench() { # torchbench MODE → img/s
+  "$py" scripts/peer_bench.py --model "$model" --mode "$1" --batch 128 --threads "$threads" --seconds "${SECONDS_PER_RUN:-5}" \
+    | "$py" -c 'import json,sys; print(json.load(sys.stdin)["img_per_s"])'
+}
+
+printf "%-28s %12s %12s %8s\n" "work (batch 128, $threads threads)" "advcheck" "pytorch" "ratio"
+for pair in "forward:Logits" "forward + input gradient:LossGradient"; do
+  label=${pair%%:*}; name=${pair##*:}
+  mode=forward; [ "$name" = LossGradient ] && mode=grad
+  a=$(gobench "$name"); t=$(torchbench "$mode")
+  printf "%-28s %12.0f %12.0f %8.2f\n" "$label" "$a" "$t" "$(awk -v a="$a" -v t="$t" 'BEGIN { print a / t }')"
+done
+echo "torch $("$py" -c 'import torch; print(torch.__version__)'), $(go run -tags "${TAGS:-openblas}" ./cmd/advcheck version | grep '^blas')"
+
+# The FGSM sweep of the report engine: 10,000 MNIST test images, 7 eps from 0
+# to 0.3. advcheck computes one gradient per batch for every eps; ART and
+# torchattacks (and the peer script) compute one gradient per eps.
+if [ -f data/mnist/t10k-images-idx3-ubyte ] && [ "${SWEEP:-1}" = 1 ]; then
+  go build -tags "${TAGS:-openblas}" -o bin/advcheck ./cmd/advcheck
+  start=$(date +%s.%N)
+  bin/advcheck sweep --threads "$threads" --data mnist:data/mnist --attack fgsm --eps 0:0.3:0.05 \
+    --checks=false --examples 0 --progress never --quiet --json /tmp/advcheck-bench-sweep.json
+  end=$(date +%s.%N)
+  a=$(awk -v s="$start" -v e="$end" 'BEGIN { print e - s }')
+  t=$("$py" scripts/peer_bench.py --model "$model" --mode fgsm-sweep --data data/mnist --eps 0,0.05,0.1,0.15,0.2,0.25,0.3 \
+        --batch 128 --threads "$threads" | "$py" -c 'import json,sys; print(json.load(sys.stdin)["seconds"])')
+  printf "%-28s %11.1fs %11.1fs %8.2f  (speedup = pytorch/advcheck)\n" "FGSM sweep, 10k × 7 eps" "$a" "$t" "$(awk -v a="$a" -v t="$t" 'BEGIN { print t / a }')"
+else
+  echo "FGSM sweep skipped: run 'make data' for the full MNIST test set"
+fi
