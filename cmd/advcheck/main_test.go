@@ -270,3 +270,78 @@ func TestSignVerify(t *testing.T) {
 		t.Errorf("verify a missing file: %d", code)
 	}
 }
+
+// The example policy passes the adversarially trained zoo model and fails
+// the undefended one, with JUnit test cases named by stable ids.
+func TestGateExamplePolicy(t *testing.T) {
+	dir := t.TempDir()
+	policy := "../../testdata/policies/mnist-robust.yaml"
+	junit := filepath.Join(dir, "junit.xml")
+	code, out, errs := advcheck(t, "gate", "--policy", policy, "--junit", junit, "--json", filepath.Join(dir, "adv.json"))
+	if code != 0 {
+		t.Fatalf("adversarially trained model: exit %d\n%s\n%s", code, out, errs)
+	}
+	if x := mustRead(t, junit); !strings.Contains(x, `name="worst_case/linf/0.3/min_accuracy"`) || strings.Contains(x, "<failure") {
+		t.Errorf("junit:\n%s", x)
+	}
+	undefended := filepath.Join(dir, "undefended.yaml")
+	os.WriteFile(undefended, []byte(strings.Replace(mustRead(t, policy), "zoo:mnist-cnn-adv", "zoo:mnist-cnn", 1)), 0o644)
+	code, out, errs = advcheck(t, "gate", "--policy", undefended, "--junit", junit, "--md", filepath.Join(dir, "s.md"), "--json", filepath.Join(dir, "plain.json"))
+	if code != 1 || !strings.Contains(errs, "worst_case/linf/0.3/min_accuracy") {
+		t.Fatalf("undefended model: exit %d\n%s\n%s", code, out, errs)
+	}
+	if !strings.Contains(mustRead(t, junit), "<failure") || !strings.Contains(mustRead(t, filepath.Join(dir, "s.md")), "gate FAILED") {
+		t.Error("the failure is not in the JUnit XML or the Markdown summary")
+	}
+	// Gating the saved report gives the same verdict without recomputing.
+	if code, _, _ := advcheck(t, "gate", "--policy", undefended, "--report", filepath.Join(dir, "plain.json"), "-q"); code != 1 {
+		t.Errorf("--report: exit %d, want 1", code)
+	}
+	// Against the adversarially trained model's report, the undefended one is a regression.
+	reg := filepath.Join(dir, "reg.yaml")
+	os.WriteFile(reg, []byte(strings.Replace(mustRead(t, "../../testdata/policies/no-regression.yaml"), "zoo:mnist-cnn-adv", "zoo:mnist-cnn", 1)), 0o644)
+	code, _, errs = advcheck(t, "gate", "--policy", reg, "--report", filepath.Join(dir, "plain.json"), "--baseline", filepath.Join(dir, "adv.json"), "-q")
+	if code != 1 || !strings.Contains(errs, "no_regression") {
+		t.Errorf("regression against the baseline: exit %d %s", code, errs)
+	}
+	if code, _, errs := advcheck(t, "gate", "--policy", reg, "--report", filepath.Join(dir, "adv.json"), "-q"); code != 2 || !strings.Contains(errs, "--baseline") {
+		t.Errorf("no_regression without --baseline: exit %d %s", code, errs)
+	}
+	bad := filepath.Join(dir, "bad.yaml")
+	os.WriteFile(bad, []byte("apiVersion: advcheck/policy/v1\nmodel: m\nattacks: [fgsm]\nrequirements:\n  - min_acuracy: 0.5\n"), 0o644)
+	if code, _, errs := advcheck(t, "gate", "--policy", bad); code != 2 || !strings.Contains(errs, "line 5, column 5") {
+		t.Errorf("bad policy: exit %d %s", code, errs)
+	}
+	pinned := filepath.Join(dir, "pinned.yaml")
+	os.WriteFile(pinned, []byte(strings.Replace(mustRead(t, policy), "path: zoo:mnist-cnn-adv", "path: zoo:mnist-cnn-adv\n  sha256: "+strings.Repeat("a", 64), 1)), 0o644)
+	if code, _, errs := advcheck(t, "gate", "--policy", pinned); code != 3 || !strings.Contains(errs, "pinned") {
+		t.Errorf("pinned sha mismatch: exit %d %s", code, errs)
+	}
+}
+
+// --require-signature refuses unsigned and wrongly signed models, and a
+// metadata sidecar must match the file.
+func TestModelIntegrity(t *testing.T) {
+	dir := t.TempDir()
+	model := filepath.Join(dir, "m.onnx")
+	b, _ := os.ReadFile("../../testdata/models/mlp.onnx")
+	os.WriteFile(model, b, 0o644)
+	advcheck(t, "keygen", "--out", filepath.Join(dir, "k"))
+	args := []string{"sweep", "--model", model, "--limit", "4", "--attack", "fgsm", "--eps", "0,0.1", "-q", "--require-signature", filepath.Join(dir, "k.pub")}
+	if code, _, errs := advcheck(t, args...); code != 3 || !strings.Contains(errs, "require-signature") {
+		t.Errorf("unsigned model: exit %d %s", code, errs)
+	}
+	advcheck(t, "sign", model, "--key", filepath.Join(dir, "k.key"))
+	if code, _, errs := advcheck(t, args...); code != 0 {
+		t.Errorf("signed model: exit %d %s", code, errs)
+	}
+	os.WriteFile(model, append(b, 0), 0o644)
+	if code, _, errs := advcheck(t, args...); code != 3 || !strings.Contains(errs, "changed since it was signed") {
+		t.Errorf("modified model: exit %d %s", code, errs)
+	}
+	os.WriteFile(model, b, 0o644)
+	os.WriteFile(model+".metadata.json", []byte(`{"version": "1.2", "sha256": "`+strings.Repeat("0", 64)+`", "created": "2026-01-01", "framework": "pytorch"}`), 0o644)
+	if code, _, errs := advcheck(t, args[:len(args)-2]...); code != 3 || !strings.Contains(errs, "metadata.json says sha256") {
+		t.Errorf("wrong sidecar: exit %d %s", code, errs)
+	}
+}

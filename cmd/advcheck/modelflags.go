@@ -32,9 +32,15 @@ func (o *modelOptions) addFlags(fs *pflag.FlagSet, withModel bool) {
 	fs.Float64Var(&o.scale, "scale", 1, "the model expects pixels × SCALE (e.g. 255 for models trained on [0,255])")
 	fs.StringVar(&o.mean, "mean", "", "per-channel mean subtracted inside the model after --scale, e.g. 0.485,0.456,0.406")
 	fs.StringVar(&o.std, "std", "", "per-channel std divided inside the model after --mean, e.g. 0.229,0.224,0.225")
+	def := defaultLimitsOptions()
+	fs.Int64Var(&o.maxBytes, "max-model-bytes", def.maxBytes, "refuse model files larger than this")
+	fs.Int64Var(&o.maxTensor, "max-tensor-elements", def.maxTensor, "refuse models with a tensor of more elements than this")
+}
+
+// defaultLimitsOptions are the limit flags' defaults.
+func defaultLimitsOptions() modelOptions {
 	def := models.DefaultLimits()
-	fs.Int64Var(&o.maxBytes, "max-model-bytes", def.MaxBytes, "refuse model files larger than this")
-	fs.Int64Var(&o.maxTensor, "max-tensor-elements", def.MaxTensorElements, "refuse models with a tensor of more elements than this")
+	return modelOptions{maxBytes: def.MaxBytes, maxTensor: def.MaxTensorElements}
 }
 
 // parseFloats parses "a,b,c".

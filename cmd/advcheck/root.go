@@ -38,6 +38,6 @@ says otherwise, whatever scaling or normalisation the model applies inside.
 		},
 	}
 	root.PersistentFlags().IntVar(&threads, "threads", 0, "compute threads (0 = one per CPU); BLAS runs single-threaded inside them")
-	root.AddCommand(newSweepCommand(), newReportCommand(), newMergeCommand(), newKeygenCommand(), newSignCommand(), newVerifyCommand(), newVersionCommand(), newInspectCommand())
+	root.AddCommand(newSweepCommand(), newGateCommand(), newReportCommand(), newMergeCommand(), newKeygenCommand(), newSignCommand(), newVerifyCommand(), newVersionCommand(), newInspectCommand())
 	return root
 }

@@ -33,6 +33,7 @@ type sweepOptions struct {
 	labels      string
 	timeout     time.Duration
 	modelSHA256 string
+	requireSig  string
 	examples    int
 	checks      bool
 	progress    string
@@ -70,6 +71,7 @@ func (o *sweepOptions) addFlags(fs *pflag.FlagSet) {
 	fs.DurationVar(&o.timeout, "timeout", 0, "stop after this long, writing a partial report (exit 124); 0 = no limit")
 	fs.StringVar(&o.modelSHA256, "model-sha256", "", "refuse the model unless its SHA-256 is `HEX` (exit 3)")
 	fs.BoolVar(&o.checks, "checks", true, "run the reliability checks behind the report's flags (gradient probes, an unbounded attack and a convergence check on every 16th sample)")
+	fs.StringVar(&o.requireSig, "require-signature", "", "refuse the model unless MODEL.sig verifies with this public key `PUB` (exit 3)")
 	fs.IntVar(&o.examples, "examples", 4, "broken and unbroken samples to show as images in the HTML report (each)")
 	fs.StringVar(&o.progress, "progress", "auto", "progress bar on stderr: auto (when stderr is a terminal), always or never")
 	o.outputs.addFlags(fs)
@@ -168,7 +170,7 @@ func (o *sweepOptions) buildPlan(stderr io.Writer) (*reports.Plan, reports.Repor
 			return nil, base, usageErr(fmt.Errorf("--attack %s is %s, but --eps gives no %s radii", a.ID(), a.Norm(), a.Norm()))
 		}
 	}
-	mh, err := o.loadModel(o.model, o.modelSHA256)
+	mh, err := o.loadModel(o.model, o.modelSHA256, o.requireSig)
 	if err != nil {
 		return nil, base, err
 	}
@@ -184,7 +186,9 @@ func (o *sweepOptions) buildPlan(stderr io.Writer) (*reports.Plan, reports.Repor
 	p := &reports.Plan{Model: m, Data: data, Attacks: as, Eps: grid, Batch: o.batch, Limit: o.limit, Seed: o.seed, Shard: shard,
 		LabelSource: o.labels, Examples: o.examples, Checks: o.checks}
 	base.Model = reports.ModelOf(o.model, m)
-	base.Model.Metadata = mh.metadata
+	if mh.metadata != nil {
+		base.Model.Metadata = mh.metadata
+	}
 	base.Dataset = reports.Dataset{Spec: o.data, SHA256Decoded: data.SHA256(), Total: data.Len(), LabelSource: o.labels,
 		Scaling: data.Scaling, Shape: data.Shape, Classes: data.Classes}
 	for _, f := range data.Files {

@@ -186,6 +186,16 @@ func Sign(path, keyPath string) (*Signature, error) {
 // returns an error wrapping ErrInvalid when the signature does not hold (a
 // changed byte, another key) and ErrMalformed when a file cannot be read.
 func Verify(path, pubPath string) (*Signature, error) {
+	data, err := readFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("%w: %v", ErrMalformed, err)
+	}
+	return VerifyBytes(path, data, pubPath)
+}
+
+// VerifyBytes is Verify for the bytes of path already in memory (so that
+// what is checked is exactly what is then used).
+func VerifyBytes(path string, data []byte, pubPath string) (*Signature, error) {
 	pub, err := ReadPublicKey(pubPath)
 	if err != nil {
 		return nil, err
@@ -196,10 +206,6 @@ func Verify(path, pubPath string) (*Signature, error) {
 	}
 	if s.Type != sigType || s.Algorithm != "ed25519" || len(s.Signature) != ed25519.SignatureSize {
 		return nil, fmt.Errorf("%w: %s is not an advcheck signature", ErrMalformed, SigPath(path))
-	}
-	data, err := readFile(path)
-	if err != nil {
-		return nil, fmt.Errorf("%w: %v", ErrMalformed, err)
 	}
 	if s.KeyID != pub.KeyID {
 		return &s, fmt.Errorf("%w: %s was signed by key %s, not by %s", ErrInvalid, path, s.KeyID, pub.KeyID)

@@ -1,0 +1,162 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/advcheck/advcheck/reports"
+)
+
+type gateOptions struct {
+	policy     string
+	report     string
+	baseline   string
+	requireSig string
+	timeout    time.Duration
+	progress   string
+	outputs    outputOptions
+}
+
+func newGateCommand() *cobra.Command {
+	o := &gateOptions{}
+	cmd := &cobra.Command{
+		Use:   "gate --policy POLICY.yaml [--report REPORT.json] [--baseline LAST.json]",
+		Short: "Fail a build when a model is not robust enough, or got worse",
+		Long: `Check a model against a robustness policy. Without --report, gate runs the
+sweep the policy describes (model, data, attacks, eps, seed); with --report it
+checks an existing report (for example one merged from shards) without
+recomputing anything. Every requirement becomes a check with a stable id, such
+as worst_case/linf/0.3/min_accuracy, in the table, the JSON report (key
+"gate"), the Markdown summary and the JUnit XML.
+
+A requirement whose attack or eps is missing from the report fails; an
+incomplete report never passes. no_regression requirements compare per-sample
+outcomes with --baseline (an earlier report on the same data) by McNemar's test.
+
+Policy format: see docs/gate.md.
+
+` + exitStatusHelp,
+		Example: `  advcheck gate --policy robustness.yaml --junit junit.xml --md summary.md
+  advcheck gate --policy robustness.yaml --report merged.json --baseline last-release.json`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			return runGate(cmd.Context(), o, os.Args, cmd.OutOrStdout(), cmd.ErrOrStderr())
+		},
+	}
+	f := cmd.Flags()
+	f.StringVar(&o.policy, "policy", "", "the policy `FILE` (YAML)")
+	f.StringVar(&o.report, "report", "", "gate this report instead of running the sweep")
+	f.StringVar(&o.baseline, "baseline", "", "an earlier report to compare with (no_regression requirements)")
+	f.StringVar(&o.requireSig, "require-signature", "", "refuse the model unless MODEL.sig verifies with this public key")
+	f.DurationVar(&o.timeout, "timeout", 0, "stop the sweep after this long (the incomplete report fails the gate; exit 124)")
+	f.StringVar(&o.progress, "progress", "auto", "progress bar on stderr: auto, always or never")
+	o.outputs.addFlags(f)
+	return cmd
+}
+
+// sweepFromPolicy turns a policy into sweep flags.
+func sweepFromPolicy(p *reports.Policy) *sweepOptions {
+	so := &sweepOptions{data: p.Data.Spec, limit: p.Data.Limit, labels: p.Data.Labels, attacks: p.Attacks, eps: p.Eps,
+		batch: p.Batch, seed: p.Seed, shard: "0/1", modelSHA256: p.Model.SHA256, examples: 4, checks: true}
+	so.model = p.Model.Path
+	so.layout = p.Model.Layout
+	so.scale = p.Model.Scale
+	if so.scale == 0 {
+		so.scale = 1
+	}
+	so.bounds = "0,1"
+	if len(p.Model.Bounds) == 2 {
+		so.bounds = strconv.FormatFloat(p.Model.Bounds[0], 'g', -1, 64) + "," + strconv.FormatFloat(p.Model.Bounds[1], 'g', -1, 64)
+	}
+	join := func(v []float64) string {
+		var s []string
+		for _, x := range v {
+			s = append(s, strconv.FormatFloat(x, 'g', -1, 64))
+		}
+		return strings.Join(s, ",")
+	}
+	so.mean, so.std = join(p.Model.Mean), join(p.Model.Std)
+	def := defaultLimitsOptions()
+	so.maxBytes, so.maxTensor = def.maxBytes, def.maxTensor
+	return so
+}
+
+func runGate(ctx context.Context, o *gateOptions, command []string, stdout, stderr io.Writer) error {
+	if o.policy == "" {
+		return usageErr(fmt.Errorf("--policy FILE is required"))
+	}
+	f, err := os.Open(o.policy)
+	if err != nil {
+		return usageErr(fmt.Errorf("--policy: %w", err))
+	}
+	p, err := reports.ParsePolicy(f)
+	f.Close()
+	if err != nil {
+		return usageErr(fmt.Errorf("%s: %w", o.policy, err))
+	}
+	var baseline *reports.Report
+	if o.baseline != "" {
+		if baseline, err = reports.ReadFile(o.baseline, 0); err != nil {
+			return badInputErr(fmt.Errorf("--baseline: %w", err))
+		}
+	}
+	var r *reports.Report
+	var runErr error
+	if o.report != "" {
+		if r, err = reports.ReadFile(o.report, 0); err != nil {
+			return badInputErr(err)
+		}
+		if pin := strings.ToLower(p.Model.SHA256); pin != "" && pin != r.Model.SHA256 {
+			return badInputErr(fmt.Errorf("%s is about model sha256 %s; the policy pins %s", o.report, r.Model.SHA256, pin))
+		}
+	} else {
+		so := sweepFromPolicy(p)
+		so.progress, so.timeout, so.requireSig = o.progress, o.timeout, o.requireSig
+		start := time.Now()
+		plan, base, err := so.buildPlan(stderr)
+		if err != nil {
+			return err
+		}
+		if so.timeout > 0 {
+			var cancel context.CancelFunc
+			ctx, cancel = context.WithTimeout(ctx, so.timeout)
+			defer cancel()
+		}
+		base.Run = reports.RunOf(start, command)
+		r, runErr = reports.Evaluate(ctx, plan, base, nil, start)
+		if r == nil {
+			return usageErr(runErr)
+		}
+	}
+	if err := r.ApplyPolicy(p, baseline); err != nil {
+		if errors.Is(err, reports.ErrBaseline) {
+			return badInputErr(err)
+		}
+		return usageErr(err)
+	}
+	r.Gate.Policy = o.policy
+	if err := writeOutputs(r, o.outputs, stdout); err != nil {
+		return err
+	}
+	if runErr != nil {
+		return classifyRunError(runErr)
+	}
+	if !r.Gate.Passed {
+		var failed []string
+		for _, c := range r.Gate.Checks {
+			if !c.Passed {
+				failed = append(failed, c.ID)
+			}
+		}
+		return checkErr(fmt.Errorf("gate failed: %d of %d requirements not met: %s", len(failed), len(r.Gate.Checks), strings.Join(failed, ", ")))
+	}
+	return nil
+}
