@@ -11,8 +11,14 @@ import (
 // whatever batch it is computed in and however many threads run: reports
 // promise identical bytes for any batch size, thread count or sharding.
 func TestExactAcrossBatches(t *testing.T) {
+	for _, spec := range []string{"zoo:mnist-cnn", "zoo:mnist-mlp", testdata + "/models/view_chain.onnx", testdata + "/models/misc_ops.onnx"} {
+		t.Run(spec, func(t *testing.T) { exactAcrossBatches(t, spec) })
+	}
+}
+
+func exactAcrossBatches(t *testing.T, spec string) {
 	ctx := context.Background()
-	m, err := models.Load("zoo:mnist-cnn", models.Contract{}, models.DefaultLimits())
+	m, err := models.Load(spec, models.Contract{}, models.DefaultLimits())
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -157,7 +157,13 @@ func TestShardsMergeToTheUnshardedReport(t *testing.T) {
 		t.Fatal(err)
 	}
 	if a, b := encode(t, full), encode(t, merged); !bytes.Equal(a, b) {
-		t.Fatalf("merged report differs from the unsharded one:\n%s\n---\n%s", a[:600], b[:600])
+		la, lb := bytes.Split(a, []byte("\n")), bytes.Split(b, []byte("\n"))
+		for i := 0; i < len(la) && i < len(lb); i++ {
+			if !bytes.Equal(la[i], lb[i]) {
+				t.Fatalf("merged report differs from the unsharded one at line %d:\n%s\n---\n%s", i+1, la[i], lb[i])
+			}
+		}
+		t.Fatalf("merged report differs from the unsharded one in length: %d vs %d lines", len(la), len(lb))
 	}
 	if _, err := Merge(parts[:2]); err == nil {
 		t.Error("merge with a missing shard succeeded")

@@ -90,7 +90,8 @@ func lower[T Float](node *ir.Node, n int, sc *scratch[T], relu bool) (layer[T], 
 	case ir.Dense:
 		x, w := shapes[0], shapes[1]
 		k, m := w[0], w[1]
-		return &denseLayer[T]{k: k, m: m, rows: prodInts(x) / k, w: constAt(1), b: constAt(2), relu: relu}, nil
+		sc.reserve(kernels.DenseScratch(k, m))
+		return &denseLayer[T]{k: k, m: m, rows: prodInts(x) / k, w: constAt(1), b: constAt(2), relu: relu, sc: sc}, nil
 	case ir.MatMul:
 		return newMatMulLayer[T](node, shapes, out)
 	case ir.Binary:
@@ -197,11 +198,20 @@ type denseLayer[T Float] struct {
 	w, b       []T
 	relu       bool
 	mask       []T
+	sc         *scratch[T]
+}
+
+// denseChunks splits rows into worker chunks made of whole DenseBlocks.
+func (l *denseLayer[T]) chunks(fn func(c, lo, hi int)) {
+	blocks := (l.rows + kernels.DenseBlock - 1) / kernels.DenseBlock
+	parallel.ForChunks(blocks, func(c, lo, hi int) {
+		fn(c, lo*kernels.DenseBlock, min(hi*kernels.DenseBlock, l.rows))
+	})
 }
 
 func (l *denseLayer[T]) forward(y []T, ins [][]T) {
-	parallel.For(l.rows, func(lo, hi int) {
-		kernels.DenseForward(ins[0], l.w, l.b, y, l.k, l.m, lo, hi)
+	l.chunks(func(c, lo, hi int) {
+		kernels.DenseForward(ins[0], l.w, l.b, y, l.k, l.m, lo, hi, l.sc.get(c, kernels.DenseScratch(l.k, l.m)))
 		if l.relu {
 			kernels.UnaryForward(kernels.Unary{Kind: kernels.Relu}, y[lo*l.m:hi*l.m], y[lo*l.m:hi*l.m])
 		}
@@ -212,13 +222,13 @@ func (l *denseLayer[T]) backward(_ int, dx, dy []T, _ [][]T, y []T) {
 	if l.relu && l.mask == nil {
 		l.mask = make([]T, len(dy))
 	}
-	parallel.For(l.rows, func(lo, hi int) {
+	l.chunks(func(c, lo, hi int) {
 		g := dy
 		if l.relu {
 			kernels.UnaryBackward(kernels.Unary{Kind: kernels.Relu}, nil, y[lo*l.m:hi*l.m], dy[lo*l.m:hi*l.m], l.mask[lo*l.m:hi*l.m])
 			g = l.mask
 		}
-		kernels.DenseBackward(g, l.w, dx, l.k, l.m, lo, hi)
+		kernels.DenseBackward(g, l.w, dx, l.k, l.m, lo, hi, l.sc.get(c, kernels.DenseScratch(l.k, l.m)))
 	})
 }
 

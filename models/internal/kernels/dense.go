@@ -2,29 +2,56 @@ package kernels
 
 import "github.com/advcheck/advcheck/models/internal/blas"
 
+// DenseBlock is the number of rows every dense matrix product works on. A
+// BLAS may compute a row differently depending on how many rows the call
+// has (OpenBLAS picks other kernels for the remainder rows), so the engine
+// always multiplies blocks of exactly DenseBlock rows, padding the last one:
+// a sample's result is then the same bits whatever batch it is in.
+const DenseBlock = 16
+
+// DenseScratch is the scratch DenseForward and DenseBackward need per worker.
+func DenseScratch(k, m int) int { return DenseBlock * (k + m) }
+
 // DenseForward computes rows [lo, hi) of y = x·w + b for x (rows×K), w (K×M)
-// and b ([M] or nil).
-func DenseForward[T Float](x, w, b, y []T, k, m, lo, hi int) {
-	if hi <= lo {
-		return
-	}
-	ys := y[lo*m : hi*m]
-	beta := T(0)
-	if b != nil {
-		for r := 0; r < hi-lo; r++ {
-			copy(ys[r*m:(r+1)*m], b)
+// and b ([M] or nil). scratch holds DenseScratch(k, m) elements.
+func DenseForward[T Float](x, w, b, y []T, k, m, lo, hi int, scratch []T) {
+	for r := lo; r < hi; r += DenseBlock {
+		n := min(DenseBlock, hi-r)
+		xs, ys := x[r*k:(r+n)*k], y[r*m:(r+n)*m]
+		if n < DenseBlock {
+			xs, ys = scratch[:DenseBlock*k], scratch[DenseBlock*k:DenseBlock*(k+m)]
+			copy(xs, x[r*k:(r+n)*k])
+			clear(xs[n*k:])
 		}
-		beta = 1
+		beta := T(0)
+		if b != nil {
+			for q := 0; q < DenseBlock; q++ {
+				copy(ys[q*m:(q+1)*m], b)
+			}
+			beta = 1
+		}
+		blas.Gemm(false, false, DenseBlock, m, k, 1, xs, k, w, m, beta, ys, m)
+		if n < DenseBlock {
+			copy(y[r*m:(r+n)*m], ys[:n*m])
+		}
 	}
-	blas.Gemm(false, false, hi-lo, m, k, 1, x[lo*k:hi*k], k, w, m, beta, ys, m)
 }
 
-// DenseBackward computes rows [lo, hi) of dx = dy·wᵀ.
-func DenseBackward[T Float](dy, w, dx []T, k, m, lo, hi int) {
-	if hi <= lo {
-		return
+// DenseBackward computes rows [lo, hi) of dx = dy·wᵀ, in blocks as DenseForward.
+func DenseBackward[T Float](dy, w, dx []T, k, m, lo, hi int, scratch []T) {
+	for r := lo; r < hi; r += DenseBlock {
+		n := min(DenseBlock, hi-r)
+		dys, dxs := dy[r*m:(r+n)*m], dx[r*k:(r+n)*k]
+		if n < DenseBlock {
+			dys, dxs = scratch[:DenseBlock*m], scratch[DenseBlock*m:DenseBlock*(k+m)]
+			copy(dys, dy[r*m:(r+n)*m])
+			clear(dys[n*m:])
+		}
+		blas.Gemm(false, true, DenseBlock, k, m, 1, dys, m, w, m, 0, dxs, k)
+		if n < DenseBlock {
+			copy(dx[r*k:(r+n)*k], dxs[:n*k])
+		}
 	}
-	blas.Gemm(false, true, hi-lo, k, m, 1, dy[lo*m:hi*m], m, w, m, 0, dx[lo*k:hi*k], k)
 }
 
 // MatMulGeom describes a batched matrix product y[p] = a[pa]·b[pb] where the
