@@ -42,7 +42,7 @@ bench-peer: build
 ## lint: go vet and staticcheck.
 lint: deps
 	$(GO) vet -tags '$(TAGS)' $(PKGS)
-	$(GO) run honnef.co/go/tools/cmd/staticcheck@2025.1.1 -tags '$(TAGS)' $(PKGS)
+	$(GO) run honnef.co/go/tools/cmd/staticcheck@v0.6.1 -tags '$(TAGS)' $(PKGS)
 
 ## fuzz: run every fuzz target for FUZZTIME each (default 60s).
 FUZZTIME ?= 60s

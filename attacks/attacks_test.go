@@ -185,13 +185,13 @@ func TestParse(t *testing.T) {
 		t.Errorf("fractional step %v", a.Params()["step"])
 	}
 	for spec, want := range map[string]string{
-		"pgb":                "unknown attack",
-		"pgd:stepz=3":        `no parameter "stepz"`,
-		"pgd:steps=x":        "want an integer",
-		"pgd:steps":          "key=value",
-		"pgd:steps=0":        "must be positive",
-		"pgd:norm=l1":        "want linf or l2",
-		"fgsm:target=banana": "want random, ll, next",
+		"pgb":                 "unknown attack",
+		"pgd:stepz=3":         `no parameter "stepz"`,
+		"pgd:steps=x":         "want an integer",
+		"pgd:steps":           "key=value",
+		"pgd:steps=0":         "must be positive",
+		"pgd:norm=l1":         "want linf or l2",
+		"fgsm:target=banana":  "want random, ll, next",
 		"apgd-ce:loss=margin": "ce or dlr",
 		"pgd:steps=1,steps=2": "given twice",
 	} {

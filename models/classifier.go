@@ -163,13 +163,7 @@ func describe(om *onnx.Model, g *ir.Graph) Info {
 			}
 		}
 	}
-	shape := func(s ir.Shape) []int {
-		out := make([]int, len(s))
-		for i, d := range s {
-			out[i] = d
-		}
-		return out
-	}
+	shape := func(s ir.Shape) []int { return append([]int(nil), s...) }
 	info.InputName, info.InputShape = g.Input.Name, shape(g.Input.Shape)
 	for _, vi := range om.Graph.Inputs {
 		if vi.Name == g.Input.Name {

@@ -11,14 +11,6 @@ import (
 	"github.com/advcheck/advcheck/models/ir"
 )
 
-func randT(rng *rand.Rand, scale float64, shape ...int) *ir.Tensor {
-	t := ir.NewTensor(shape...)
-	for i := range t.Data {
-		t.Data[i] = rng.NormFloat64() * scale
-	}
-	return t
-}
-
 // build makes a classifier of MNIST-shaped inputs from an IR builder function.
 func build(t *testing.T, f func(b *ir.Builder, rng *rand.Rand) (*ir.Value, error)) *models.Classifier {
 	t.Helper()

@@ -113,12 +113,6 @@ Attacks (--attack NAME or NAME:key=value,...):
 	return cmd
 }
 
-// loaded is a model and data set ready to attack.
-type loaded struct {
-	model *modelHandle
-	data  *datasets.Dataset
-}
-
 func parseShard(s string) (reports.Shard, error) {
 	i, n, ok := strings.Cut(s, "/")
 	a, err1 := strconv.Atoi(strings.TrimSpace(i))

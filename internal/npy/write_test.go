@@ -285,7 +285,7 @@ func TestConversions(t *testing.T) {
 	if got, _ := i64.Int64s(); &got[0] != &i64.I64[0] {
 		t.Error("Int64s copies int64 data")
 	}
-	ints := &Array{Shape: []int{3}, DType: Float64, F64: []float64{-(1 << 63), 1 << 52, -0.0}}
+	ints := &Array{Shape: []int{3}, DType: Float64, F64: []float64{-(1 << 63), 1 << 52, math.Copysign(0, -1)}}
 	if got, err := ints.Int64s(); err != nil || got[0] != math.MinInt64 || got[1] != 1<<52 || got[2] != 0 {
 		t.Errorf("integral floats: %v, %v", got, err)
 	}

@@ -4,7 +4,6 @@ import (
 	"fmt"
 	"math"
 	"slices"
-	"strings"
 
 	"github.com/advcheck/advcheck/models/onnx"
 )
@@ -1433,21 +1432,4 @@ func (im *importer) reduce(n *onnx.Node, name string) (*Value, error) {
 	axes = slices.Compact(axes)
 	op := Reduce{Mean: n.OpType == "ReduceMean", Axes: axes, KeepDims: attrInt(n, "keepdims", 1) != 0}
 	return im.add(name, n.OpType, op, nil, x)
-}
-
-// describeOps returns "Conv×2 Relu×3 ..." for messages.
-func describeOps(nodes []*Node) string {
-	count := map[string]int{}
-	var order []string
-	for _, n := range nodes {
-		if count[n.Op.Kind()] == 0 {
-			order = append(order, n.Op.Kind())
-		}
-		count[n.Op.Kind()]++
-	}
-	parts := make([]string, len(order))
-	for i, k := range order {
-		parts[i] = fmt.Sprintf("%s×%d", k, count[k])
-	}
-	return strings.Join(parts, " ")
 }

@@ -272,3 +272,22 @@ type copyLayer[T Float] struct{}
 
 func (copyLayer[T]) forward(y []T, ins [][]T)                   { copy(y, ins[0]) }
 func (copyLayer[T]) backward(_ int, dx, dy []T, _ [][]T, _ []T) { copy(dx, dy) }
+
+// Every layer type implements layer (checked here for the compiler and linters).
+var (
+	_ layer[float32] = (*convLayer[float32])(nil)
+	_ layer[float32] = (*maxPoolLayer[float32])(nil)
+	_ layer[float32] = (*avgPoolLayer[float32])(nil)
+	_ layer[float32] = (*denseLayer[float32])(nil)
+	_ layer[float32] = (*unaryLayer[float32])(nil)
+	_ layer[float32] = (*softmaxLayer[float32])(nil)
+	_ layer[float32] = copyLayer[float32]{}
+	_ layer[float32] = (*binaryLayer[float32])(nil)
+	_ layer[float32] = (*matmulLayer[float32])(nil)
+	_ layer[float32] = (*transposeLayer[float32])(nil)
+	_ layer[float32] = (*padLayer[float32])(nil)
+	_ layer[float32] = (*concatLayer[float32])(nil)
+	_ layer[float32] = (*sliceLayer[float32])(nil)
+	_ layer[float32] = (*reduceLayer[float32])(nil)
+	_ layer[float32] = (*lossLayer[float32])(nil)
+)
