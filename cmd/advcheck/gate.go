@@ -12,6 +12,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/advcheck/advcheck/datasets"
 	"github.com/advcheck/advcheck/reports"
 )
 
@@ -86,6 +87,7 @@ func sweepFromPolicy(p *reports.Policy) *sweepOptions {
 	so.mean, so.std = join(p.Model.Mean), join(p.Model.Std)
 	def := defaultLimitsOptions()
 	so.maxBytes, so.maxTensor = def.maxBytes, def.maxTensor
+	so.maxData = datasets.DefaultLimits().MaxBytes
 	return so
 }
 

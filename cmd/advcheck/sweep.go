@@ -24,6 +24,7 @@ type sweepOptions struct {
 	modelOptions
 	data        string
 	dataLayout  string
+	maxData     int64
 	limit       int
 	attacks     []string
 	eps         string
@@ -62,6 +63,7 @@ func (o *sweepOptions) addFlags(fs *pflag.FlagSet) {
 	fs.StringVar(&o.data, "data", "mnist-sample", "data set: mnist-sample, mnist:DIR, idx:IMAGES,LABELS, npy:X.npy,Y.npy, npz:FILE.npz or folder:DIR")
 	fs.StringVar(&o.dataLayout, "data-layout", "", "layout of 4-D NumPy image arrays: nchw or nhwc (default: NHWC when the last axis has 1, 3 or 4 entries and axis 1 does not)")
 	fs.IntVar(&o.limit, "limit", 0, "attack only the first N samples (0 = all)")
+	fs.Int64Var(&o.maxData, "max-data-bytes", datasets.DefaultLimits().MaxBytes, "refuse data files (decompressed) larger than this")
 	fs.StringArrayVar(&o.attacks, "attack", []string{"fgsm", "pgd"}, "attack `SPEC`, e.g. pgd:steps=100,restarts=5 (repeatable, or comma-separated names); see 'advcheck sweep --help'")
 	fs.StringVar(&o.eps, "eps", "", "radii: a list 0,0.1,8/255, a range START:STOP:STEP, or per norm 'linf=0,8/255 l2=0,0.5' (default linf 0:0.3:0.05 and l2 0:3:0.5, scaled to --bounds)")
 	fs.IntVar(&o.batch, "batch", 128, "samples per batch")
@@ -170,7 +172,7 @@ func (o *sweepOptions) buildPlan(stderr io.Writer) (*reports.Plan, reports.Repor
 	}
 	m := mh.model
 	spec := m.Spec()
-	data, err := datasets.Open(o.data, datasets.Options{Limit: o.limit, Layout: o.dataLayout, Shape: spec.Shape})
+	data, err := datasets.Open(o.data, datasets.Options{Limit: o.limit, Layout: o.dataLayout, Shape: spec.Shape, Limits: datasets.Limits{MaxBytes: o.maxData}})
 	if err != nil {
 		return nil, base, dataErr(err)
 	}

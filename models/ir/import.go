@@ -147,6 +147,11 @@ func tensorData(t *onnx.Tensor) (*Tensor, error) {
 		if err != nil {
 			return nil, err
 		}
+		for i, v := range d {
+			if math.IsNaN(v) || math.IsInf(v, 0) {
+				return nil, errorf(ErrInvalid, "tensor %q holds %v at element %d", t.Name, v, i)
+			}
+		}
 		c.Data = d
 	case onnx.Int64, onnx.Int32, onnx.Int16, onnx.Int8, onnx.Uint8, onnx.Uint16, onnx.Uint32, onnx.Uint64, onnx.Bool:
 		d, err := t.Float64s()
