@@ -30,6 +30,7 @@ test: deps
 	$(GO) vet -tags '$(TAGS)' $(PKGS)
 	$(GO) test -tags '$(TAGS)' -count=1 $(PKGS)
 	CGO_ENABLED=0 $(GO) test -count=1 ./models/...
+	$(MAKE) --no-print-directory fuzz FUZZTIME=3s
 
 ## bench: Go benchmarks of the engine.
 bench: deps
@@ -44,10 +45,12 @@ lint: deps
 	$(GO) vet -tags '$(TAGS)' $(PKGS)
 	$(GO) run honnef.co/go/tools/cmd/staticcheck@v0.6.1 -tags '$(TAGS)' $(PKGS)
 
-## fuzz: run every fuzz target for FUZZTIME each (default 60s).
+## fuzz: run every fuzz target for FUZZTIME each (default 60s); make test runs each for 3s.
 FUZZTIME ?= 60s
+FUZZ_TARGETS := models/onnx:FuzzDecode models/ir:FuzzImport internal/npy:FuzzRead internal/npy:FuzzReadNPZ \
+	datasets:FuzzIDX reports:FuzzParsePolicy reports:FuzzReadReport
 fuzz:
-	@for t in models/onnx:FuzzDecode models/ir:FuzzImport internal/npy:FuzzRead internal/npy:FuzzReadNPZ; do \
+	@for t in $(FUZZ_TARGETS); do \
 		pkg=$${t%%:*}; fn=$${t##*:}; echo "== $$fn ($$pkg)"; \
 		$(GO) test -run '^$$' -fuzz "^$$fn$$" -fuzztime $(FUZZTIME) -fuzzminimizetime 5s ./$$pkg || exit 1; \
 	done
