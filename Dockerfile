@@ -1,0 +1,35 @@
+# advcheck container image: a static-ish binary with the OpenBLAS backend on a
+# slim Debian base, running as a non-root user. Build and run:
+#
+#   docker build -t advcheck .
+#   docker run --rm --read-only --user 65532:65532 --cap-drop ALL --security-opt no-new-privileges \
+#     -v "$PWD/models:/models:ro" -v "$PWD/out:/out" advcheck sweep --model /models/model.onnx --json /out/report.json
+#
+# The root filesystem can be read-only: advcheck writes only the files named by
+# its flags (atomically, next to their final names).
+
+FROM golang:1.26-bookworm AS build
+RUN apt-get update \
+ && apt-get install -y --no-install-recommends libopenblas-dev \
+ && rm -rf /var/lib/apt/lists/*
+WORKDIR /src
+COPY go.mod go.sum ./
+RUN go mod download
+COPY . .
+ARG VERSION=devel
+RUN go build -trimpath -tags openblas \
+      -ldflags "-s -w -X github.com/advcheck/advcheck/internal/buildinfo.Version=${VERSION}" \
+      -o /out/advcheck ./cmd/advcheck \
+ && /out/advcheck version
+
+FROM debian:bookworm-slim
+RUN apt-get update \
+ && apt-get install -y --no-install-recommends libopenblas0-pthread \
+ && rm -rf /var/lib/apt/lists/* \
+ && groupadd --gid 65532 advcheck \
+ && useradd --uid 65532 --gid 65532 --no-create-home --shell /usr/sbin/nologin advcheck
+COPY --from=build /out/advcheck /usr/local/bin/advcheck
+USER 65532:65532
+WORKDIR /out
+ENTRYPOINT ["/usr/local/bin/advcheck"]
+CMD ["sweep"]
