@@ -38,6 +38,10 @@ func accuracy(t *testing.T, m models.Model, spec string, eps float64, n int) flo
 	return float64(ok) / float64(n)
 }
 
+func zooModelB(b *testing.B) (models.Model, error) {
+	return models.Load("zoo:mnist-cnn", models.Contract{}, models.DefaultLimits())
+}
+
 func zooModel(t *testing.T, name string) models.Model {
 	m, err := models.Load("zoo:"+name, models.Contract{}, models.DefaultLimits())
 	if err != nil {

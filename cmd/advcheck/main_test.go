@@ -10,6 +10,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/advcheck/advcheck/internal/npy"
 )
 
 // TestMain lets tests run the real binary: with ADVCHECK_TEST_MAIN=1 the
@@ -203,6 +205,12 @@ func TestExitCodes(t *testing.T) {
 	dir := t.TempDir()
 	bad := filepath.Join(dir, "bad.onnx")
 	os.WriteFile(bad, []byte("not a model at all"), 0o644)
+	// A data set whose labels exceed the model's 10 classes.
+	var xb, yb bytes.Buffer
+	npy.WriteUint8(&xb, []int{2, 28, 28}, make([]uint8, 2*784))
+	npy.WriteInt64(&yb, []int{2}, []int64{3, 12})
+	os.WriteFile(filepath.Join(dir, "x.npy"), xb.Bytes(), 0o644)
+	os.WriteFile(filepath.Join(dir, "y.npy"), yb.Bytes(), 0o644)
 	trunc := filepath.Join(dir, "trunc.onnx")
 	zoo, _ := os.ReadFile("../../testdata/models/view_chain.onnx")
 	os.WriteFile(trunc, zoo[:len(zoo)/2], 0o644)
@@ -223,6 +231,7 @@ func TestExitCodes(t *testing.T) {
 		{[]string{"sweep", "--model", trunc}, 3, "bad model"},
 		{[]string{"sweep", "--model", filepath.Join(dir, "missing.onnx")}, 3, "no such file"},
 		{[]string{"sweep", "--data", "mnist:" + dir}, 3, "make data"},
+		{[]string{"sweep", "--data", "npy:" + filepath.Join(dir, "x.npy") + "," + filepath.Join(dir, "y.npy")}, 3, "label 12 of sample 1 is outside [0, 10)"},
 		{[]string{"sweep", "--model-sha256", strings.Repeat("0", 64), "--limit", "2"}, 3, "does not match the pinned"},
 		{[]string{"sweep", "--model", "zoo:nope"}, 3, "no model"},
 		{[]string{"sweep", "--model", "../../testdata/models/depthwise.onnx", "--limit", "2"}, 3, "the model takes [3 16 16]"},

@@ -1,0 +1,49 @@
+package attacks
+
+import (
+	"context"
+	"testing"
+
+	"github.com/advcheck/advcheck/datasets"
+)
+
+// benchAttack runs an attack on 128 MNIST test images against the zoo CNN
+// and reports images per second and model queries per image.
+func benchAttack(b *testing.B, spec string, eps float64) {
+	m, err := zooModelB(b)
+	if err != nil {
+		b.Fatal(err)
+	}
+	const n = 128
+	d, err := datasets.Open("mnist-sample", datasets.Options{Limit: n})
+	if err != nil {
+		b.Fatal(err)
+	}
+	a, err := Parse(spec)
+	if err != nil {
+		b.Fatal(err)
+	}
+	batch := Batch{X: d.X, Labels: d.Labels, Index: all(n)}
+	adv := make([]float32, len(d.X))
+	queries := 0
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		res := &Result{Queries: make([]int, n)}
+		if err := a.Run(context.Background(), m, batch, eps, Seeds{Seed: uint64(i), ID: a.ID()}, adv, res); err != nil {
+			b.Fatal(err)
+		}
+		for _, q := range res.Queries {
+			queries += q
+		}
+	}
+	b.ReportMetric(float64(n*b.N)/b.Elapsed().Seconds(), "img/s")
+	b.ReportMetric(float64(queries)/float64(n*b.N), "queries/img")
+}
+
+func BenchmarkFGSM(b *testing.B)   { benchAttack(b, "fgsm", 0.1) }
+func BenchmarkBIM10(b *testing.B)  { benchAttack(b, "bim:steps=10", 0.1) }
+func BenchmarkPGD10(b *testing.B)  { benchAttack(b, "pgd:steps=10", 0.1) }
+func BenchmarkMIFGSM(b *testing.B) { benchAttack(b, "mifgsm", 0.1) }
+func BenchmarkAPGDCE(b *testing.B) { benchAttack(b, "apgd-ce", 0.1) }
+func BenchmarkSquare(b *testing.B) { benchAttack(b, "square:queries=1000", 0.1) }
+func BenchmarkNoise(b *testing.B)  { benchAttack(b, "noise-uniform", 0.1) }
