@@ -46,6 +46,7 @@ type Plan struct {
 	Examples    int     // broken and unbroken samples to show in the HTML report (each)
 	AdvSink     AdvSink // receives adversarial examples (--save-adv), or nil
 	Checks      bool    // run the reliability checks (see Checks)
+	RefineSteps int     // bisection steps refining each sample's minimal eps (0 = the grid)
 }
 
 // AdvSink receives each batch's adversarial examples.
@@ -175,6 +176,12 @@ func (s *Samples) append(b *Samples) {
 		o.L2 = append(o.L2, n.L2...)
 		o.Queries = append(o.Queries, n.Queries...)
 	}
+	for k, r := range b.Refined {
+		if k >= len(s.Refined) {
+			s.Refined = append(s.Refined, RefinedMinEps{Norm: r.Norm, Steps: r.Steps})
+		}
+		s.Refined[k].Values = append(s.Refined[k].Values, r.Values...)
+	}
 	if b.Checks != nil {
 		if s.Checks == nil {
 			s.Checks = &Checks{}
@@ -294,6 +301,11 @@ func (p *Plan) runBatch(ctx context.Context, idx []int, ex *examplePicker) (*Sam
 	}
 	if p.Checks {
 		if err := p.runChecks(ctx, idx, rows, labels, x, clean, out); err != nil {
+			return nil, err
+		}
+	}
+	if p.RefineSteps > 0 {
+		if err := p.refineMinEps(ctx, idx, rows, labels, x, out); err != nil {
 			return nil, err
 		}
 	}

@@ -190,6 +190,64 @@ func (c *cancelAfter) Add(int) {
 	}
 }
 
+// Bisection narrows each sample's minimal eps inside the grid interval where
+// the worst case first broke it.
+func TestRefineMinEps(t *testing.T) {
+	m, src := fixture(t, 23)
+	p := plan(t, m, src, "fgsm", "pgd:steps=3")
+	coarse, err := newReport(t, p, context.Background(), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	p.RefineSteps = 4
+	fine, err := newReport(t, p, context.Background(), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var rf *RefinedMinEps
+	for k := range fine.Samples.Refined {
+		if fine.Samples.Refined[k].Norm == "linf" {
+			rf = &fine.Samples.Refined[k]
+		}
+	}
+	if rf == nil {
+		t.Fatal("no refined values")
+	}
+	grid := []float64{0, 0.02, 0.05}
+	refined := 0
+	for i, v := range rf.Values {
+		if fine.Samples.CleanPred[i] != fine.Samples.Label[i] {
+			if v != 0 {
+				t.Errorf("clean error %d has minimal eps %v", i, v)
+			}
+			continue
+		}
+		if v < 0 {
+			continue
+		}
+		// v lies in the grid interval that broke the sample, and is no larger.
+		k := 1
+		for k < len(grid) && float64(v) > grid[k]+1e-9 {
+			k++
+		}
+		if k == len(grid) || float64(v) <= grid[k-1] {
+			t.Errorf("sample %d: refined %v outside its grid interval", i, v)
+		}
+		if float64(v) != grid[k] {
+			refined++
+		}
+	}
+	if refined == 0 {
+		t.Error("bisection refined no sample")
+	}
+	for i := range coarse.Summary.MinimalEps {
+		c, f := coarse.Summary.MinimalEps[i], fine.Summary.MinimalEps[i]
+		if f.BisectionSteps != 4 || (c.Median.Valid() && f.Median.Valid() && f.Median > c.Median) {
+			t.Errorf("%s: coarse median %v, refined %v (steps %d)", c.Norm, c.Median, f.Median, f.BisectionSteps)
+		}
+	}
+}
+
 func TestInterruptAndResume(t *testing.T) {
 	m, src := fixture(t, 23)
 	full, err := newReport(t, plan(t, m, src, specs...), context.Background(), nil)

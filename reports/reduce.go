@@ -198,6 +198,17 @@ func worstCase(s *Samples, cfg Config) ([]WorstCase, []MinimalEps) {
 			}
 			rows = append(rows, WorstCase{Norm: norm, Eps: eps, N: n, NRobust: k, Accuracy: ratio(k, n), AccuracyCI95: wilson(k, n), Attacks: ids})
 		}
+		steps := 0
+		for _, rf := range s.Refined {
+			if rf.Norm == norm {
+				steps = rf.Steps
+				for i, v := range rf.Values {
+					if v >= 0 && s.CleanPred[i] == s.Label[i] {
+						minEps[i] = float64(v)
+					}
+				}
+			}
+		}
 		unbroken := 0
 		for _, e := range minEps {
 			if math.IsInf(e, 1) {
@@ -210,7 +221,7 @@ func worstCase(s *Samples, cfg Config) ([]WorstCase, []MinimalEps) {
 				med = Num(m)
 			}
 		}
-		mins = append(mins, MinimalEps{Norm: norm, Median: med, SamplesUnbroken: unbroken})
+		mins = append(mins, MinimalEps{Norm: norm, Median: med, SamplesUnbroken: unbroken, BisectionSteps: steps})
 	}
 	return rows, mins
 }
@@ -260,6 +271,11 @@ func (s *Samples) check() error {
 	if s.Checks != nil {
 		if err := s.Checks.check(n); err != nil {
 			return err
+		}
+	}
+	for _, rf := range s.Refined {
+		if len(rf.Values) != n {
+			return fmt.Errorf("reports: samples: refined minimal eps of %s do not cover the %d samples", rf.Norm, n)
 		}
 	}
 	seen := map[int]bool{}
@@ -312,5 +328,8 @@ func (s *Samples) sortByIndex() {
 	}
 	if s.Checks != nil {
 		s.Checks.permute(perm)
+	}
+	for k := range s.Refined {
+		s.Refined[k].Values = f32(s.Refined[k].Values)
 	}
 }

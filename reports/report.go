@@ -208,6 +208,7 @@ type MinimalEps struct {
 	Norm            string `json:"norm"`
 	Median          Num    `json:"median"`
 	SamplesUnbroken int    `json:"samples_unbroken"`
+	BisectionSteps  int    `json:"bisection_steps,omitempty"` // 0: the grid value; else refined (--refine-min-eps)
 }
 
 // Flag is a warning about the evaluation itself.
@@ -250,11 +251,12 @@ type Example struct {
 // Samples holds the per-sample outcomes every figure is reduced from, in
 // sample-index order, so reports can be merged, resumed and compared.
 type Samples struct {
-	Index     []int      `json:"index"`
-	Label     []int      `json:"label"`
-	CleanPred []int      `json:"clean_pred"`
-	Outcomes  []Outcomes `json:"outcomes"`
-	Checks    *Checks    `json:"checks,omitempty"` // per-sample facts behind the reliability flags
+	Index     []int           `json:"index"`
+	Label     []int           `json:"label"`
+	CleanPred []int           `json:"clean_pred"`
+	Outcomes  []Outcomes      `json:"outcomes"`
+	Checks    *Checks         `json:"checks,omitempty"` // per-sample facts behind the reliability flags
+	Refined   []RefinedMinEps `json:"refined_min_eps,omitempty"`
 }
 
 // Outcomes are the per-sample results of one attack at one eps, aligned with Samples.Index.

@@ -37,6 +37,7 @@ type sweepOptions struct {
 	requireSig  string
 	examples    int
 	checks      bool
+	refine      int
 	progress    string
 	outputs     outputOptions
 	saveAdv     string
@@ -74,6 +75,7 @@ func (o *sweepOptions) addFlags(fs *pflag.FlagSet) {
 	fs.StringVar(&o.modelSHA256, "model-sha256", "", "refuse the model unless its SHA-256 is `HEX` (exit 3)")
 	fs.BoolVar(&o.checks, "checks", true, "run the reliability checks behind the report's flags (gradient probes, an unbounded attack and a convergence check on every 16th sample)")
 	fs.StringVar(&o.requireSig, "require-signature", "", "refuse the model unless MODEL.sig verifies with this public key `PUB` (exit 3)")
+	fs.IntVar(&o.refine, "refine-min-eps", 0, "refine each sample's minimal eps by `N` bisection steps between the grid's radii (runs the attacks N more times on broken samples)")
 	fs.IntVar(&o.examples, "examples", 4, "broken and unbroken samples to show as images in the HTML report (each)")
 	fs.StringVar(&o.progress, "progress", "auto", "progress bar on stderr: auto (when stderr is a terminal), always or never")
 	o.outputs.addFlags(fs)
@@ -140,6 +142,9 @@ func (o *sweepOptions) buildPlan(stderr io.Writer) (*reports.Plan, reports.Repor
 	if o.progress != "auto" && o.progress != "always" && o.progress != "never" {
 		return nil, base, usageErr(fmt.Errorf("--progress %q: want auto, always or never", o.progress))
 	}
+	if o.refine < 0 || o.refine > 30 {
+		return nil, base, usageErr(fmt.Errorf("--refine-min-eps %d: want 0 to 30", o.refine))
+	}
 	if o.examples < 0 {
 		return nil, base, usageErr(fmt.Errorf("--examples %d: want 0 or more", o.examples))
 	}
@@ -180,7 +185,7 @@ func (o *sweepOptions) buildPlan(stderr io.Writer) (*reports.Plan, reports.Repor
 		return nil, base, dataErr(err)
 	}
 	p := &reports.Plan{Model: m, Data: data, Attacks: as, Eps: grid, Batch: o.batch, Limit: o.limit, Seed: o.seed, Shard: shard,
-		LabelSource: o.labels, Examples: o.examples, Checks: o.checks}
+		LabelSource: o.labels, Examples: o.examples, Checks: o.checks, RefineSteps: o.refine}
 	base.Model = reports.ModelOf(o.model, m)
 	if mh.metadata != nil {
 		base.Model.Metadata = mh.metadata
