@@ -25,9 +25,8 @@ build-purego:
 sweep: build
 	bin/advcheck sweep --html report.html --json report.json
 
-## test: the whole test suite (installs what it needs on Debian as root).
-test: deps
-	$(GO) vet -tags '$(TAGS)' $(PKGS)
+## test: the whole test suite with lint and a fuzz smoke (installs what it needs on Debian as root).
+test: deps lint
 	$(GO) test -tags '$(TAGS)' -count=1 $(PKGS)
 	CGO_ENABLED=0 $(GO) test -count=1 ./models/...
 	$(MAKE) --no-print-directory fuzz FUZZTIME=3s
