@@ -177,12 +177,7 @@ type apgdState struct {
 func (a *APGD) runOnce(ctx context.Context, m models.Model, b Batch, targets []int, eps float64, seeds Seeds, restart int, adv []float32, st *apgdState, res *Result) error {
 	spec := m.Spec()
 	size, k := spec.Size(), spec.Classes
-	var rows []int
-	for i, d := range st.done {
-		if !d {
-			rows = append(rows, i)
-		}
-	}
+	rows := pending(st.done)
 	if len(rows) == 0 {
 		return nil
 	}

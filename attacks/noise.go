@@ -69,12 +69,7 @@ func (a *Noise) Run(ctx context.Context, m models.Model, b Batch, eps float64, s
 		if err := ctx.Err(); err != nil {
 			return err
 		}
-		var rows []int
-		for i := range done {
-			if !done[i] {
-				rows = append(rows, i)
-			}
-		}
+		rows := pending(done)
 		if len(rows) == 0 {
 			break
 		}

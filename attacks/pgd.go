@@ -116,12 +116,7 @@ func (it iteration) run(ctx context.Context, m models.Model, b Batch, targets []
 	mom := make([]float32, n*size)
 	logits := make([]float32, n*k)
 	for r := 0; r < it.restarts; r++ {
-		var rows []int
-		for i := 0; i < n; i++ {
-			if !done[i] {
-				rows = append(rows, i)
-			}
-		}
+		rows := pending(done)
 		if len(rows) == 0 {
 			break
 		}

@@ -114,12 +114,7 @@ func (a *Square) Run(ctx context.Context, m models.Model, b Batch, eps float64, 
 	}
 	e := float32(eps)
 	for r := 0; r < a.restarts; r++ {
-		var rows []int
-		for i := range done {
-			if !done[i] {
-				rows = append(rows, i)
-			}
-		}
+		rows := pending(done)
 		if len(rows) == 0 {
 			break
 		}

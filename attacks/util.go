@@ -202,3 +202,14 @@ func targetAt(t []int, i int) int {
 	}
 	return t[i]
 }
+
+// pending returns the indices of the samples not done yet.
+func pending(done []bool) []int {
+	var rows []int
+	for i, d := range done {
+		if !d {
+			rows = append(rows, i)
+		}
+	}
+	return rows
+}

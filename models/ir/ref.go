@@ -296,30 +296,10 @@ func broadcastOffset(idx, s []int) int {
 	return off
 }
 
-// broadcastShape returns the NumPy broadcast of two shapes.
+// broadcastShape returns the NumPy broadcast of two concrete shapes.
 func broadcastShape(a, b []int) ([]int, error) {
-	n := max(len(a), len(b))
-	out := make([]int, n)
-	for i := 0; i < n; i++ {
-		da, db := 1, 1
-		if k := i - (n - len(a)); k >= 0 {
-			da = a[k]
-		}
-		if k := i - (n - len(b)); k >= 0 {
-			db = b[k]
-		}
-		switch {
-		case da == db:
-			out[i] = da
-		case da == 1:
-			out[i] = db
-		case db == 1:
-			out[i] = da
-		default:
-			return nil, errorf(ErrInvalid, "shapes %v and %v do not broadcast", a, b)
-		}
-	}
-	return out, nil
+	out, err := broadcastSym(a, b)
+	return []int(out), err
 }
 
 func refBinary(op BinaryKind, a, b, y *Tensor) {

@@ -23,52 +23,64 @@ func operandStrides(s, out []int) []int {
 	return st
 }
 
+// pair holds the two operands of a binary layer, either of which may be a
+// constant of the layer or a dynamic input of the node.
+type pair[T Float] struct {
+	consts   [2][]T // constant operands (nil when dynamic)
+	dynIndex [2]int // position of each operand in the layer's inputs, or -1
+}
+
+func newPair[T Float](node *ir.Node) pair[T] {
+	var p pair[T]
+	k := 0
+	for i, v := range node.Inputs[:2] {
+		if v.IsConst() {
+			p.dynIndex[i] = -1
+			p.consts[i] = toT[T](v.Const.Data)
+			continue
+		}
+		p.dynIndex[i] = k
+		k++
+	}
+	return p
+}
+
+// operands returns both operands' data.
+func (p *pair[T]) operands(ins [][]T) (a, b []T) {
+	a, b = p.consts[0], p.consts[1]
+	if p.dynIndex[0] >= 0 {
+		a = ins[p.dynIndex[0]]
+	}
+	if p.dynIndex[1] >= 0 {
+		b = ins[p.dynIndex[1]]
+	}
+	return a, b
+}
+
 // Binary arithmetic with broadcasting; either operand may be a constant.
 
 type binaryLayer[T Float] struct {
-	op       kernels.BinaryKind
-	bc       kernels.Broadcast
-	ca, cb   []T    // constant operands (nil when dynamic)
-	dynIndex [2]int // position of each operand in ins, or -1
-	n, per   int    // samples and output elements per sample, when split by sample
-	opPer    [2]int // elements per sample of each operand (0 for a constant)
-	split    bool   // the batch is axis 0 of the output: work splits by sample
+	pair[T]
+	op     kernels.BinaryKind
+	bc     kernels.Broadcast
+	n, per int    // samples and output elements per sample, when split by sample
+	opPer  [2]int // elements per sample of each operand (0 for a constant)
+	split  bool   // the batch is axis 0 of the output: work splits by sample
 }
 
 func newBinaryLayer[T Float](node *ir.Node, shapes [][]int, out []int) (layer[T], error) {
-	l := &binaryLayer[T]{op: kernels.BinaryKind(node.Op.(ir.Binary).Op)}
+	l := &binaryLayer[T]{pair: newPair[T](node), op: kernels.BinaryKind(node.Op.(ir.Binary).Op)}
 	l.bc = kernels.Broadcast{Shape: out, AStrides: operandStrides(shapes[0], out), BStrides: operandStrides(shapes[1], out)}
-	k := 0
-	for i, v := range node.Inputs {
-		if v.IsConst() {
-			l.dynIndex[i] = -1
-			if i == 0 {
-				l.ca = toT[T](v.Const.Data)
-			} else {
-				l.cb = toT[T](v.Const.Data)
-			}
-			continue
+	for i := range l.dynIndex {
+		if l.dynIndex[i] >= 0 {
+			l.opPer[i] = prodInts(shapes[i][1:]) // a dynamic operand has the batch as axis 0
 		}
-		l.dynIndex[i] = k
-		l.opPer[i] = prodInts(shapes[i][1:]) // a dynamic operand has the batch as axis 0
-		k++
 	}
 	l.split = node.Output.Shape.BatchAxis() == 0 && len(out) > 0
 	if l.split {
 		l.n, l.per = out[0], prodInts(out[1:])
 	}
 	return l, nil
-}
-
-func (l *binaryLayer[T]) operands(ins [][]T) (a, b []T) {
-	a, b = l.ca, l.cb
-	if l.dynIndex[0] >= 0 {
-		a = ins[l.dynIndex[0]]
-	}
-	if l.dynIndex[1] >= 0 {
-		b = ins[l.dynIndex[1]]
-	}
-	return a, b
 }
 
 // chunk returns the broadcast of samples [lo, hi) and the operand offsets.
@@ -112,10 +124,9 @@ func (l *binaryLayer[T]) backward(which int, dx, dy []T, ins [][]T, _ []T) {
 // MatMul of two operands, either of which may be constant.
 
 type matmulLayer[T Float] struct {
-	g        kernels.MatMulGeom
-	ca, cb   []T
-	dynIndex [2]int
-	entries  int
+	pair[T]
+	g       kernels.MatMulGeom
+	entries int
 }
 
 func newMatMulLayer[T Float](node *ir.Node, shapes [][]int, out []int) (layer[T], error) {
@@ -138,37 +149,12 @@ func newMatMulLayer[T Float](node *ir.Node, shapes [][]int, out []int) (layer[T]
 		}
 		batch = append(batch, max(da, db))
 	}
-	l := &matmulLayer[T]{g: kernels.MatMulGeom{Batch: batch, ABatch: a[:na], BBatch: b[:nb], N: a[na], K: a[na+1], M: b[nb+1]}}
+	l := &matmulLayer[T]{pair: newPair[T](node), g: kernels.MatMulGeom{Batch: batch, ABatch: a[:na], BBatch: b[:nb], N: a[na], K: a[na+1], M: b[nb+1]}}
 	l.entries = prodInts(batch)
 	if l.entries*l.g.N*l.g.M != prodInts(out) {
 		return nil, fmt.Errorf("%w: MatMul shapes %v × %v → %v", ir.ErrInvalid, shapes[0], shapes[1], out)
 	}
-	k := 0
-	for i, v := range node.Inputs {
-		if v.IsConst() {
-			l.dynIndex[i] = -1
-			if i == 0 {
-				l.ca = toT[T](v.Const.Data)
-			} else {
-				l.cb = toT[T](v.Const.Data)
-			}
-			continue
-		}
-		l.dynIndex[i] = k
-		k++
-	}
 	return l, nil
-}
-
-func (l *matmulLayer[T]) operands(ins [][]T) (a, b []T) {
-	a, b = l.ca, l.cb
-	if l.dynIndex[0] >= 0 {
-		a = ins[l.dynIndex[0]]
-	}
-	if l.dynIndex[1] >= 0 {
-		b = ins[l.dynIndex[1]]
-	}
-	return a, b
 }
 
 func (l *matmulLayer[T]) forward(y []T, ins [][]T) {
