@@ -111,6 +111,7 @@ func runGate(ctx context.Context, o *gateOptions, command []string, stdout, stde
 		}
 	}
 	var r *reports.Report
+	var plan *reports.Plan
 	var runErr error
 	if o.report != "" {
 		if r, err = reports.ReadFile(o.report, 0); err != nil {
@@ -123,18 +124,11 @@ func runGate(ctx context.Context, o *gateOptions, command []string, stdout, stde
 		so := sweepFromPolicy(p)
 		so.progress, so.timeout, so.requireSig = o.progress, o.timeout, o.requireSig
 		start := time.Now()
-		plan, base, err := so.buildPlan(stderr)
-		if err != nil {
+		var base reports.Report
+		if plan, base, err = so.buildPlan(stderr); err != nil {
 			return err
 		}
-		if so.timeout > 0 {
-			var cancel context.CancelFunc
-			ctx, cancel = context.WithTimeout(ctx, so.timeout)
-			defer cancel()
-		}
-		base.Run = reports.RunOf(start, command)
-		r, runErr = reports.Evaluate(ctx, plan, base, nil, start)
-		if r == nil {
+		if r, runErr = so.evaluate(ctx, plan, base, nil, start, command); r == nil {
 			return usageErr(runErr)
 		}
 	}

@@ -6,8 +6,6 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"strconv"
-	"strings"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -118,13 +116,11 @@ Attacks (--attack NAME or NAME:key=value,...):
 }
 
 func parseShard(s string) (reports.Shard, error) {
-	i, n, ok := strings.Cut(s, "/")
-	a, err1 := strconv.Atoi(strings.TrimSpace(i))
-	b, err2 := strconv.Atoi(strings.TrimSpace(n))
-	if !ok || err1 != nil || err2 != nil || b < 1 || a < 0 || a >= b {
+	sh, err := datasets.ParseShard(s)
+	if err != nil {
 		return reports.Shard{}, fmt.Errorf("--shard %q: want I/N with 0 ≤ I < N", s)
 	}
-	return reports.Shard{I: a, N: b}, nil
+	return reports.Shard{I: sh.I, N: sh.N}, nil
 }
 
 // buildPlan checks the flags and loads the model and data.
@@ -231,13 +227,7 @@ func runSweep(ctx context.Context, o *sweepOptions, command []string, stdout, st
 		}
 		p.AdvSink = adv
 	}
-	if o.timeout > 0 {
-		var cancel context.CancelFunc
-		ctx, cancel = context.WithTimeout(ctx, o.timeout)
-		defer cancel()
-	}
-	base.Run = reports.RunOf(start, command)
-	r, runErr := reports.Evaluate(ctx, p, base, resume, start)
+	r, runErr := o.evaluate(ctx, p, base, resume, start, command)
 	if r == nil {
 		return usageErr(runErr)
 	}
@@ -249,13 +239,32 @@ func runSweep(ctx context.Context, o *sweepOptions, command []string, stdout, st
 	if err := writeOutputs(r, o.outputs, stdout); err != nil {
 		return err
 	}
-	if runErr != nil {
-		if errors.Is(runErr, context.Canceled) || errors.Is(runErr, context.DeadlineExceeded) {
-			fmt.Fprintf(stderr, "advcheck: stopped after %d of %d samples; the report is marked incomplete (resume with --resume)\n", r.Dataset.Samples, func() int { lo, hi := p.Shard.Range(p.Data.Len()); return hi - lo }())
-		}
-		return classifyRunError(runErr)
+	return runFailure(r, p, runErr, stderr)
+}
+
+// evaluate runs a plan under --timeout and records the run's provenance.
+func (o *sweepOptions) evaluate(ctx context.Context, p *reports.Plan, base reports.Report, resume *reports.Report, start time.Time, command []string) (*reports.Report, error) {
+	if o.timeout > 0 {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(ctx, o.timeout)
+		defer cancel()
 	}
-	return nil
+	base.Run = reports.RunOf(start, command)
+	return reports.Evaluate(ctx, p, base, resume, start)
+}
+
+// runFailure reports how a run ended, after its outputs were written: nil
+// when it completed, else the error to exit with (saying so when the run
+// was stopped and its report is partial).
+func runFailure(r *reports.Report, p *reports.Plan, runErr error, stderr io.Writer) error {
+	if runErr == nil {
+		return nil
+	}
+	if errors.Is(runErr, context.Canceled) || errors.Is(runErr, context.DeadlineExceeded) {
+		lo, hi := p.Shard.Range(p.Data.Len())
+		fmt.Fprintf(stderr, "advcheck: stopped after %d of %d samples; the report is marked incomplete (resume with --resume)\n", r.Dataset.Samples, hi-lo)
+	}
+	return classifyRunError(runErr)
 }
 
 // classifyRunError maps errors from a run to exit kinds.
