@@ -13,6 +13,9 @@ func FuzzParsePolicy(f *testing.F) {
 	f.Add([]byte(examplePolicy))
 	f.Add([]byte("apiVersion: advcheck/policy/v1\nmodel: m\nattacks: [fgsm]\nrequirements: [{min_clean_accuracy: 0.5}]\n"))
 	f.Add([]byte("a: &x [*x]\n"))
+	for _, c := range hostilePolicies {
+		f.Add([]byte(c.doc))
+	}
 	files, _ := filepath.Glob(filepath.Join(testdata, "policies", "*.yaml"))
 	for _, p := range files {
 		if b, err := os.ReadFile(p); err == nil {

@@ -2,6 +2,7 @@ package reports
 
 import (
 	"bytes"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"io"
@@ -11,6 +12,8 @@ import (
 	"strings"
 
 	"gopkg.in/yaml.v3"
+
+	"github.com/advcheck/advcheck/attacks"
 )
 
 // PolicyAPIVersion is the policy format this package reads.
@@ -46,6 +49,7 @@ type PolicyModel struct {
 // PolicyData says which data to attack.
 type PolicyData struct {
 	Spec   string
+	SHA256 string // of the decoded data (the report's dataset.sha256_decoded); "" when not pinned
 	Limit  int
 	Labels string
 }
@@ -84,6 +88,15 @@ func ParsePolicy(r io.Reader) (*Policy, error) {
 	if len(doc.Content) != 1 {
 		return nil, fmt.Errorf("%w: expected one YAML document", ErrPolicy)
 	}
+	// A second document would be silently ignored by a reader that stops at
+	// the first; refuse it so that what is gated is all that was written.
+	var extra yaml.Node
+	if err := dec.Decode(&extra); err != io.EOF {
+		if err != nil {
+			return nil, fmt.Errorf("%w: %v", ErrPolicy, err)
+		}
+		return nil, posErr(&extra, "a second YAML document; a policy is one document")
+	}
 	p := &Policy{Batch: 128, Data: PolicyData{Spec: "mnist-sample", Labels: "truth"}, Model: PolicyModel{Layout: "nchw"}}
 	root := doc.Content[0]
 	err = fields(root, "policy", map[string]func(*yaml.Node) error{
@@ -107,7 +120,17 @@ func ParsePolicy(r io.Reader) (*Policy, error) {
 				return str(n, &p.Data.Spec)
 			}
 			return fields(n, "data", map[string]func(*yaml.Node) error{
-				"spec":   func(n *yaml.Node) error { return str(n, &p.Data.Spec) },
+				"spec": func(n *yaml.Node) error { return str(n, &p.Data.Spec) },
+				"sha256": func(n *yaml.Node) error {
+					if err := str(n, &p.Data.SHA256); err != nil {
+						return err
+					}
+					p.Data.SHA256 = strings.ToLower(p.Data.SHA256)
+					if _, err := hex.DecodeString(p.Data.SHA256); err != nil || len(p.Data.SHA256) != 64 {
+						return posErr(n, "data.sha256 %q: want 64 hex digits", n.Value)
+					}
+					return nil
+				},
 				"limit":  func(n *yaml.Node) error { return integer(n, &p.Data.Limit, 0) },
 				"labels": func(n *yaml.Node) error { return enum(n, &p.Data.Labels, "truth", "pred") },
 			})
@@ -259,49 +282,106 @@ func (p *Policy) parseAttacks(n *yaml.Node) error {
 	if n.Kind != yaml.SequenceNode || len(n.Content) == 0 {
 		return posErr(n, "attacks must be a non-empty list")
 	}
+	ids := map[string]int{}
 	for _, c := range n.Content {
+		var spec string
 		switch c.Kind {
 		case yaml.ScalarNode:
-			p.Attacks = append(p.Attacks, c.Value)
-		case yaml.MappingNode:
-			var name string
-			params := map[string]string{}
-			err := fields(c, "attack", map[string]func(*yaml.Node) error{
-				"name": func(n *yaml.Node) error { return str(n, &name) },
-				"params": func(n *yaml.Node) error {
-					if n.Kind != yaml.MappingNode {
-						return posErr(n, "params must be a mapping")
-					}
-					for i := 0; i+1 < len(n.Content); i += 2 {
-						k, v := n.Content[i], n.Content[i+1]
-						if v.Kind != yaml.ScalarNode {
-							return posErr(v, "parameter %s must be a scalar", k.Value)
-						}
-						params[k.Value] = v.Value
-					}
-					return nil
-				},
-			}, "name")
-			if err != nil {
+			if err := str(c, &spec); err != nil {
 				return err
 			}
-			keys := make([]string, 0, len(params))
-			for k := range params {
-				keys = append(keys, k)
+			// One attack per item: a second ':' would let the sweep's
+			// comma-splitting read a parameter as another attack.
+			if _, rest, _ := strings.Cut(spec, ":"); strings.Contains(rest, ":") {
+				return posErr(c, "attack %q: ':' separates the name from the parameters and appears once", spec)
 			}
-			sort.Strings(keys)
-			spec := name
-			for i, k := range keys {
-				sep := ","
-				if i == 0 {
-					sep = ":"
-				}
-				spec += sep + k + "=" + params[k]
+		case yaml.MappingNode:
+			var err error
+			if spec, err = attackMapping(c); err != nil {
+				return err
 			}
-			p.Attacks = append(p.Attacks, spec)
 		default:
 			return posErr(c, "an attack is a spec string or a mapping with name and params")
 		}
+		a, err := attacks.Parse(spec)
+		if err != nil {
+			return posErr(c, "%v", err)
+		}
+		if line, dup := ids[a.ID()]; dup {
+			return posErr(c, "attack %s is given twice (first on line %d)", a.ID(), line)
+		}
+		ids[a.ID()] = c.Line
+		p.Attacks = append(p.Attacks, spec)
+	}
+	return nil
+}
+
+// attackMapping turns {name: N, params: {k: v, ...}} into the spec
+// "N:k=v,...". Names, keys and values are single tokens of the spec grammar,
+// so that no value can smuggle in another parameter ("1,restarts=1") and
+// every key is given once.
+func attackMapping(c *yaml.Node) (string, error) {
+	var name string
+	params := map[string]string{}
+	err := fields(c, "attack", map[string]func(*yaml.Node) error{
+		"name": func(n *yaml.Node) error {
+			if err := str(n, &name); err != nil {
+				return err
+			}
+			return specToken(n, "attack name", name)
+		},
+		"params": func(n *yaml.Node) error {
+			if n.Kind != yaml.MappingNode {
+				return posErr(n, "params must be a mapping")
+			}
+			for i := 0; i+1 < len(n.Content); i += 2 {
+				k, v := n.Content[i], n.Content[i+1]
+				if k.Kind != yaml.ScalarNode {
+					return posErr(k, "a parameter name must be a string, got %s", kindOf(k))
+				}
+				if err := specToken(k, "parameter name", k.Value); err != nil {
+					return err
+				}
+				if _, dup := params[k.Value]; dup {
+					return posErr(k, "parameter %s is given twice", k.Value)
+				}
+				if v.Kind != yaml.ScalarNode || v.Tag == "!!null" {
+					return posErr(v, "parameter %s must be a number, a word or a boolean, got %s", k.Value, kindOf(v))
+				}
+				if err := specToken(v, "parameter "+k.Value, v.Value); err != nil {
+					return err
+				}
+				params[k.Value] = v.Value
+			}
+			return nil
+		},
+	}, "name")
+	if err != nil {
+		return "", err
+	}
+	keys := make([]string, 0, len(params))
+	for k := range params {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	spec := name
+	for i, k := range keys {
+		sep := ","
+		if i == 0 {
+			sep = ":"
+		}
+		spec += sep + k + "=" + params[k]
+	}
+	return spec, nil
+}
+
+// specToken refuses text that would change the structure of an attack spec.
+func specToken(n *yaml.Node, what, s string) error {
+	if s == "" {
+		return posErr(n, "%s is empty", what)
+	}
+	if i := strings.IndexAny(s, ",=: \t\n"); i >= 0 {
+		return posErr(n, "%s %q holds %q, which separates parts of an attack spec", what, s, s[i:i+1])
 	}
 	return nil
 }
@@ -309,35 +389,43 @@ func (p *Policy) parseAttacks(n *yaml.Node) error {
 func (p *Policy) parseEps(n *yaml.Node) error {
 	switch n.Kind {
 	case yaml.ScalarNode:
-		p.Eps = n.Value
-	case yaml.SequenceNode:
-		var parts []string
-		for _, c := range n.Content {
-			if c.Kind != yaml.ScalarNode {
-				return posErr(c, "eps values are numbers or fractions")
-			}
-			parts = append(parts, c.Value)
+		if err := str(n, &p.Eps); err != nil {
+			return err
 		}
-		p.Eps = strings.Join(parts, ",")
+	case yaml.SequenceNode:
+		list, err := epsItems(n)
+		if err != nil {
+			return err
+		}
+		p.Eps = list
 	case yaml.MappingNode:
 		var parts []string
+		seen := map[string]bool{}
 		for i := 0; i+1 < len(n.Content); i += 2 {
 			k, v := n.Content[i], n.Content[i+1]
 			if k.Value != "linf" && k.Value != "l2" {
 				return posErr(k, "eps norm %q: want linf or l2", k.Value)
 			}
-			var list []string
+			if seen[k.Value] {
+				return posErr(k, "eps.%s is given twice", k.Value)
+			}
+			seen[k.Value] = true
+			var list string
 			switch v.Kind {
 			case yaml.ScalarNode:
-				list = []string{v.Value}
+				if err := epsItem(v); err != nil {
+					return err
+				}
+				list = v.Value
 			case yaml.SequenceNode:
-				for _, c := range v.Content {
-					list = append(list, c.Value)
+				var err error
+				if list, err = epsItems(v); err != nil {
+					return err
 				}
 			default:
 				return posErr(v, "eps.%s must be a list", k.Value)
 			}
-			parts = append(parts, k.Value+"="+strings.Join(list, ","))
+			parts = append(parts, k.Value+"="+list)
 		}
 		p.Eps = strings.Join(parts, " ")
 	default:
@@ -345,6 +433,30 @@ func (p *Policy) parseEps(n *yaml.Node) error {
 	}
 	if _, err := ParseEps(p.Eps); err != nil {
 		return posErr(n, "%v", err)
+	}
+	return nil
+}
+
+// epsItems joins a YAML list of radii into an eps list.
+func epsItems(n *yaml.Node) (string, error) {
+	var parts []string
+	for _, c := range n.Content {
+		if err := epsItem(c); err != nil {
+			return "", err
+		}
+		parts = append(parts, c.Value)
+	}
+	return strings.Join(parts, ","), nil
+}
+
+// epsItem checks that a list item is one radius or one range, not text that
+// would add items or norms once joined.
+func epsItem(c *yaml.Node) error {
+	if c.Kind != yaml.ScalarNode || (c.Tag != "!!int" && c.Tag != "!!float" && c.Tag != "!!str") {
+		return posErr(c, "eps values are numbers, fractions or ranges, got %s", kindOf(c))
+	}
+	if i := strings.IndexAny(c.Value, ",= \t\n"); i >= 0 {
+		return posErr(c, "eps value %q holds %q; give one value per list item", c.Value, c.Value[i:i+1])
 	}
 	return nil
 }

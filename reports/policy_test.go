@@ -168,3 +168,62 @@ requirements:
 		t.Error("an incomplete report passed")
 	}
 }
+
+// hostilePolicies are policies that a lenient reader would run differently
+// from what they appear to say; each must be refused with its position.
+var hostilePolicies = []struct{ name, doc, want string }{
+	{"repeated param", policyHead + "attacks:\n  - name: pgd\n    params:\n      steps: 40\n      steps: 1\n",
+		"line 8, column 7: parameter steps is given twice"},
+	{"param smuggles a param", policyHead + "attacks:\n  - name: pgd\n    params: {steps: \"1,restarts=1\"}\n",
+		`line 6, column 21: parameter steps "1,restarts=1" holds ","`},
+	{"param value with =", policyHead + "attacks:\n  - name: pgd\n    params: {steps: \"restarts=1\"}\n",
+		`line 6, column 21: parameter steps "restarts=1" holds "="`},
+	{"param name with ,", policyHead + "attacks:\n  - name: pgd\n    params: {\"steps=1,restarts\": 2}\n",
+		`line 6, column 14: parameter name "steps=1,restarts" holds "="`},
+	{"param value a list", policyHead + "attacks:\n  - name: pgd\n    params: {steps: [1, 2]}\n",
+		"line 6, column 21: parameter steps must be a number, a word or a boolean, got a list"},
+	{"param value null", policyHead + "attacks:\n  - name: pgd\n    params: {steps: }\n",
+		"line 6, column 21: parameter steps must be a number, a word or a boolean, got nothing"},
+	{"name with params", policyHead + "attacks:\n  - name: \"pgd:steps=1\"\n    params: {restarts: 2}\n",
+		`line 5, column 11: attack name "pgd:steps=1" holds ":"`},
+	{"spec with two colons", policyHead + "attacks:\n  - \"pgd:steps=1,target=a:b\"\n",
+		"line 5, column 5: attack \"pgd:steps=1,target=a:b\": ':' separates"},
+	{"repeated attack", policyHead + "attacks:\n  - fgsm\n  - pgd\n  - name: fgsm\n",
+		"line 7, column 5: attack fgsm is given twice (first on line 5)"},
+	{"unknown param", policyHead + "attacks:\n  - name: pgd\n    params: {stepz: 3}\n",
+		`line 5, column 5: bad attack spec: pgd has no parameter "stepz"`},
+	{"comma list in one item", policyHead + "attacks:\n  - fgsm,pgd\n",
+		`line 5, column 5: bad attack spec: unknown attack "fgsm,pgd"`},
+	{"second document", policyHead + "attacks: [fgsm]\n---\napiVersion: advcheck/policy/v1\n",
+		"line 5, column 1: a second YAML document"},
+	{"empty second document", policyHead + "attacks: [fgsm]\n---\n",
+		"a second YAML document"},
+	{"repeated eps norm", policyHead + "attacks: [fgsm]\neps:\n  linf: [0, 0.3]\n  linf: [0.1]\n",
+		"line 7, column 3: eps.linf is given twice"},
+	{"eps item holds a list", policyHead + "attacks: [fgsm]\neps: [0, \"0.1,0.9\"]\n",
+		`line 5, column 10: eps value "0.1,0.9" holds ","`},
+	{"eps item adds a norm", policyHead + "attacks: [fgsm]\neps: {linf: [\"0.1 l2=5\"]}\n",
+		`line 5, column 14: eps value "0.1 l2=5" holds " "`},
+}
+
+const policyHead = "apiVersion: advcheck/policy/v1\nmodel: m.onnx\nrequirements: [{min_clean_accuracy: 0.5}]\n"
+
+func TestPolicyRefusesAmbiguity(t *testing.T) {
+	for _, c := range hostilePolicies {
+		_, err := ParsePolicy(strings.NewReader(c.doc))
+		if err == nil || !errors.Is(err, ErrPolicy) || !strings.Contains(err.Error(), c.want) {
+			t.Errorf("%s: error %v, want one saying %q", c.name, err, c.want)
+		}
+	}
+	// The canonical forms of the same content are accepted.
+	p, err := ParsePolicy(strings.NewReader(policyHead + "attacks:\n  - name: pgd\n    params: {steps: 40, restarts: 2, rel_step: 8/255, random_start: false}\n  - \"fgsm:norm=l2\"\neps: {linf: [0, \"0:0.3:0.1\"], l2: 1}\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := []string{"pgd:random_start=false,rel_step=8/255,restarts=2,steps=40", "fgsm:norm=l2"}; strings.Join(p.Attacks, " ") != strings.Join(want, " ") {
+		t.Errorf("attacks %q, want %q", p.Attacks, want)
+	}
+	if p.Eps != "linf=0,0:0.3:0.1 l2=1" {
+		t.Errorf("eps %q", p.Eps)
+	}
+}
