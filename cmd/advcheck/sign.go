@@ -1,10 +1,12 @@
 package main
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
 	"io"
+	"os"
 
 	"github.com/spf13/cobra"
 
@@ -48,24 +50,39 @@ func newSignCommand() *cobra.Command {
 		Long: `Sign the exact bytes of FILE — any file: a model, a report, a policy — and
 write the signature beside it as FILE.sig, with the signing key's id.
 
+The private key should be readable by its owner only (mode 0600, as keygen
+writes it); sign warns on stderr when group or others may read it.
+
 ` + exitStatusHelp,
 		Example: `  advcheck sign report.json --key release-2026.key
   advcheck sign model.onnx --key release-2026.key`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			if key == "" {
-				return usageErr(fmt.Errorf("--key KEY is required"))
-			}
-			s, err := signing.Sign(args[0], key)
-			if err != nil {
-				return badInputErr(err)
-			}
-			fmt.Fprintf(cmd.OutOrStdout(), "signed %s (sha256 %s) with key %s: %s\n", args[0], s.FileSHA256, s.KeyID, signing.SigPath(args[0]))
-			return nil
+			return runSign(args[0], key, cmd.OutOrStdout(), cmd.ErrOrStderr())
 		},
 	}
 	cmd.Flags().StringVar(&key, "key", "", "the private key file (from keygen)")
 	return cmd
+}
+
+func runSign(path, key string, stdout, stderr io.Writer) error {
+	if key == "" {
+		return usageErr(fmt.Errorf("--key KEY is required"))
+	}
+	s, err := signing.Sign(path, key)
+	if err != nil {
+		if errors.Is(err, signing.ErrKey) {
+			return usageErr(fmt.Errorf("--key: %w", err))
+		}
+		return badInputErr(err)
+	}
+	// As ssh does for identity files: a private key others can read may
+	// already be in other hands, and signatures made with it prove little.
+	if st, err := os.Stat(key); err == nil && st.Mode().Perm()&0o077 != 0 {
+		fmt.Fprintf(stderr, "advcheck: WARNING: UNPROTECTED PRIVATE KEY FILE: %s has mode %04o, readable beyond its owner; run chmod 600 %s\n", key, st.Mode().Perm(), key)
+	}
+	fmt.Fprintf(stdout, "signed %s (sha256 %s) with key %s: %s\n", path, s.FileSHA256, s.KeyID, signing.SigPath(path))
+	return nil
 }
 
 type verifyOptions struct {
@@ -81,8 +98,10 @@ func newVerifyCommand() *cobra.Command {
 		Use:   "verify FILE --pub PUB [--model M] [--data SPEC]",
 		Short: "Check a file's signature, and that a report is about a given model and data",
 		Long: `Check FILE against FILE.sig and the public key PUB: exit 0 when the signature
-holds, 1 when it does not (any changed byte, another key), 3 when a file is
-missing or malformed.
+holds, 1 when it does not (any changed byte, another key, no FILE.sig or a
+malformed one, or a FILE.sig that states another SHA-256 or size than FILE
+has), 2 when PUB is not a readable advcheck public key, 3 when FILE is missing
+or unreadable. The SHA-256 printed is computed from FILE's bytes.
 
 For a report, --model and --data also re-hash those inputs and compare them
 with the report's model SHA-256 and decoded-data SHA-256 (exit 1 on a mismatch),
@@ -107,18 +126,21 @@ func runVerify(_ context.Context, o *verifyOptions, path string, w io.Writer) er
 	if o.pub == "" {
 		return usageErr(fmt.Errorf("--pub PUB is required"))
 	}
-	s, err := signing.Verify(path, o.pub)
+	// Read once: the bytes whose signature is checked are the bytes hashed,
+	// printed and, with --model or --data, decoded as the report.
+	data, err := readLimited(path, signing.MaxSignedBytes)
 	if err != nil {
-		if errors.Is(err, signing.ErrInvalid) {
-			return checkErr(err)
-		}
 		return badInputErr(err)
 	}
-	fmt.Fprintf(w, "signature OK: %s (sha256 %s) signed by key %s\n", path, s.FileSHA256, s.KeyID)
+	v, err := verifySignature("--pub", path, data, o.pub)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(w, "signature OK: %s (sha256 %s, %d bytes) signed by key %s\n", path, v.SHA256, v.Bytes, v.KeyID)
 	if o.model == "" && o.data == "" {
 		return nil
 	}
-	r, err := reports.ReadFile(path, 0)
+	r, err := reports.Read(bytes.NewReader(data), 0)
 	if err != nil {
 		return badInputErr(fmt.Errorf("--model/--data need FILE to be a report: %w", err))
 	}

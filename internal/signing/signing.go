@@ -26,11 +26,15 @@ import (
 	"github.com/advcheck/advcheck/internal/atomicfile"
 )
 
-// Errors. ErrInvalid means the signature does not hold; ErrMalformed that a
-// key or signature file cannot be read.
+// Errors. ErrInvalid means the signature does not hold: the signature file
+// is missing or malformed, was made with another key, or does not match the
+// bytes (or the digest it claims does not). ErrKey means a key file cannot
+// be read or is not an advcheck key. ErrMalformed means the signed file
+// itself cannot be read.
 var (
 	ErrInvalid   = errors.New("signature does not verify")
-	ErrMalformed = errors.New("malformed key or signature")
+	ErrKey       = errors.New("bad key")
+	ErrMalformed = errors.New("unreadable file")
 )
 
 // MaxSignedBytes bounds the files Sign and Verify read.
@@ -98,18 +102,18 @@ func Generate(prefix string, rnd io.Reader) (string, error) {
 	return id, nil
 }
 
-func readSmallJSON(path string, v any) error {
+func readSmallJSON(path string, kind error, v any) error {
 	f, err := os.Open(path)
 	if err != nil {
-		return fmt.Errorf("%w: %v", ErrMalformed, err)
+		return fmt.Errorf("%w: %w", kind, err)
 	}
 	defer f.Close()
 	b, err := io.ReadAll(io.LimitReader(f, 1<<16))
 	if err != nil {
-		return fmt.Errorf("%w: %s: %v", ErrMalformed, path, err)
+		return fmt.Errorf("%w: %s: %v", kind, path, err)
 	}
 	if err := json.Unmarshal(b, v); err != nil {
-		return fmt.Errorf("%w: %s: %v", ErrMalformed, path, err)
+		return fmt.Errorf("%w: %s: %v", kind, path, err)
 	}
 	return nil
 }
@@ -117,27 +121,27 @@ func readSmallJSON(path string, v any) error {
 // ReadPublicKey reads a .pub file.
 func ReadPublicKey(path string) (*PublicKey, error) {
 	var k PublicKey
-	if err := readSmallJSON(path, &k); err != nil {
+	if err := readSmallJSON(path, ErrKey, &k); err != nil {
 		return nil, err
 	}
 	if k.Type != pubType || len(k.PublicKey) != ed25519.PublicKeySize || k.KeyID != KeyID(k.PublicKey) {
-		return nil, fmt.Errorf("%w: %s is not an advcheck public key", ErrMalformed, path)
+		return nil, fmt.Errorf("%w: %s is not an advcheck public key", ErrKey, path)
 	}
 	return &k, nil
 }
 
 func readPrivateKey(path string) (ed25519.PrivateKey, string, error) {
 	var k privateKey
-	if err := readSmallJSON(path, &k); err != nil {
+	if err := readSmallJSON(path, ErrKey, &k); err != nil {
 		return nil, "", err
 	}
 	if k.Type != keyType || len(k.Seed) != ed25519.SeedSize {
-		return nil, "", fmt.Errorf("%w: %s is not an advcheck private key", ErrMalformed, path)
+		return nil, "", fmt.Errorf("%w: %s is not an advcheck private key", ErrKey, path)
 	}
 	priv := ed25519.NewKeyFromSeed(k.Seed)
 	id := KeyID(priv.Public().(ed25519.PublicKey))
 	if id != k.KeyID {
-		return nil, "", fmt.Errorf("%w: %s: key id %s does not match the key (%s)", ErrMalformed, path, k.KeyID, id)
+		return nil, "", fmt.Errorf("%w: %s: key id %s does not match the key (%s)", ErrKey, path, k.KeyID, id)
 	}
 	return priv, id, nil
 }
@@ -182,10 +186,20 @@ func Sign(path, keyPath string) (*Signature, error) {
 	return s, nil
 }
 
+// Verified is what a successful verification established: the key that
+// signed the file, and the SHA-256 and size of the bytes checked (computed
+// from them, never taken from the signature file).
+type Verified struct {
+	KeyID  string
+	SHA256 string
+	Bytes  int64
+}
+
 // Verify checks path against path.sig and the public key in pubPath. It
 // returns an error wrapping ErrInvalid when the signature does not hold (a
-// changed byte, another key) and ErrMalformed when a file cannot be read.
-func Verify(path, pubPath string) (*Signature, error) {
+// changed byte, another key, no or a malformed signature file), ErrKey when
+// the public key cannot be read and ErrMalformed when path cannot.
+func Verify(path, pubPath string) (*Verified, error) {
 	data, err := readFile(path)
 	if err != nil {
 		return nil, fmt.Errorf("%w: %v", ErrMalformed, err)
@@ -195,27 +209,38 @@ func Verify(path, pubPath string) (*Signature, error) {
 
 // VerifyBytes is Verify for the bytes of path already in memory (so that
 // what is checked is exactly what is then used).
-func VerifyBytes(path string, data []byte, pubPath string) (*Signature, error) {
+func VerifyBytes(path string, data []byte, pubPath string) (*Verified, error) {
 	pub, err := ReadPublicKey(pubPath)
 	if err != nil {
 		return nil, err
 	}
 	var s Signature
-	if err := readSmallJSON(SigPath(path), &s); err != nil {
+	if err := readSmallJSON(SigPath(path), ErrInvalid, &s); err != nil {
+		if errors.Is(err, os.ErrNotExist) {
+			return nil, fmt.Errorf("%w: %s is not signed (no %s)", ErrInvalid, path, SigPath(path))
+		}
 		return nil, err
 	}
 	if s.Type != sigType || s.Algorithm != "ed25519" || len(s.Signature) != ed25519.SignatureSize {
-		return nil, fmt.Errorf("%w: %s is not an advcheck signature", ErrMalformed, SigPath(path))
+		return nil, fmt.Errorf("%w: %s is not an advcheck signature", ErrInvalid, SigPath(path))
 	}
 	if s.KeyID != pub.KeyID {
-		return &s, fmt.Errorf("%w: %s was signed by key %s, not by %s", ErrInvalid, path, s.KeyID, pub.KeyID)
+		return nil, fmt.Errorf("%w: %s was signed by key %s, not by %s", ErrInvalid, path, s.KeyID, pub.KeyID)
 	}
+	sum := sha256.Sum256(data)
+	v := &Verified{KeyID: pub.KeyID, SHA256: hex.EncodeToString(sum[:]), Bytes: int64(len(data))}
 	if !ed25519.Verify(pub.PublicKey, data, s.Signature) {
-		sum := sha256.Sum256(data)
-		if hex.EncodeToString(sum[:]) != s.FileSHA256 {
-			return &s, fmt.Errorf("%w: %s has changed since it was signed (SHA-256 %s, signed %s)", ErrInvalid, path, hex.EncodeToString(sum[:]), s.FileSHA256)
+		if v.SHA256 != s.FileSHA256 {
+			return nil, fmt.Errorf("%w: %s has changed since it was signed (SHA-256 %s, signed %s)", ErrInvalid, path, v.SHA256, s.FileSHA256)
 		}
-		return &s, fmt.Errorf("%w: the signature of %s is not valid for key %s", ErrInvalid, path, pub.KeyID)
+		return nil, fmt.Errorf("%w: the signature of %s is not valid for key %s", ErrInvalid, path, pub.KeyID)
 	}
-	return &s, nil
+	// The Ed25519 signature covers the bytes, not the digest and size the
+	// signature file states beside it; a file that states others is forged
+	// or damaged, and its claims must not be shown as facts.
+	if s.FileSHA256 != v.SHA256 || s.FileBytes != v.Bytes {
+		return nil, fmt.Errorf("%w: %s claims SHA-256 %s and %d bytes, but %s has SHA-256 %s and %d bytes",
+			ErrInvalid, SigPath(path), s.FileSHA256, s.FileBytes, path, v.SHA256, v.Bytes)
+	}
+	return v, nil
 }

@@ -1,0 +1,156 @@
+package main
+
+import (
+	"crypto/sha256"
+	"encoding/hex"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+// smallPolicy is a policy quick enough to run in a test; gateFixture runs
+// it once and keeps the report, which then matches the policy exactly.
+const smallPolicy = `apiVersion: advcheck/policy/v1
+model: zoo:mnist-cnn
+data: {spec: mnist-sample, limit: 16}
+seed: 3
+attacks:
+  - fgsm
+  - name: pgd
+    params: {steps: 3}
+eps: {linf: [0, 0.1]}
+requirements:
+  - min_clean_accuracy: 0.5
+  - min_accuracy: 0
+    attack: pgd
+    eps: 0.1
+`
+
+// gateFixture writes smallPolicy and the report its gate run writes, and
+// returns the directory, the policy and the report.
+func gateFixture(t *testing.T) (dir, policy, report string) {
+	t.Helper()
+	dir = t.TempDir()
+	policy, report = filepath.Join(dir, "policy.yaml"), filepath.Join(dir, "report.json")
+	if err := os.WriteFile(policy, []byte(smallPolicy), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if code, _, errs := advcheck(t, "gate", "--policy", policy, "--json", report, "-q"); code != 0 {
+		t.Fatalf("gate: exit %d: %s", code, errs)
+	}
+	return dir, policy, report
+}
+
+// expect runs advcheck and checks the exit status and that stderr is one
+// line holding say (nothing at all when say is "").
+func expect(t *testing.T, code int, say string, args ...string) {
+	t.Helper()
+	got, _, errs := advcheck(t, args...)
+	if got != code || !strings.Contains(errs, say) || (say == "" && errs != "") {
+		t.Errorf("%v: exit %d, stderr %q; want exit %d saying %q", args, got, errs, code, say)
+	}
+	if strings.Count(strings.TrimSpace(errs), "\n") > 0 || strings.Contains(errs, "goroutine") {
+		t.Errorf("%v: stderr is not one line: %q", args, errs)
+	}
+}
+
+func keygen(t *testing.T, prefix string) {
+	t.Helper()
+	if code, _, errs := advcheck(t, "keygen", "--out", prefix); code != 0 {
+		t.Fatalf("keygen: exit %d: %s", code, errs)
+	}
+}
+
+// --require-signature is honoured by gate --report (and its baseline),
+// report and merge: a key that cannot be read is exit 2, an unsigned,
+// wrongly signed or changed report exit 1, and only the exact bytes that
+// were signed pass.
+func TestRequireSignatureOnReports(t *testing.T) {
+	dir, policy, rep := gateFixture(t)
+	key, other := filepath.Join(dir, "k"), filepath.Join(dir, "other")
+	keygen(t, key)
+	keygen(t, other)
+	pub := key + ".pub"
+	merged := filepath.Join(dir, "merged.json")
+	gate := []string{"gate", "--policy", policy, "--report", rep, "-q", "--require-signature"}
+	report := []string{"report", rep, "-q", "--require-signature"}
+	merge := []string{"merge", rep, "--json", merged, "-q", "--require-signature"}
+
+	for _, cmd := range [][]string{gate, report, merge} {
+		expect(t, 2, "nope.pub: no such file", append(cmd, filepath.Join(dir, "nope.pub"))...)
+		expect(t, 2, "bad key", append(cmd, policy)...)
+		expect(t, 1, "report.json is not signed", append(cmd, pub)...)
+	}
+	if code, _, errs := advcheck(t, "sign", rep, "--key", key+".key"); code != 0 {
+		t.Fatalf("sign: exit %d: %s", code, errs)
+	}
+	for _, cmd := range [][]string{gate, report, merge} {
+		expect(t, 0, "", append(cmd, pub)...)
+		expect(t, 1, "was signed by key", append(cmd, other+".pub")...)
+	}
+	// The baseline is a report the verdict depends on: it is checked too.
+	base := filepath.Join(dir, "base.json")
+	os.WriteFile(base, []byte(mustRead(t, rep)), 0o644)
+	expect(t, 1, "--baseline: --require-signature: signature does not verify: "+base+" is not signed", append([]string{"gate", "--policy", policy, "--report", rep, "--baseline", base, "-q", "--require-signature"}, pub)...)
+
+	// One byte more (still valid JSON) and the signature no longer holds.
+	os.WriteFile(rep, []byte(mustRead(t, rep)+" "), 0o644)
+	for _, cmd := range [][]string{gate, report, merge} {
+		expect(t, 1, "changed since it was signed", append(cmd, pub)...)
+	}
+	if _, err := os.Stat(merged); err != nil {
+		t.Errorf("the merge with a good signature wrote nothing: %v", err)
+	}
+}
+
+// verify prints the SHA-256 of the file's bytes, and a signature file that
+// claims another one fails even though its Ed25519 signature holds.
+func TestVerifyShowsComputedDigest(t *testing.T) {
+	dir := t.TempDir()
+	key := filepath.Join(dir, "k")
+	keygen(t, key)
+	file := filepath.Join(dir, "model.onnx")
+	b, _ := os.ReadFile("../../testdata/models/mlp.onnx")
+	os.WriteFile(file, b, 0o644)
+	sum := sha256.Sum256(b)
+	digest := hex.EncodeToString(sum[:])
+	if code, _, errs := advcheck(t, "sign", file, "--key", key+".key"); code != 0 {
+		t.Fatalf("sign: exit %d: %s", code, errs)
+	}
+	code, out, errs := advcheck(t, "verify", file, "--pub", key+".pub")
+	if code != 0 || !strings.Contains(out, "sha256 "+digest) {
+		t.Fatalf("verify: exit %d, %q %q; want sha256 %s", code, out, errs, digest)
+	}
+	sig := mustRead(t, file+".sig")
+	zeros := strings.Repeat("0", 64)
+	os.WriteFile(file+".sig", []byte(strings.Replace(sig, digest, zeros, 1)), 0o644)
+	code, out, errs = advcheck(t, "verify", file, "--pub", key+".pub")
+	if code != 1 || strings.Contains(out, zeros) || !strings.Contains(errs, "claims SHA-256 "+zeros) || !strings.Contains(errs, "has SHA-256 "+digest) {
+		t.Errorf("forged digest: exit %d, stdout %q, stderr %q", code, out, errs)
+	}
+	os.WriteFile(file+".sig", []byte(sig), 0o644)
+	expect(t, 2, "--pub: bad key", "verify", file, "--pub", filepath.Join(dir, "nope.pub"))
+	os.Remove(file + ".sig")
+	expect(t, 1, "is not signed", "verify", file, "--pub", key+".pub")
+	os.WriteFile(file+".sig", []byte("{"), 0o644)
+	expect(t, 1, "signature does not verify", "verify", file, "--pub", key+".pub")
+}
+
+// sign warns, as ssh does, when the private key is readable beyond its owner.
+func TestSignWarnsOnExposedKey(t *testing.T) {
+	dir := t.TempDir()
+	key := filepath.Join(dir, "k")
+	keygen(t, key)
+	file := filepath.Join(dir, "r.json")
+	os.WriteFile(file, []byte("{}"), 0o644)
+	expect(t, 0, "", "sign", file, "--key", key+".key")
+	for _, mode := range []os.FileMode{0o640, 0o604, 0o644} {
+		os.Chmod(key+".key", mode)
+		expect(t, 0, "UNPROTECTED PRIVATE KEY FILE", "sign", file, "--key", key+".key")
+	}
+	os.Chmod(key+".key", 0o600)
+	expect(t, 0, "", "sign", file, "--key", key+".key")
+	expect(t, 2, "--key: bad key", "sign", file, "--key", filepath.Join(dir, "nope.key"))
+	expect(t, 2, "not an advcheck private key", "sign", file, "--key", key+".pub")
+}
