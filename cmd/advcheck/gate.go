@@ -56,7 +56,7 @@ Policy format: see docs/gate.md.
 	f.StringVar(&o.policy, "policy", "", "the policy `FILE` (YAML)")
 	f.StringVar(&o.report, "report", "", "gate this report instead of running the sweep")
 	f.StringVar(&o.baseline, "baseline", "", "an earlier report to compare with (no_regression requirements)")
-	f.StringVar(&o.requireSig, "require-signature", "", "refuse the model unless MODEL.sig verifies with this public key")
+	f.StringVar(&o.requireSig, "require-signature", "", "refuse any model or report file read (the model, or --report, and --baseline) unless FILE.sig verifies with this public key `PUB` (exit 1)")
 	f.DurationVar(&o.timeout, "timeout", 0, "stop the sweep after this long (the incomplete report fails the gate; exit 124)")
 	f.StringVar(&o.progress, "progress", "auto", "progress bar on stderr: auto, always or never")
 	o.outputs.addFlags(f)
@@ -95,6 +95,9 @@ func runGate(ctx context.Context, o *gateOptions, command []string, stdout, stde
 	if o.policy == "" {
 		return usageErr(fmt.Errorf("--policy FILE is required"))
 	}
+	if err := checkPublicKey(o.requireSig); err != nil {
+		return err
+	}
 	f, err := os.Open(o.policy)
 	if err != nil {
 		return usageErr(fmt.Errorf("--policy: %w", err))
@@ -106,16 +109,16 @@ func runGate(ctx context.Context, o *gateOptions, command []string, stdout, stde
 	}
 	var baseline *reports.Report
 	if o.baseline != "" {
-		if baseline, err = reports.ReadFile(o.baseline, 0); err != nil {
-			return badInputErr(fmt.Errorf("--baseline: %w", err))
+		if baseline, err = readReport(o.baseline, 0, o.requireSig); err != nil {
+			return fmt.Errorf("--baseline: %w", err)
 		}
 	}
 	var r *reports.Report
 	var plan *reports.Plan
 	var runErr error
 	if o.report != "" {
-		if r, err = reports.ReadFile(o.report, 0); err != nil {
-			return badInputErr(err)
+		if r, err = readReport(o.report, 0, o.requireSig); err != nil {
+			return err
 		}
 		if pin := strings.ToLower(p.Model.SHA256); pin != "" && pin != r.Model.SHA256 {
 			return badInputErr(fmt.Errorf("%s is about model sha256 %s; the policy pins %s", o.report, r.Model.SHA256, pin))

@@ -328,8 +328,9 @@ func TestGateExamplePolicy(t *testing.T) {
 	}
 }
 
-// --require-signature refuses unsigned and wrongly signed models, and a
-// metadata sidecar must match the file.
+// --require-signature refuses unsigned and wrongly signed models (exit 1,
+// in sweep and in the sweep gate runs), a key that cannot be read is a
+// usage error, and a metadata sidecar must match the file.
 func TestModelIntegrity(t *testing.T) {
 	dir := t.TempDir()
 	model := filepath.Join(dir, "m.onnx")
@@ -337,16 +338,29 @@ func TestModelIntegrity(t *testing.T) {
 	os.WriteFile(model, b, 0o644)
 	advcheck(t, "keygen", "--out", filepath.Join(dir, "k"))
 	args := []string{"sweep", "--model", model, "--limit", "4", "--attack", "fgsm", "--eps", "0,0.1", "-q", "--require-signature", filepath.Join(dir, "k.pub")}
-	if code, _, errs := advcheck(t, args...); code != 3 || !strings.Contains(errs, "require-signature") {
-		t.Errorf("unsigned model: exit %d %s", code, errs)
+	policy := filepath.Join(dir, "p.yaml")
+	os.WriteFile(policy, []byte("apiVersion: advcheck/policy/v1\nmodel: "+model+"\ndata: {limit: 4}\nattacks: [fgsm]\neps: [0, 0.1]\nrequirements: [{min_clean_accuracy: 0}]\n"), 0o644)
+	gate := []string{"gate", "--policy", policy, "-q", "--require-signature", filepath.Join(dir, "k.pub")}
+	for _, a := range [][]string{args, gate} {
+		if code, _, errs := advcheck(t, a...); code != 1 || !strings.Contains(errs, "require-signature") || !strings.Contains(errs, "is not signed") {
+			t.Errorf("%s: unsigned model: exit %d %s", a[0], code, errs)
+		}
+		missing := append(append([]string(nil), a[:len(a)-1]...), filepath.Join(dir, "nope.pub"))
+		if code, _, errs := advcheck(t, missing...); code != 2 || !strings.Contains(errs, "nope.pub") {
+			t.Errorf("%s: missing key: exit %d %s", a[0], code, errs)
+		}
 	}
 	advcheck(t, "sign", model, "--key", filepath.Join(dir, "k.key"))
-	if code, _, errs := advcheck(t, args...); code != 0 {
-		t.Errorf("signed model: exit %d %s", code, errs)
+	for _, a := range [][]string{args, gate} {
+		if code, _, errs := advcheck(t, a...); code != 0 {
+			t.Errorf("%s: signed model: exit %d %s", a[0], code, errs)
+		}
 	}
 	os.WriteFile(model, append(b, 0), 0o644)
-	if code, _, errs := advcheck(t, args...); code != 3 || !strings.Contains(errs, "changed since it was signed") {
-		t.Errorf("modified model: exit %d %s", code, errs)
+	for _, a := range [][]string{args, gate} {
+		if code, _, errs := advcheck(t, a...); code != 1 || !strings.Contains(errs, "changed since it was signed") {
+			t.Errorf("%s: modified model: exit %d %s", a[0], code, errs)
+		}
 	}
 	os.WriteFile(model, b, 0o644)
 	os.WriteFile(model+".metadata.json", []byte(`{"version": "1.2", "sha256": "`+strings.Repeat("0", 64)+`", "created": "2026-01-01", "framework": "pytorch"}`), 0o644)

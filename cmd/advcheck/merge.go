@@ -13,8 +13,9 @@ import (
 )
 
 type mergeOptions struct {
-	outputs  outputOptions
-	maxBytes int64
+	outputs    outputOptions
+	maxBytes   int64
+	requireSig string
 }
 
 func newMergeCommand() *cobra.Command {
@@ -37,16 +38,20 @@ differ are refused, as are missing or repeated shards.
 	}
 	opts.outputs.addFlags(cmd.Flags())
 	cmd.Flags().Int64Var(&opts.maxBytes, "max-report-bytes", reports.DefaultMaxReportBytes, "refuse reports larger than this")
+	cmd.Flags().StringVar(&opts.requireSig, "require-signature", "", "refuse every part unless PART.sig verifies with this public key `PUB` (exit 1)")
 	return cmd
 }
 
 func runMerge(_ context.Context, o *mergeOptions, paths []string, command []string, w io.Writer) error {
 	start := time.Now()
+	if err := checkPublicKey(o.requireSig); err != nil {
+		return err
+	}
 	var parts []*reports.Report
 	for _, p := range paths {
-		r, err := reports.ReadFile(p, o.maxBytes)
+		r, err := readReport(p, o.maxBytes, o.requireSig)
 		if err != nil {
-			return badInputErr(err)
+			return err
 		}
 		parts = append(parts, r)
 	}

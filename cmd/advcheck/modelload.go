@@ -8,7 +8,6 @@ import (
 	"os"
 	"strings"
 
-	"github.com/advcheck/advcheck/internal/signing"
 	"github.com/advcheck/advcheck/models"
 )
 
@@ -90,8 +89,8 @@ func (o *modelOptions) loadModel(spec, pinned, requireSig string) (*modelHandle,
 		if err != nil {
 			return nil, err
 		}
-		if _, err := signing.VerifyBytes(spec, data, requireSig); err != nil {
-			return nil, badInputErr(fmt.Errorf("--require-signature: %w", err))
+		if _, err := verifySignature("--require-signature", spec, data, requireSig); err != nil {
+			return nil, err
 		}
 		c, err := o.contract()
 		if err != nil {

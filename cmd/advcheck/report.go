@@ -11,8 +11,9 @@ import (
 )
 
 type reportOptions struct {
-	outputs  outputOptions
-	maxBytes int64
+	outputs    outputOptions
+	maxBytes   int64
+	requireSig string
 }
 
 func newReportCommand() *cobra.Command {
@@ -35,13 +36,17 @@ without running anything: the table on stdout, and --html, --md, --junit or
 	opts.outputs.addFlags(cmd.Flags())
 	cmd.Flags().Lookup("json").Usage = "write the report again as JSON to `FILE`"
 	cmd.Flags().Int64Var(&opts.maxBytes, "max-report-bytes", reports.DefaultMaxReportBytes, "refuse reports larger than this")
+	cmd.Flags().StringVar(&opts.requireSig, "require-signature", "", "refuse the report unless REPORT.json.sig verifies with this public key `PUB` (exit 1)")
 	return cmd
 }
 
 func runReport(_ context.Context, o *reportOptions, path string, w io.Writer) error {
-	r, err := reports.ReadFile(path, o.maxBytes)
+	if err := checkPublicKey(o.requireSig); err != nil {
+		return err
+	}
+	r, err := readReport(path, o.maxBytes, o.requireSig)
 	if err != nil {
-		return badInputErr(err)
+		return err
 	}
 	if r.Samples == nil && (o.outputs.samples != "") {
 		return badInputErr(fmt.Errorf("%s has no per-sample outcomes", path))
