@@ -164,6 +164,10 @@ func (r *Report) ApplyPolicy(p *Policy, baseline *Report) error {
 				v = res.KL.P95
 			}
 			c.Got = fmtNum(v)
+			if res.NAttacked == 0 {
+				// The figures cover attacked samples only; say why there are none.
+				c.Got = "null: no sample was attacked (none was classified correctly before the attack)"
+			}
 			if q.Kind == "min_cosine" {
 				c.Passed = v.Valid() && float64(v) >= q.Threshold
 			} else {

@@ -133,12 +133,16 @@ func reduceOutcome(s *Samples, o Outcomes, name, requested string) Result {
 	if res.NAttacked > 0 {
 		res.QueriesMean = Num(queries / float64(res.NAttacked))
 	}
-	cl, cp := f64s(o.CosLogits, nil), f64s(o.CosProbs, nil)
+	// Every output-movement figure covers the attacked samples only, like the
+	// perturbation norms: a sample left unattacked keeps its clean output
+	// (cosine 1, KL 0) and would dilute the mean towards "did not move".
+	// With none attacked the figures are NaN, written as null with a flag.
+	cl, cp := f64s(o.CosLogits, attacked), f64s(o.CosProbs, attacked)
 	res.Cosine = CosineStats{
 		Logits: Spread{Num(metrics.Mean(cl)), Num(metrics.Percentile(cl, 5)), Num(metrics.Min(cl))},
 		Probs:  Spread{Num(metrics.Mean(cp)), Num(metrics.Percentile(cp, 5)), Num(metrics.Min(cp))},
 	}
-	kl := f64s(o.KL, nil)
+	kl := f64s(o.KL, attacked)
 	res.KL = KLStats{Num(metrics.Mean(kl)), Num(metrics.Percentile(kl, 95))}
 	li, l2 := f64s(o.Linf, attacked), f64s(o.L2, attacked)
 	res.Perturbation = Perturbation{Num(metrics.Max(li)), Num(metrics.Mean(li)), Num(metrics.Mean(l2))}
@@ -243,10 +247,11 @@ func (r *Report) flagNulls() {
 		add("clean accuracy is null: the report has no samples")
 	}
 	for _, res := range r.Results {
-		if !res.AttackSuccessRate.Valid() && res.N > 0 {
-			add(fmt.Sprintf("%s at eps %g: attack_success_rate is null: no sample was classified correctly before the attack", res.AttackID, res.Eps))
+		if res.NAttacked == 0 && res.N > 0 {
+			add(fmt.Sprintf("%s at eps %g: attack_success_rate, queries_mean, cosine, kl and perturbation are null: no sample was attacked, as none was classified correctly before the attack", res.AttackID, res.Eps))
+			continue
 		}
-		if !res.Cosine.Logits.Mean.Valid() && res.N > 0 {
+		if !res.Cosine.Logits.Mean.Valid() {
 			add(fmt.Sprintf("%s at eps %g: cosine similarity is null: the model produced non-finite outputs", res.AttackID, res.Eps))
 		}
 	}
