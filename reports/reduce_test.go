@@ -138,6 +138,12 @@ func TestMovementWithNoAttackedSample(t *testing.T) {
 	if v := doc.Results[0].KL["mean"]; v != nil {
 		t.Errorf("kl.mean encodes as %v, want null", v)
 	}
+	// The nulls follow the schema once the provenance is filled in.
+	r.Run = RunOf(timeZero, []string{"advcheck", "sweep"})
+	r.Model = Model{Path: "m.onnx", SHA256: sha64, Inputs: []TensorInfo{}, Outputs: []TensorInfo{}, OutputKind: "logits", InputContract: InputContract{Layout: "nchw", Bounds: [2]float64{0, 1}, Scale: 1}}
+	r.Dataset = Dataset{Spec: "mnist-sample", SHA256Decoded: sha64, Samples: 4, LabelSource: "truth"}
+	r.Config.Batch, r.Config.Shard, r.Config.Attacks[0].Params = 4, Shard{0, 1}, map[string]any{}
+	validate(t, compileSchema(t), "report with no sample attacked", encode(t, r))
 	flagged := false
 	for _, f := range r.Flags {
 		flagged = flagged || (f.ID == "null_metric" && strings.Contains(f.Message, "fgsm at eps 0.03") && strings.Contains(f.Message, "no sample was attacked"))

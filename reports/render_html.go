@@ -116,8 +116,8 @@ func (r *Report) WriteHTML(w io.Writer) error {
 	return pageTemplate.Execute(w, p)
 }
 
-// plots draws accuracy (with 95% bands) and mean logit cosine against eps,
-// per norm, for every attack and the worst case.
+// plots draws accuracy (with 95% bands) and mean logit cosine over the
+// attacked samples against eps, per norm, for every attack and the worst case.
 func (r *Report) plots() []template.HTML {
 	var out []template.HTML
 	for _, norm := range []string{"linf", "l2"} {
@@ -136,8 +136,12 @@ func (r *Report) plots() []template.HTML {
 				sa.ys = append(sa.ys, float64(res.Accuracy))
 				sa.lo = append(sa.lo, float64(res.AccuracyCI95[0]))
 				sa.hi = append(sa.hi, float64(res.AccuracyCI95[1]))
-				sc.xs = append(sc.xs, res.Eps)
-				sc.ys = append(sc.ys, float64(res.Cosine.Logits.Mean))
+				// A null cosine (no sample attacked) has no point: drawn at
+				// an axis end it would read as a measurement.
+				if res.Cosine.Logits.Mean.Valid() {
+					sc.xs = append(sc.xs, res.Eps)
+					sc.ys = append(sc.ys, float64(res.Cosine.Logits.Mean))
+				}
 			}
 			acc, cos = append(acc, sa), append(cos, sc)
 		}
@@ -157,7 +161,7 @@ func (r *Report) plots() []template.HTML {
 			acc = append(acc, wc)
 		}
 		out = append(out, linePlot("accuracy-"+norm, "Robust accuracy vs eps ("+norm+")", "eps ("+norm+", pixel units)", "accuracy", acc, 0, 1))
-		out = append(out, linePlot("cosine-"+norm, "Cosine similarity of clean and adversarial logits ("+norm+")", "eps ("+norm+", pixel units)", "mean cosine", cos, -1, 1))
+		out = append(out, linePlot("cosine-"+norm, "Cosine of clean and adversarial logits, attacked samples ("+norm+")", "eps ("+norm+", pixel units)", "mean cosine (attacked)", cos, -1, 1))
 	}
 	return out
 }
@@ -211,8 +215,9 @@ Seed {{.R.Config.Seed}}, shard {{.R.Config.Shard.I}}/{{.R.Config.Shard.N}}. Epsi
 <h2>Plots</h2>
 <div class="plots">{{range .Plots}}{{.}}{{end}}</div>
 <h2>Results</h2>
-<table><tr><th class="l">attack</th><th>norm</th><th>eps</th><th>accuracy</th><th>95% CI</th><th>attacked</th><th>success</th><th>queries</th><th>cos logits mean / p5 / min</th><th>cos probs mean / p5</th><th>KL mean / p95</th><th>L∞ max / mean</th><th>L2 mean</th></tr>
-{{range .R.Results}}<tr><td class="l"><code>{{.AttackID}}</code></td><td>{{.Norm}}</td><td>{{.Eps}}</td><td>{{pct .Accuracy}}</td><td>{{ci .AccuracyCI95}}</td><td>{{.NAttacked}}</td><td>{{.NSuccess}} ({{pct .AttackSuccessRate}})</td><td>{{num .QueriesMean "%.0f"}}</td><td>{{num .Cosine.Logits.Mean "%.3f"}} / {{num .Cosine.Logits.P5 "%.3f"}} / {{num .Cosine.Logits.Min "%.3f"}}</td><td>{{num .Cosine.Probs.Mean "%.3f"}} / {{num .Cosine.Probs.P5 "%.3f"}}</td><td>{{num .KL.Mean "%.3g"}} / {{num .KL.P95 "%.3g"}}</td><td>{{num .Perturbation.LinfMax "%.3g"}} / {{num .Perturbation.LinfMean "%.3g"}}</td><td>{{num .Perturbation.L2Mean "%.3g"}}</td></tr>
+<p>Accuracy is over all samples. Success, queries, cosine, KL and the perturbation norms are over the attacked samples only: those classified correctly before the attack (with labels: pred, every sample). A dash means no sample was attacked.</p>
+<table><tr><th class="l">attack</th><th>norm</th><th>eps</th><th>accuracy</th><th>95% CI</th><th>attacked</th><th>success</th><th>queries</th><th>cos logits mean / p5 / min (attacked)</th><th>cos probs mean / p5 (attacked)</th><th>KL mean / p95 (attacked)</th><th>L∞ max / mean (attacked)</th><th>L2 mean (attacked)</th></tr>
+{{range .R.Results}}<tr><td class="l"><code>{{.AttackID}}</code></td><td>{{.Norm}}</td><td>{{.Eps}}</td><td>{{pct .Accuracy}}</td><td>{{ci .AccuracyCI95}}</td><td>{{.NAttacked}}/{{.N}}</td><td>{{.NSuccess}} ({{pct .AttackSuccessRate}})</td><td>{{num .QueriesMean "%.0f"}}</td><td>{{num .Cosine.Logits.Mean "%.3f"}} / {{num .Cosine.Logits.P5 "%.3f"}} / {{num .Cosine.Logits.Min "%.3f"}}</td><td>{{num .Cosine.Probs.Mean "%.3f"}} / {{num .Cosine.Probs.P5 "%.3f"}}</td><td>{{num .KL.Mean "%.3g"}} / {{num .KL.P95 "%.3g"}}</td><td>{{num .Perturbation.LinfMax "%.3g"}} / {{num .Perturbation.LinfMean "%.3g"}}</td><td>{{num .Perturbation.L2Mean "%.3g"}}</td></tr>
 {{end}}</table>
 <h2>Worst case</h2>
 <p>A sample counts as robust at eps only if it is classified correctly and every attack of the norm failed at that eps and at every smaller one.</p>

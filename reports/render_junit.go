@@ -72,7 +72,7 @@ func (r *Report) WriteJUnit(w io.Writer) error {
 		add(complete)
 		for _, res := range r.Results {
 			add(junitCase{Name: fmt.Sprintf("%s/%s/%g", res.AttackID, res.Norm, res.Eps), Classname: "advcheck.results",
-				Output: fmt.Sprintf("accuracy %s %s, attack success %s, cosine(logits) mean %s", pct(res.Accuracy), ci(res.AccuracyCI95), pct(res.AttackSuccessRate), num(res.Cosine.Logits.Mean, "%.4f"))})
+				Output: fmt.Sprintf("accuracy %s %s, attack success %s, cosine(logits) mean over the %d attacked samples %s", pct(res.Accuracy), ci(res.AccuracyCI95), pct(res.AttackSuccessRate), res.NAttacked, num(res.Cosine.Logits.Mean, "%.4f"))})
 		}
 	}
 	for _, f := range r.Flags {
