@@ -1,0 +1,75 @@
+package main
+
+import (
+	"fmt"
+	"math"
+	"os"
+	"path/filepath"
+	"testing"
+)
+
+// cleanErrors is 8 MNIST test images of which zoo:mnist-cnn misclassifies 4
+// (testdata/gen_clean_errors.py).
+const cleanErrors = "npy:../../testdata/clean_errors/x.npy,../../testdata/clean_errors/y.npy"
+
+// TestMovementOverAttackedSamples runs the same FGSM sweep with true labels
+// (4 of 8 samples attacked: the clean errors are not) and with --labels pred
+// (every sample attacked, away from its own prediction: the all-samples
+// measure). The tables and Markdown are golden; each report's cosine and KL
+// means are recomputed here from its per-sample outcomes, over the samples
+// whose clean prediction matches the label.
+func TestMovementOverAttackedSamples(t *testing.T) {
+	for _, c := range []struct {
+		labels   string
+		attacked int
+	}{{"truth", 4}, {"pred", 8}} {
+		dir := t.TempDir()
+		js, md := filepath.Join(dir, "r.json"), filepath.Join(dir, "r.md")
+		code, out, errs := advcheck(t, "sweep", "--data", cleanErrors, "--labels", c.labels, "--attack", "fgsm", "--eps", "0,0.03,0.1",
+			"--json", js, "--md", md, "--progress", "never")
+		if code != 0 {
+			t.Fatalf("--labels %s: exit %d: %s", c.labels, code, errs)
+		}
+		golden(t, "sweep-clean-errors-"+c.labels+".table", []byte(out))
+		b, err := os.ReadFile(md)
+		if err != nil {
+			t.Fatal(err)
+		}
+		golden(t, "sweep-clean-errors-"+c.labels+".md", b)
+
+		r := readJSON(t, js)
+		s := r["samples"].(map[string]any)
+		label, cleanPred := s["label"].([]any), s["clean_pred"].([]any)
+		results := r["results"].([]any)
+		for k, o := range s["outcomes"].([]any) {
+			o := o.(map[string]any)
+			res := results[k].(map[string]any)
+			var cos, kl, cosAll float64
+			n := 0
+			for i := range label {
+				v := o["cos_logits"].([]any)[i].(float64)
+				cosAll += v
+				if label[i] == cleanPred[i] {
+					cos += v
+					kl += o["kl"].([]any)[i].(float64)
+					n++
+				}
+			}
+			where := fmt.Sprintf("--labels %s, %s at eps %g", c.labels, res["attack_id"], res["eps"])
+			if n != c.attacked || int(res["n_attacked"].(float64)) != n {
+				t.Errorf("%s: %d samples attacked, n_attacked %v; want %d", where, n, res["n_attacked"], c.attacked)
+			}
+			cosine := res["cosine"].(map[string]any)["logits"].(map[string]any)["mean"].(float64)
+			klMean := res["kl"].(map[string]any)["mean"].(float64)
+			if math.Abs(cosine-cos/float64(n)) > 1e-6 || math.Abs(klMean-kl/float64(n)) > 1e-6 {
+				t.Errorf("%s: cosine %v, KL %v; the attacked samples give %v, %v", where, cosine, klMean, cos/float64(n), kl/float64(n))
+			}
+			// With true labels the unattacked clean errors (cosine 1) must not
+			// count: the all-samples mean is higher wherever an attack moved
+			// the outputs.
+			if c.labels == "truth" && cosine < 1 && math.Abs(cosine-cosAll/float64(len(label))) < 1e-6 {
+				t.Errorf("%s: cosine %v is the mean over all %d samples", where, cosine, len(label))
+			}
+		}
+	}
+}
