@@ -5,6 +5,7 @@ import (
 	"math"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 )
 
@@ -71,5 +72,45 @@ func TestMovementOverAttackedSamples(t *testing.T) {
 				t.Errorf("%s: cosine %v is the mean over all %d samples", where, cosine, len(label))
 			}
 		}
+	}
+}
+
+// TestGateWithNoAttackedSample: the second half of the clean-errors data is
+// the four images the model misclassifies, so nothing is attacked. The cosine
+// and KL are null with a flag, and a min_cosine requirement that any number
+// would meet fails, saying why.
+func TestGateWithNoAttackedSample(t *testing.T) {
+	dir := t.TempDir()
+	rep, gated, policy := filepath.Join(dir, "r.json"), filepath.Join(dir, "g.json"), filepath.Join(dir, "p.yaml")
+	code, _, errs := advcheck(t, "sweep", "--data", cleanErrors, "--shard", "1/2", "--attack", "fgsm", "--eps", "0,0.03", "--json", rep, "-q")
+	if code != 0 {
+		t.Fatalf("sweep: exit %d: %s", code, errs)
+	}
+	os.WriteFile(policy, []byte(`apiVersion: advcheck/policy/v1
+model: zoo:mnist-cnn
+data: "`+cleanErrors+`"
+attacks: [fgsm]
+eps: {linf: [0, 0.03]}
+requirements:
+  - min_cosine: -1
+    attack: fgsm
+    eps: 0.03
+`), 0o644)
+	code, out, errs := advcheck(t, "gate", "--policy", policy, "--report", rep, "--json", gated)
+	if code != 1 || !strings.Contains(errs, "attack/fgsm/0.03/min_cosine") || !strings.Contains(out, "no sample was attacked") {
+		t.Fatalf("exit %d, stderr %q; want exit 1 and the reason in the table:\n%s", code, errs, out)
+	}
+	r := readJSON(t, gated)
+	res := r["results"].([]any)[1].(map[string]any)
+	if res["n_attacked"].(float64) != 0 || res["cosine"].(map[string]any)["logits"].(map[string]any)["mean"] != nil || res["kl"].(map[string]any)["mean"] != nil {
+		t.Errorf("with no sample attacked: n_attacked %v, cosine %v, kl %v; want 0 and nulls", res["n_attacked"], res["cosine"], res["kl"])
+	}
+	flagged := false
+	for _, f := range r["flags"].([]any) {
+		m := f.(map[string]any)["message"].(string)
+		flagged = flagged || strings.Contains(m, "fgsm at eps 0.03") && strings.Contains(m, "no sample was attacked")
+	}
+	if !flagged {
+		t.Errorf("no flag explains the null cosine: %v", r["flags"])
 	}
 }
