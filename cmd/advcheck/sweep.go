@@ -68,7 +68,7 @@ func (o *sweepOptions) addFlags(fs *pflag.FlagSet) {
 	fs.IntVar(&o.batch, "batch", 128, "samples per batch")
 	fs.Uint64Var(&o.seed, "seed", 0, "seed of every attack's randomness")
 	fs.StringVar(&o.shard, "shard", "0/1", "run only shard I/N of the data (contiguous blocks; combine the parts with 'advcheck merge')")
-	fs.StringVar(&o.labels, "labels", "truth", "attack away from the true labels (truth) or from the model's own predictions (pred)")
+	fs.StringVar(&o.labels, "labels", "truth", "attack away from the true labels (truth) or from the model's own predictions (pred: every sample is attacked)")
 	fs.DurationVar(&o.timeout, "timeout", 0, "stop after this long, writing a partial report (exit 124); 0 = no limit")
 	fs.StringVar(&o.modelSHA256, "model-sha256", "", "refuse the model unless its SHA-256 is `HEX` (exit 3)")
 	fs.BoolVar(&o.checks, "checks", true, "run the reliability checks behind the report's flags (gradient probes, an unbounded attack and a convergence check on every 16th sample)")
@@ -95,7 +95,10 @@ norm; the area under the accuracy curve and the median minimal eps.
 With no flags it attacks the embedded MNIST CNN (zoo:mnist-cnn) on the
 embedded 1,000-image MNIST test sample with FGSM and PGD.
 
-Only samples the model classifies correctly are attacked. Each sample's
+Only samples the model classifies correctly are attacked, and attack success,
+cosine, KL and perturbation norms are over those attacked samples (accuracy is
+over all). --labels pred attacks every sample, away from its own prediction:
+use it to measure the output movement of the whole data set. Each sample's
 randomness comes from (--seed, attack, eps, sample index), so results do not
 depend on the batch size, the thread count or --shard.
 
