@@ -101,7 +101,14 @@ func Decode(data []byte, c Contract, lim Limits) (*Classifier, error) {
 		}
 		return nil, fmt.Errorf("%w: %v", ErrBadModel, err)
 	}
-	g, err := ir.FromONNX(om)
+	// --max-tensor-elements and the total bound every constant import folds
+	// too, not only the tensors stored in the file.
+	g, err := ir.FromONNX(om, ir.Limits{MaxTensorElements: lim.MaxTensorElements, MaxFoldElements: lim.MaxTotalElements})
+	if errors.Is(err, ir.ErrUnsupportedOp) {
+		// A valid model that needs ops advcheck lacks: say so plainly,
+		// not as a bad model, though it is still bad input.
+		return nil, &badModelError{err}
+	}
 	if err != nil {
 		return nil, fmt.Errorf("%w: %v", ErrBadModel, err)
 	}

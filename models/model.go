@@ -81,6 +81,12 @@ var (
 	ErrObjective = errors.New("invalid objective")
 )
 
+// badModelError marks err as ErrBadModel without changing its text.
+type badModelError struct{ err error }
+
+func (e *badModelError) Error() string   { return e.err.Error() }
+func (e *badModelError) Unwrap() []error { return []error{ErrBadModel, e.err} }
+
 // CheckObjective validates obj for n samples of a model with the given classes.
 func CheckObjective(obj Objective, n, classes int) error {
 	if len(obj.Labels) != n {

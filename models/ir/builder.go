@@ -10,7 +10,7 @@ type Builder struct {
 
 // NewBuilder starts a graph whose input has the given shape (with Batch).
 func NewBuilder(inputName string, shape Shape) *Builder {
-	im := &importer{opset: 21, vals: map[string]*Value{}, poison: map[string]string{}, names: map[string]bool{}}
+	im := newImporter(21, DefaultLimits())
 	in := &Value{Name: inputName, Shape: shape.Clone()}
 	return &Builder{im: im, input: in}
 }

@@ -14,7 +14,12 @@ import (
 // are folded, BatchNormalization and other per-channel affine maps that follow
 // a convolution are folded into it, a final Softmax or LogSoftmax is set aside,
 // and nodes that do not contribute to the output are dropped.
-func FromONNX(m *onnx.Model) (*Graph, error) {
+//
+// Every constant that import creates is checked against lim before it is
+// allocated (see Limits); errors wrap ErrInvalid, ErrUnsupported,
+// ErrUnsupportedOp (an *UnsupportedOpsError naming every op advcheck lacks)
+// or ErrLimit.
+func FromONNX(m *onnx.Model, lim Limits) (*Graph, error) {
 	if m.Graph == nil {
 		return nil, errorf(ErrInvalid, "the model has no graph")
 	}
@@ -22,7 +27,7 @@ func FromONNX(m *onnx.Model) (*Graph, error) {
 	if !ok {
 		return nil, errorf(ErrInvalid, "the model does not import the default ONNX operator set")
 	}
-	im := &importer{opset: opset, vals: map[string]*Value{}, poison: map[string]string{}, names: map[string]bool{}}
+	im := newImporter(opset, lim)
 	g, err := im.run(m.Graph)
 	if err != nil {
 		return nil, err
@@ -32,6 +37,7 @@ func FromONNX(m *onnx.Model) (*Graph, error) {
 
 type importer struct {
 	opset  int64
+	lim    Limits
 	vals   map[string]*Value
 	poison map[string]string // outputs that cannot be used, with the reason
 	names  map[string]bool
@@ -39,6 +45,11 @@ type importer struct {
 	notes  []string
 	cur    *onnx.Node // the node being converted, for messages
 	total  int        // activation elements per sample so far
+	folded int        // elements of the constants folded so far
+}
+
+func newImporter(opset int64, lim Limits) *importer {
+	return &importer{opset: opset, lim: lim.capped(), vals: map[string]*Value{}, poison: map[string]string{}, names: map[string]bool{}}
 }
 
 func (im *importer) run(og *onnx.Graph) (*Graph, error) {
@@ -67,11 +78,11 @@ func (im *importer) run(og *onnx.Graph) (*Graph, error) {
 	if input == nil {
 		return nil, errorf(ErrInvalid, "the model has no input that is not an initializer")
 	}
+	if err := im.check(og); err != nil {
+		return nil, err
+	}
 	for i, n := range og.Nodes {
 		im.cur = n
-		if n.Domain != "" && n.Domain != "ai.onnx" {
-			return nil, errorf(ErrUnsupported, "op %s of domain %q (node %q)", n.OpType, n.Domain, n.Name)
-		}
 		if err := im.convert(i, n); err != nil {
 			return nil, fmt.Errorf("node %q (%s, opset %d): %w", nodeLabel(i, n), n.OpType, im.opset, err)
 		}
@@ -227,16 +238,13 @@ func (im *importer) add(name, source string, op Op, out Shape, in ...*Value) (*V
 			return nil, err
 		}
 	}
-	elems := prodSafe(out)
-	if elems < 0 || elems > MaxValueElements {
-		return nil, errorf(ErrUnsupported, "%s output %v has more than %d elements per sample", op.Kind(), out, MaxValueElements)
-	}
-	if im.total += elems; im.total > MaxGraphElements {
-		return nil, errorf(ErrUnsupported, "the model's activations exceed %d elements per sample", MaxGraphElements)
-	}
 	if allConst {
+		// The limits are checked on the shape, before evalOp allocates.
+		if err := im.reserve("the folded "+op.Kind(), out); err != nil {
+			return nil, err
+		}
 		if c := foldCost(op, shapes, out); c > maxFoldCost {
-			return nil, errorf(ErrUnsupported, "folding the constant %s would take %d operations", op.Kind(), c)
+			return nil, errorf(ErrLimit, "folding the constant %s would take %d operations", op.Kind(), c)
 		}
 		ts := make([]*Tensor, len(in))
 		for i, v := range in {
@@ -248,6 +256,13 @@ func (im *importer) add(name, source string, op Op, out Shape, in ...*Value) (*V
 		}
 		return &Value{Name: name, Shape: out, Const: t}, nil
 	}
+	elems := prodSafe(out)
+	if elems < 0 || int64(elems) > im.lim.MaxTensorElements {
+		return nil, errorf(ErrLimit, "%s output %v has more than the limit of %d elements per sample", op.Kind(), out, im.lim.MaxTensorElements)
+	}
+	if im.total += elems; im.total > MaxGraphElements {
+		return nil, errorf(ErrLimit, "the model's activations exceed the limit of %d elements per sample", MaxGraphElements)
+	}
 	if out.BatchAxis() < 0 || slices.Index(out[out.BatchAxis()+1:], Batch) >= 0 {
 		return nil, errorf(ErrUnsupported, "%s output %v does not keep exactly one batch dimension", op.Kind(), out)
 	}
@@ -256,13 +271,6 @@ func (im *importer) add(name, source string, op Op, out Shape, in ...*Value) (*V
 	im.nodes = append(im.nodes, n)
 	return n.Output, nil
 }
-
-// Limits on what a graph may make the engine allocate, per sample.
-const (
-	MaxValueElements = 1 << 24 // one activation tensor
-	MaxGraphElements = 1 << 27 // all activations together
-	maxFoldCost      = 1 << 28 // multiply-adds spent folding constants at import
-)
 
 // foldCost estimates the work of evaluating op on constants.
 func foldCost(op Op, in []Shape, out Shape) int {
@@ -311,91 +319,13 @@ func (im *importer) convert(idx int, n *onnx.Node) error {
 	if len(n.Outputs) == 0 {
 		return errorf(ErrInvalid, "no outputs")
 	}
-	var out *Value
-	var err error
-	switch n.OpType {
-	case "Identity", "Dropout":
-		var in []*Value
-		if in, err = im.inputs(n, 1, 3); err == nil {
-			out = in[0]
-			for _, extra := range n.Outputs[1:] {
-				im.poison[extra] = fmt.Sprintf("the mask output of %s %q is not supported", n.OpType, name)
-			}
-		}
-	case "Constant":
-		out, err = im.constant(n)
-	case "Cast":
-		out, err = im.cast(n)
-	case "Conv":
-		out, err = im.conv(n, name)
-	case "BatchNormalization":
-		out, err = im.batchNorm(n, name)
-	case "Relu", "LeakyRelu", "Sigmoid", "Tanh", "Abs", "Neg", "Exp", "Elu", "Softplus", "Erf", "Clip":
-		out, err = im.unary(n, name)
-	case "Softmax", "LogSoftmax":
-		out, err = im.softmax(n, name)
-	case "MaxPool", "AveragePool":
-		out, err = im.pool(n, name)
-	case "GlobalAveragePool":
-		var in []*Value
-		if in, err = im.inputs(n, 1, 1); err == nil {
-			out, err = im.add(name, n.OpType, GlobalAvgPool{}, nil, in[0])
-		}
-	case "GlobalMaxPool":
-		var in []*Value
-		if in, err = im.inputs(n, 1, 1); err == nil {
-			s := in[0].Shape
-			if len(s) != 4 {
-				return errorf(ErrUnsupported, "GlobalMaxPool of %v", s)
-			}
-			op := Pool{Max: true, Kernel: [2]int{s[2], s[3]}, Strides: [2]int{1, 1}, Dilations: [2]int{1, 1}}
-			out, err = im.add(name, n.OpType, op, nil, in[0])
-		}
-	case "Pad":
-		out, err = im.pad(n, name)
-	case "Gemm":
-		out, err = im.gemm(n, name)
-	case "MatMul":
-		out, err = im.matmul(n, name)
-	case "Add", "Sub", "Mul", "Div":
-		var in []*Value
-		if in, err = im.inputs(n, 2, 2); err == nil {
-			kind := map[string]BinaryKind{"Add": Add, "Sub": Sub, "Mul": Mul, "Div": Div}[n.OpType]
-			out, err = im.add(name, n.OpType, Binary{kind}, nil, in[0], in[1])
-		}
-	case "Sum":
-		var in []*Value
-		if in, err = im.inputs(n, 1, 64); err == nil {
-			out = in[0]
-			for i, v := range in[1:] {
-				if out, err = im.add(fmt.Sprintf("%s/%d", name, i), n.OpType, Binary{Add}, nil, out, v); err != nil {
-					break
-				}
-			}
-		}
-	case "Flatten":
-		out, err = im.flatten(n, name)
-	case "Reshape":
-		out, err = im.reshape(n, name)
-	case "Transpose":
-		out, err = im.transpose(n, name)
-	case "Concat":
-		out, err = im.concat(n, name)
-	case "Shape":
-		out, err = im.shape(n)
-	case "ConstantOfShape":
-		out, err = im.constantOfShape(n)
-	case "Gather":
-		out, err = im.gather(n, name)
-	case "Unsqueeze", "Squeeze":
-		out, err = im.squeeze(n, name)
-	case "Slice":
-		out, err = im.slice(n, name)
-	case "ReduceMean", "ReduceSum":
-		out, err = im.reduce(n, name)
-	default:
-		return errorf(ErrUnsupported, "op %s is not supported", n.OpType)
+	e, ok := opTable[n.OpType]
+	if !ok {
+		// check refuses unknown ops before conversion starts; this guards
+		// callers that skip it.
+		return &UnsupportedOpsError{Ops: []UnsupportedOp{{OpType: n.OpType, Domain: n.Domain, Count: 1, First: name}}}
 	}
+	out, err := e.conv(im, n, name)
 	if err != nil {
 		return err
 	}
@@ -540,6 +470,9 @@ func (im *importer) cast(n *onnx.Node) (*Value, error) {
 			return nil, errorf(ErrUnsupported, "Cast of the model's activations to type %d", to)
 		}
 		return x, nil
+	}
+	if err := im.reserve("Cast output", x.Const.Shape); err != nil {
+		return nil, err
 	}
 	t := *x.Const
 	t.Data = append([]float64(nil), t.Data...)
@@ -1165,12 +1098,8 @@ func (im *importer) constantOfShape(n *onnx.Node) (*Value, error) {
 	if err != nil {
 		return nil, err
 	}
-	total := 1
-	for _, d := range dims {
-		if d < 0 || (d > 0 && total > (1<<28)/d) {
-			return nil, errorf(ErrInvalid, "ConstantOfShape shape %v", dims)
-		}
-		total *= d
+	if err := im.reserve("ConstantOfShape output", dims); err != nil {
+		return nil, err
 	}
 	t := NewTensor(dims...)
 	if a := n.Attr("value"); a != nil && a.T != nil {
@@ -1209,13 +1138,16 @@ func (im *importer) gather(n *onnx.Node, name string) (*Value, error) {
 	if err != nil {
 		return nil, err
 	}
+	d := data.Const
+	outShape := append(append(append([]int(nil), d.Shape[:axis]...), idx.Shape...), d.Shape[axis+1:]...)
+	if err := im.reserve("Gather output", outShape); err != nil {
+		return nil, err
+	}
 	indices, err := constInts(idx, "Gather indices")
 	if err != nil {
 		return nil, err
 	}
-	d := data.Const
 	outer, size, inner := splitAxis(d.Shape, axis)
-	outShape := append(append(append([]int(nil), d.Shape[:axis]...), idx.Shape...), d.Shape[axis+1:]...)
 	out := NewTensor(outShape...)
 	out.Int = d.Int
 	for o := 0; o < outer; o++ {
@@ -1437,4 +1369,61 @@ func (im *importer) reduce(n *onnx.Node, name string) (*Value, error) {
 	axes = slices.Compact(axes)
 	op := Reduce{Mean: n.OpType == "ReduceMean", Axes: axes, KeepDims: attrInt(n, "keepdims", 1) != 0}
 	return im.add(name, n.OpType, op, nil, x)
+}
+
+// check runs before any conversion: it refuses graphs that assign a name
+// twice (as the ONNX checker does; otherwise the last writer would silently
+// win), ops used before their opset defines them, and lists at once every
+// op advcheck lacks.
+func (im *importer) check(og *onnx.Graph) error {
+	writer := map[string]string{} // tensor name → what defines it, for messages
+	for _, t := range og.Initializers {
+		if prev, dup := writer[t.Name]; dup {
+			return errorf(ErrInvalid, "tensor %q is defined twice: by %s and by an initializer; an ONNX graph assigns each name once", t.Name, prev)
+		}
+		writer[t.Name] = "an initializer"
+	}
+	for _, vi := range og.Inputs {
+		prev, dup := writer[vi.Name]
+		if dup && prev == "an initializer" {
+			continue // an input with a default value (IR version < 4 lists initializers as inputs)
+		}
+		if dup {
+			return errorf(ErrInvalid, "graph input %q is declared twice; an ONNX graph assigns each name once", vi.Name)
+		}
+		writer[vi.Name] = "the graph input"
+	}
+	for i, n := range og.Nodes {
+		this := fmt.Sprintf("node %q (%s)", nodeLabel(i, n), n.OpType)
+		for _, out := range n.Outputs {
+			if out == "" {
+				continue // an omitted optional output
+			}
+			if prev, dup := writer[out]; dup {
+				return errorf(ErrInvalid, "tensor %q is written by %s and already by %s; an ONNX graph assigns each name once", out, this, prev)
+			}
+			writer[out] = this
+		}
+	}
+	var missing []UnsupportedOp
+	at := map[string]int{} // domain/op → index in missing
+	for i, n := range og.Nodes {
+		if e, ok := opTable[n.OpType]; ok && (n.Domain == "" || n.Domain == "ai.onnx") {
+			if im.opset < e.since {
+				return errorf(ErrInvalid, "node %q: op %s does not exist before opset %d; the model imports opset %d", nodeLabel(i, n), n.OpType, e.since, im.opset)
+			}
+			continue
+		}
+		key := n.Domain + "/" + n.OpType
+		if k, seen := at[key]; seen {
+			missing[k].Count++
+			continue
+		}
+		at[key] = len(missing)
+		missing = append(missing, UnsupportedOp{OpType: n.OpType, Domain: n.Domain, Count: 1, First: nodeLabel(i, n)})
+	}
+	if missing != nil {
+		return &UnsupportedOpsError{Ops: missing}
+	}
+	return nil
 }

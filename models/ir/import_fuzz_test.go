@@ -27,7 +27,7 @@ func FuzzImport(f *testing.F) {
 		if err != nil {
 			return
 		}
-		g, err := FromONNX(m)
+		g, err := FromONNX(m, Limits{MaxTensorElements: lim.MaxTensorElements, MaxFoldElements: lim.MaxTotalElements})
 		if err != nil {
 			return
 		}

@@ -150,9 +150,59 @@ type Graph struct {
 
 // Errors of this package. Errors returned by FromONNX wrap one of them.
 var (
+	// ErrUnsupported reports a valid model that uses an op in a way
+	// advcheck does not handle (a mode, an attribute, a batch-mixing axis).
 	ErrUnsupported = errors.New("unsupported model")
-	ErrInvalid     = errors.New("invalid model")
+	// ErrUnsupportedOp reports a valid model with ops advcheck lacks; the
+	// error is an *UnsupportedOpsError listing all of them.
+	ErrUnsupportedOp = errors.New("unsupported ONNX op")
+	// ErrInvalid reports a model that breaks the ONNX rules.
+	ErrInvalid = errors.New("invalid model")
+	// ErrLimit reports a model that would make import allocate more than
+	// its Limits allow.
+	ErrLimit = errors.New("model exceeds a limit")
 )
+
+// UnsupportedOp is one ONNX op type a model uses that advcheck lacks.
+type UnsupportedOp struct {
+	OpType string
+	Domain string // "" for the default domain
+	Count  int    // nodes of this type in the graph
+	First  string // the first such node's name, or #index when it has none
+}
+
+// UnsupportedOpsError lists every op of a model that advcheck lacks, in the
+// order of their first node. It wraps ErrUnsupportedOp.
+type UnsupportedOpsError struct {
+	Ops []UnsupportedOp
+}
+
+func (e *UnsupportedOpsError) Error() string {
+	var b strings.Builder
+	b.WriteString("advcheck does not support op")
+	if len(e.Ops) > 1 {
+		b.WriteString("s")
+	}
+	for i, op := range e.Ops {
+		if i > 0 {
+			b.WriteString(",")
+		}
+		b.WriteString(" ")
+		if op.Domain != "" && op.Domain != "ai.onnx" {
+			b.WriteString(op.Domain + ".")
+		}
+		b.WriteString(op.OpType)
+		if op.Count == 1 {
+			fmt.Fprintf(&b, " (node %q)", op.First)
+		} else {
+			fmt.Fprintf(&b, " (%d nodes, first %q)", op.Count, op.First)
+		}
+	}
+	b.WriteString(" yet (docs/ops.md lists the supported ops)")
+	return b.String()
+}
+
+func (e *UnsupportedOpsError) Unwrap() error { return ErrUnsupportedOp }
 
 func errorf(base error, format string, args ...any) error {
 	return fmt.Errorf("%w: %s", base, fmt.Sprintf(format, args...))

@@ -23,7 +23,7 @@ func loadGraph(t testing.TB, name string) *ir.Graph {
 	if err != nil {
 		t.Fatal(err)
 	}
-	g, err := ir.FromONNX(m)
+	g, err := ir.FromONNX(m, ir.DefaultLimits())
 	if err != nil {
 		t.Fatalf("import %s: %v", name, err)
 	}
