@@ -1,10 +1,13 @@
 package main
 
 import (
+	"bytes"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"runtime"
 	"strings"
+	"syscall"
 	"testing"
 )
 
@@ -84,5 +87,82 @@ func TestMarkupInModelNames(t *testing.T) {
 	}
 	if !strings.Contains(out, "parameters") {
 		t.Errorf("inspect output: %s", out)
+	}
+}
+
+// advcheckRSS runs the command in a child process like advcheck and also
+// returns the child's peak resident memory in bytes.
+func advcheckRSS(t *testing.T, args ...string) (int, string, int64) {
+	t.Helper()
+	cmd := exec.Command(os.Args[0], args...)
+	cmd.Env = append(os.Environ(), "ADVCHECK_TEST_MAIN=1")
+	var errb bytes.Buffer
+	cmd.Stderr = &errb
+	err := cmd.Run()
+	code := 0
+	if ee, ok := err.(*exec.ExitError); ok {
+		code = ee.ExitCode()
+	} else if err != nil {
+		t.Fatal(err)
+	}
+	ru, ok := cmd.ProcessState.SysUsage().(*syscall.Rusage)
+	if !ok {
+		t.Skip("no rusage on this platform")
+	}
+	return code, errb.String(), ru.Maxrss * 1024 // Linux reports kilobytes
+}
+
+// TestHostileFolding loads models (testdata/gen_hostile_fold.py) whose
+// constant folding would create huge tensors, that assign a name twice, or
+// that need ops advcheck lacks: inspect and sweep end with exit 3 and one
+// line, within bounded memory, before any attack runs.
+func TestHostileFolding(t *testing.T) {
+	const mib = 1 << 20
+	h := "../../testdata/hostile/"
+	for _, c := range []struct {
+		file  string
+		flags []string
+		say   string
+		rss   int64 // peak resident memory allowed
+	}{
+		{"fold_constantofshape", nil, "ConstantOfShape output of shape [268435456] would hold more than the limit of 16777216 elements per tensor", 200 * mib},
+		{"fold_constantofshape4", nil, "more than the limit of 16777216 elements per tensor", 200 * mib},
+		{"fold_many", nil, "over the limit of 33554432 elements in all", 600 * mib},
+		{"fold_gather", nil, "Gather output of shape [4194304 4096]", 300 * mib},
+		{"fold_pad", nil, "Pad of shape [2147483652]", 200 * mib},
+		{"fold_broadcast", nil, "Add of shape [65536 65536]", 200 * mib},
+		{"fold_broadcast_small", []string{"--max-tensor-elements", "1000000"}, "Add of shape [2048 2048] would hold more than the limit of 1000000 elements per tensor", 200 * mib},
+		{"fold_concat", nil, "Concat of shape [67108864]", 300 * mib},
+		{"fold_expand", nil, `advcheck does not support op Expand (node "expand") yet`, 200 * mib},
+		{"fold_tile", nil, `advcheck does not support op Tile (node "tile") yet`, 200 * mib},
+		{"fold_range", nil, `advcheck does not support op Range (node "range") yet`, 200 * mib},
+		{"fold_resize", nil, `advcheck does not support op Resize (node "resize") yet`, 200 * mib},
+		{"ssa_last_writer", nil, `tensor "logits" is written by node "fc32" (Gemm) and already by node "fc10" (Gemm)`, 200 * mib},
+		{"ssa_initializer", nil, `tensor "W10" is written by node "shadow" (Relu) and already by an initializer`, 200 * mib},
+		{"ssa_input", nil, `tensor "x" is written by node "again" (Relu) and already by the graph input`, 200 * mib},
+		{"unsupported_ops", nil, `advcheck does not support ops HardSwish (node "/act/HardSwish"), Pow (node "/norm/Pow"), Sqrt (node "/norm/Sqrt"), Greater (node "/Greater"), Where (2 nodes, first "/Where"), Less (node "/Less") yet`, 200 * mib},
+	} {
+		model := h + c.file + ".onnx"
+		for _, args := range [][]string{
+			append(append([]string{"inspect"}, c.flags...), model),
+			append([]string{"sweep", "--model", model, "--limit", "2", "--attack", "fgsm", "--eps", "0.1", "-q"}, c.flags...),
+		} {
+			code, errs, rss := advcheckRSS(t, args...)
+			if code != 3 || !strings.Contains(errs, c.say) || strings.Count(strings.TrimSpace(errs), "\n") > 0 || strings.Contains(errs, "goroutine") {
+				t.Errorf("%v: exit %d, stderr %q; want exit 3, one line saying %q", args, code, errs, c.say)
+			}
+			t.Logf("%s %s: exit %d, peak RSS %d MiB", args[0], c.file, code, rss/mib)
+			if rss > c.rss {
+				t.Errorf("%v: peak RSS %d MiB, want at most %d MiB", args, rss/mib, c.rss/mib)
+			}
+		}
+	}
+	// Under the default limits the small broadcast folds and loads.
+	if code, _, errs := advcheck(t, "inspect", h+"fold_broadcast_small.onnx"); code != 0 {
+		t.Errorf("fold_broadcast_small under the default limits: exit %d: %s", code, errs)
+	}
+	// A missing op is advcheck's gap, not a bad model.
+	if _, _, errs := advcheck(t, "inspect", h+"unsupported_ops.onnx"); strings.Contains(errs, "bad model") || strings.Contains(errs, "unsupported model") {
+		t.Errorf("unsupported ops reported as a bad model: %s", errs)
 	}
 }
