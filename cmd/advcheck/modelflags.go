@@ -34,7 +34,7 @@ func (o *modelOptions) addFlags(fs *pflag.FlagSet, withModel bool) {
 	fs.StringVar(&o.std, "std", "", "per-channel std divided inside the model after --mean, e.g. 0.229,0.224,0.225")
 	def := defaultLimitsOptions()
 	fs.Int64Var(&o.maxBytes, "max-model-bytes", def.maxBytes, "refuse model files larger than this")
-	fs.Int64Var(&o.maxTensor, "max-tensor-elements", def.maxTensor, "refuse models with a tensor of more elements than this")
+	fs.Int64Var(&o.maxTensor, "max-tensor-elements", def.maxTensor, "refuse models with a tensor (stored in the file or folded at load) of more elements than this")
 }
 
 // defaultLimitsOptions are the limit flags' defaults.
