@@ -108,7 +108,7 @@ for n, name in [(1 << 16, "fold_broadcast.onnx"), (2048, "fold_broadcast_small.o
 nodes = [cos("one", "s", 1), helper.make_node("Concat", ["one"] * 64, ["c"], axis=0, name="cat")]
 save(classifier(nodes, [const("s", [1 << 20])], "c"), "fold_concat.onnx")
 
-# Ops that would enlarge a constant and that advcheck does not import.
+# Expand, Tile and Range fold constants (checked before allocating); Resize is not imported.
 nodes = [helper.make_node("Expand", ["v1", "shape"], ["c"], name="expand")]
 save(classifier(nodes, [const("v1", [1], np.float32), const("shape", [1 << 20, 1 << 20])], "c"), "fold_expand.onnx")
 nodes = [helper.make_node("Tile", ["v1k", "reps"], ["c"], name="tile")]

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"os"
 	"runtime"
+	"slices"
 	"strings"
 	"testing"
 
@@ -51,6 +52,9 @@ func TestFoldLimits(t *testing.T) {
 		{"fold_pad", "Pad of shape [2147483652] would hold more than", 16 * mib},
 		{"fold_broadcast", "Add of shape [65536 65536] would hold more than", 16 * mib},
 		{"fold_concat", "Concat of shape [67108864] would hold more than", 64 * mib},
+		{"fold_expand", "Expand output of shape [1048576 1048576] would hold more than", 16 * mib},
+		{"fold_tile", "Tile output of shape [1000000000] would hold more than", 16 * mib},
+		{"fold_range", "Range output of shape [1000000000000] would hold more than", 16 * mib},
 	} {
 		t.Run(c.file, func(t *testing.T) {
 			m := decodeFile(t, "../../testdata/hostile/"+c.file+".onnx")
@@ -161,5 +165,67 @@ func TestUnsupportedOps(t *testing.T) {
 	m.Opsets[0].Version = 8
 	if _, err := FromONNX(m, DefaultLimits()); !errors.Is(err, ErrInvalid) || !strings.Contains(err.Error(), "op Erf does not exist before opset 9") {
 		t.Errorf("Erf at opset 8: %v", err)
+	}
+}
+
+// Expand, Tile and Range fold constants as NumPy's broadcast_to, tile and
+// arange do (values worked out by hand).
+func TestGrowingFolds(t *testing.T) {
+	ints := func(v ...float64) *Tensor { return &Tensor{Shape: []int{len(v)}, Data: v, Int: true} }
+	scalar := func(v float64, isInt bool) *Tensor { return &Tensor{Shape: []int{}, Data: []float64{v}, Int: isInt} }
+	for _, c := range []struct {
+		op      string
+		in      []*Tensor
+		shape   []int
+		data    []float64
+		errKind error
+	}{
+		// broadcast_to([[1],[2],[3]], (2,3,2)); the shape may also be lower-rank.
+		{"Expand", []*Tensor{{Shape: []int{3, 1}, Data: []float64{1, 2, 3}}, ints(2, 1, 2)}, []int{2, 3, 2},
+			[]float64{1, 1, 2, 2, 3, 3, 1, 1, 2, 2, 3, 3}, nil},
+		{"Expand", []*Tensor{{Shape: []int{2, 1}, Data: []float64{5, 6}}, ints(3)}, []int{2, 3}, []float64{5, 5, 5, 6, 6, 6}, nil},
+		{"Expand", []*Tensor{{Shape: []int{2}, Data: []float64{5, 6}}, ints(3)}, nil, nil, ErrInvalid},
+		{"Expand", []*Tensor{{Shape: []int{1}, Data: []float64{5}}, ints(-2)}, nil, nil, ErrInvalid},
+		// tile([[1,2],[3,4]], (2,3)).
+		{"Tile", []*Tensor{{Shape: []int{2, 2}, Data: []float64{1, 2, 3, 4}}, ints(2, 3)}, []int{4, 6},
+			[]float64{1, 2, 1, 2, 1, 2, 3, 4, 3, 4, 3, 4, 1, 2, 1, 2, 1, 2, 3, 4, 3, 4, 3, 4}, nil},
+		{"Tile", []*Tensor{{Shape: []int{2}, Data: []float64{1, 2}}, ints(0)}, []int{0}, []float64{}, nil},
+		{"Tile", []*Tensor{{Shape: []int{2}, Data: []float64{1, 2}}, ints(2, 2)}, nil, nil, ErrInvalid},
+		// arange(1, 10, 3), arange(5, 1, -2), arange(0, 0, 1), arange(0.5, 1.4, 0.25).
+		{"Range", []*Tensor{scalar(1, true), scalar(10, true), scalar(3, true)}, []int{3}, []float64{1, 4, 7}, nil},
+		{"Range", []*Tensor{scalar(5, true), scalar(1, true), scalar(-2, true)}, []int{2}, []float64{5, 3}, nil},
+		{"Range", []*Tensor{scalar(0, true), scalar(0, true), scalar(1, true)}, []int{0}, []float64{}, nil},
+		{"Range", []*Tensor{scalar(0.5, false), scalar(1.4, false), scalar(0.25, false)}, []int{4}, []float64{0.5, 0.75, 1, 1.25}, nil},
+		{"Range", []*Tensor{scalar(0, true), scalar(3, true), scalar(0, true)}, nil, nil, ErrInvalid},
+	} {
+		im := newImporter(13, DefaultLimits())
+		n := &onnx.Node{Name: "n", OpType: c.op, Outputs: []string{"y"}}
+		for i, tt := range c.in {
+			name := string(rune('a' + i))
+			im.vals[name] = constValue(name, tt)
+			n.Inputs = append(n.Inputs, name)
+		}
+		v, err := opTable[c.op].conv(im, n, "n")
+		if c.errKind != nil {
+			if !errors.Is(err, c.errKind) {
+				t.Errorf("%s %v: error %v, want %v", c.op, n.Inputs, err, c.errKind)
+			}
+			continue
+		}
+		if err != nil {
+			t.Errorf("%s of %v: %v", c.op, c.in[0].Data, err)
+			continue
+		}
+		if !v.Shape.Equal(c.shape) || !slices.Equal(v.Const.Data, c.data) || v.Const.Int != c.in[0].Int {
+			t.Errorf("%s of %v: %v %v (int %v), want %v %v", c.op, c.in[0].Data, v.Shape, v.Const.Data, v.Const.Int, c.shape, c.data)
+		}
+	}
+	// On activations they are refused, not lowered.
+	im := newImporter(13, DefaultLimits())
+	im.vals["x"] = &Value{Name: "x", Shape: Shape{Batch, 4}}
+	im.vals["s"] = constValue("s", ints(2, 4))
+	_, err := im.expand(&onnx.Node{OpType: "Expand", Inputs: []string{"x", "s"}, Outputs: []string{"y"}}, "e")
+	if !errors.Is(err, ErrUnsupported) || !strings.Contains(err.Error(), "folds it on constants only") {
+		t.Errorf("Expand of activations: %v", err)
 	}
 }

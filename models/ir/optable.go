@@ -70,6 +70,9 @@ var opTable = map[string]opEntry{
 	"Shape":           {1, noName((*importer).shape), "start and end; folded to a constant (the batch size stays symbolic)"},
 	"Gather":          {1, (*importer).gather, "constant data and indices only (shape computations); folded"},
 	"ConstantOfShape": {9, noName((*importer).constantOfShape), "constant shape without the batch size; folded"},
+	"Expand":          {8, (*importer).expand, "constant input and shape only; folded"},
+	"Tile":            {6, (*importer).tile, "constant input and repeats only; folded"},
+	"Range":           {11, (*importer).rangeOp, "constant scalar start, limit and delta only; folded"},
 }
 
 // noName adapts a conversion that needs no node label.

@@ -1,0 +1,146 @@
+package ir
+
+import (
+	"math"
+
+	"github.com/advcheck/advcheck/models/onnx"
+)
+
+// Ops that make a constant larger than their inputs: Expand, Tile and Range.
+// They appear in exported shape computations; advcheck folds them when their
+// inputs are constants, reserving the output from its shape first, and does
+// not lower them on activations.
+
+// constInput returns a constant input that is free of the batch size.
+func constInput(v *Value, what string) (*Tensor, error) {
+	if !v.IsConst() {
+		return nil, errorf(ErrUnsupported, "%s of the model's activations (advcheck folds it on constants only)", what)
+	}
+	if v.Const.HasSym() {
+		return nil, errorf(ErrUnsupported, "%s of a value that depends on the batch size", what)
+	}
+	return v.Const, nil
+}
+
+// constDims reads a constant list of sizes (a shape, repeats).
+func constDims(v *Value, what string) ([]int, error) {
+	if _, err := constInput(v, what); err != nil {
+		return nil, err
+	}
+	dims, err := constInts(v, what)
+	if err != nil {
+		return nil, err
+	}
+	for _, d := range dims {
+		if d < 0 {
+			return nil, errorf(ErrInvalid, "%s %v holds a negative size", what, dims)
+		}
+	}
+	return dims, nil
+}
+
+func (im *importer) expand(n *onnx.Node, _ string) (*Value, error) {
+	in, err := im.inputs(n, 2, 2)
+	if err != nil {
+		return nil, err
+	}
+	x, err := constInput(in[0], "Expand")
+	if err != nil {
+		return nil, err
+	}
+	dims, err := constDims(in[1], "Expand shape")
+	if err != nil {
+		return nil, err
+	}
+	out, err := broadcastShape(x.Shape, dims)
+	if err != nil {
+		return nil, err
+	}
+	if err := im.reserve("Expand output", out); err != nil {
+		return nil, err
+	}
+	y := NewTensor(out...)
+	y.Int = x.Int
+	idx := make([]int, len(out))
+	for i := range y.Data {
+		unravel(i, out, idx)
+		y.Data[i] = x.Data[broadcastOffset(idx, x.Shape)]
+	}
+	return constValue(n.Outputs[0], y), nil
+}
+
+func (im *importer) tile(n *onnx.Node, _ string) (*Value, error) {
+	in, err := im.inputs(n, 2, 2)
+	if err != nil {
+		return nil, err
+	}
+	x, err := constInput(in[0], "Tile")
+	if err != nil {
+		return nil, err
+	}
+	reps, err := constDims(in[1], "Tile repeats")
+	if err != nil {
+		return nil, err
+	}
+	if len(reps) != len(x.Shape) {
+		return nil, errorf(ErrInvalid, "Tile has %d repeats for a rank-%d input", len(reps), len(x.Shape))
+	}
+	out := make([]int, len(reps))
+	for i, r := range reps {
+		out[i] = x.Shape[i] * r // both below 2^31: no overflow; reserve bounds the product
+	}
+	if err := im.reserve("Tile output", out); err != nil {
+		return nil, err
+	}
+	y := NewTensor(out...)
+	y.Int = x.Int
+	st := strides(x.Shape)
+	idx := make([]int, len(out))
+	for i := range y.Data {
+		unravel(i, out, idx)
+		off := 0
+		for d, k := range idx {
+			off += (k % x.Shape[d]) * st[d]
+		}
+		y.Data[i] = x.Data[off]
+	}
+	return constValue(n.Outputs[0], y), nil
+}
+
+func (im *importer) rangeOp(n *onnx.Node, _ string) (*Value, error) {
+	in, err := im.inputs(n, 3, 3)
+	if err != nil {
+		return nil, err
+	}
+	var v [3]float64
+	for i, what := range []string{"Range start", "Range limit", "Range delta"} {
+		t, err := constInput(in[i], what)
+		if err != nil {
+			return nil, err
+		}
+		if len(t.Data) != 1 {
+			return nil, errorf(ErrInvalid, "%s has %d values, want a scalar", what, len(t.Data))
+		}
+		v[i] = t.Data[0]
+	}
+	start, limit, delta := v[0], v[1], v[2]
+	if delta == 0 {
+		return nil, errorf(ErrInvalid, "Range delta 0")
+	}
+	// The count comes from the scalars alone, so it is checked before any
+	// allocation; counts past 2^40 are clamped there, far over every limit.
+	count := math.Max(math.Ceil((limit-start)/delta), 0)
+	if math.IsNaN(count) {
+		return nil, errorf(ErrInvalid, "Range from %v to %v by %v", start, limit, delta)
+	}
+	size := int(math.Min(count, 1<<40))
+	if err := im.reserve("Range output", []int{size}); err != nil {
+		return nil, err
+	}
+	y := NewTensor(size)
+	y.Int = in[0].Const.Int
+	for i := range y.Data {
+		y.Data[i] = start + float64(i)*delta
+	}
+	return constValue(n.Outputs[0], y), nil
+}
