@@ -24,14 +24,14 @@ func decodeFile(t *testing.T, path string) *onnx.Model {
 	return m
 }
 
-// importAlloc imports m and returns the error and the bytes allocated.
-func importAlloc(m *onnx.Model, lim Limits) (error, uint64) {
+// importAlloc imports m and returns the bytes allocated and the error.
+func importAlloc(m *onnx.Model, lim Limits) (uint64, error) {
 	var before, after runtime.MemStats
 	runtime.GC()
 	runtime.ReadMemStats(&before)
 	_, err := FromONNX(m, lim)
 	runtime.ReadMemStats(&after)
-	return err, after.TotalAlloc - before.TotalAlloc
+	return after.TotalAlloc - before.TotalAlloc, err
 }
 
 // Constants that folding would create (testdata/gen_hostile_fold.py) are
@@ -58,7 +58,7 @@ func TestFoldLimits(t *testing.T) {
 	} {
 		t.Run(c.file, func(t *testing.T) {
 			m := decodeFile(t, "../../testdata/hostile/"+c.file+".onnx")
-			err, alloc := importAlloc(m, DefaultLimits())
+			alloc, err := importAlloc(m, DefaultLimits())
 			if !errors.Is(err, ErrLimit) || !strings.Contains(err.Error(), c.say) {
 				t.Errorf("error %v; want ErrLimit saying %q", err, c.say)
 			}
