@@ -60,6 +60,10 @@ type Options struct {
 	Layout string // "", "nchw" or "nhwc": the layout of 4-D NumPy arrays ("" = the shape rule of OpenNPY)
 	Shape  []int  // expected per-sample C, H, W (image folders need it; nil = read as stored)
 	Limits Limits
+
+	// Image folders only (see OpenFolder).
+	ClassFile string // a class list in the model's output order (--classes FILE); "" = none
+	Outputs   int    // the model's number of outputs, to check labels against; 0 = unknown
 }
 
 // File is a source file of a data set.
@@ -76,9 +80,10 @@ type Dataset struct {
 	X       []float32 // N×C×H×W
 	Labels  []int
 	Shape   []int    // per sample: C, H, W
-	Classes []string // class names (image folders), or nil
+	Classes []string // class names by label (image folders), or nil (also when a mapping leaves gaps)
 	Scaling string   // how stored values became pixels, e.g. "uint8/255"
 	Files   []File
+	Folder  *FolderInfo // how an image folder was labelled; nil for other formats
 
 	hashOnce sync.Once
 	hash     string

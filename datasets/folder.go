@@ -1,23 +1,33 @@
 package datasets
 
 import (
-	"encoding/json"
 	"fmt"
 	"image"
 	"image/color"
 	_ "image/jpeg" // JPEG decoder
 	_ "image/png"  // PNG decoder
 	"os"
-	"path/filepath"
 	"sort"
-	"strings"
 )
 
 // OpenFolder reads an image folder in the ImageFolder convention: one
-// sub-folder per class, holding PNG or JPEG images. Classes are the sorted
-// sub-folder names, unless the root has classes.txt (one class name per line,
-// in index order) or classes.json ({"name": index}). Hidden files are skipped;
-// any other file is an error.
+// sub-folder per class, holding PNG or JPEG images.
+//
+// Labels are the model's output indices. They come from, in this order:
+// Options.ClassFile (a class list, see ReadClassList); DIR/classes.json
+// ({"folder name": output index}, which may name any subset of the model's
+// outputs); DIR/classes.txt (a class list like ClassFile); else the sorted
+// folder names numbered 0…k−1, as torchvision's ImageFolder does. With a
+// mapping, every class folder must be in it. Without one, a number of
+// folders other than Options.Outputs is reported in FolderInfo.CountWarning.
+//
+// Class folders and image files that are symbolic links are followed and
+// recorded in FolderInfo; a dangling link or a link loop is an error.
+// Hidden entries (names starting with '.', such as .DS_Store, AppleDouble
+// ._* files and .git), Thumbs.db and desktop.ini are skipped and counted,
+// as are plain files beside the class folders; any other file in a class
+// folder that is not a .png, .jpg or .jpeg image is an error, as is a folder
+// inside a class folder (advcheck does not recurse).
 //
 // Images are converted to Options.Shape's channel count (1: luma, ITU-R 601
 // as PIL's "L"; 3: RGB; alpha dropped) and scaled by 1/255. advcheck never
@@ -26,51 +36,50 @@ import (
 // image sets the size, with 3 channels if it is in colour and 1 if gray.
 func OpenFolder(dir string, opts Options) (*Dataset, error) {
 	lim := opts.Limits.withDefaults()
-	ents, err := os.ReadDir(dir)
-	if err != nil {
-		return nil, fmt.Errorf("%w: %v", ErrBadData, err)
-	}
-	var classes []string
-	for _, e := range ents {
-		if e.IsDir() && !strings.HasPrefix(e.Name(), ".") {
-			classes = append(classes, e.Name())
-		}
-	}
-	sort.Strings(classes)
-	index, err := classIndex(dir, classes)
+	info := &FolderInfo{ClassSource: ClassesFromFolders}
+	classes, err := listClasses(dir, info)
 	if err != nil {
 		return nil, err
 	}
 	if len(classes) == 0 {
 		return nil, fmt.Errorf("%w: %s: no class sub-folders (want one folder of images per class)", ErrBadData, dir)
 	}
-	names := make([]string, len(index))
-	for name, i := range index {
-		names[i] = name
+	cm, err := loadClassMap(dir, opts, info)
+	if err != nil {
+		return nil, err
 	}
-	d := &Dataset{Classes: names, Scaling: "uint8/255"}
+	d := &Dataset{Scaling: "uint8/255", Folder: info}
+	if cm == nil {
+		for _, c := range classes {
+			d.Classes = append(d.Classes, c.name)
+		}
+		info.CountWarning = countWarning(dir, d.Classes, opts.Outputs)
+	} else {
+		info.ClassSource, info.ClassFile, d.Classes = cm.source, cm.file, cm.names
+	}
 	var shape []int
 	if len(opts.Shape) == 3 {
 		shape = opts.Shape
 	} else if opts.Shape != nil {
 		return nil, fmt.Errorf("%w: %s: image folders need a C×H×W model input, the model takes %v", ErrBadData, dir, opts.Shape)
 	}
-	for _, class := range classes {
-		sub := filepath.Join(dir, class)
-		files, err := os.ReadDir(sub)
-		if err != nil {
-			return nil, fmt.Errorf("%w: %v", ErrBadData, err)
+	// Every folder's label is known before any image is decoded.
+	labels := make([]int, len(classes))
+	for k, class := range classes {
+		labels[k] = k
+		if cm != nil {
+			if labels[k], err = cm.label(class.name); err != nil {
+				return nil, err
+			}
 		}
-		for _, f := range files {
-			name := f.Name()
-			if strings.HasPrefix(name, ".") {
-				continue
-			}
-			path := filepath.Join(sub, name)
-			ext := strings.ToLower(filepath.Ext(name))
-			if f.IsDir() || (ext != ".png" && ext != ".jpg" && ext != ".jpeg") {
-				return nil, fmt.Errorf("%w: %s: not a PNG or JPEG image", ErrBadData, path)
-			}
+	}
+	for k, class := range classes {
+		label := labels[k]
+		images, err := listImages(dir, class.name, info)
+		if err != nil {
+			return nil, err
+		}
+		for _, path := range images {
 			if len(d.Labels) >= lim.MaxSamples {
 				return nil, fmt.Errorf("%w: %s: more than %d images", ErrBadData, dir, lim.MaxSamples)
 			}
@@ -93,57 +102,17 @@ func OpenFolder(dir string, opts Options) (*Dataset, error) {
 				return nil, fmt.Errorf("%w: %s: more than %d pixel values", ErrBadData, dir, lim.MaxElements)
 			}
 			d.X = appendPixels(d.X, img, shape[0])
-			d.Labels = append(d.Labels, index[class])
+			d.Labels = append(d.Labels, label)
 			d.Files = append(d.Files, fileHash(path))
 		}
+		info.Classes = append(info.Classes, ClassLabel{Folder: class.name, Label: label, Images: len(images), Symlink: class.target})
 	}
 	if len(d.Labels) == 0 {
 		return nil, fmt.Errorf("%w: %s: the class folders hold no images", ErrBadData, dir)
 	}
+	sort.SliceStable(info.Classes, func(i, j int) bool { return info.Classes[i].Label < info.Classes[j].Label })
 	d.Shape = shape
 	return d, nil
-}
-
-// classIndex reads the optional mapping file, else numbers the sorted folders.
-func classIndex(dir string, folders []string) (map[string]int, error) {
-	index := map[string]int{}
-	if b, err := os.ReadFile(filepath.Join(dir, "classes.json")); err == nil {
-		if err := json.Unmarshal(b, &index); err != nil {
-			return nil, fmt.Errorf("%w: %s/classes.json: %v", ErrBadData, dir, err)
-		}
-	} else if b, err := os.ReadFile(filepath.Join(dir, "classes.txt")); err == nil {
-		i := 0
-		for _, line := range strings.Split(string(b), "\n") {
-			if line = strings.TrimSpace(line); line != "" {
-				if _, dup := index[line]; dup {
-					return nil, fmt.Errorf("%w: %s/classes.txt: class %q twice", ErrBadData, dir, line)
-				}
-				index[line] = i
-				i++
-			}
-		}
-	} else {
-		for i, f := range folders {
-			index[f] = i
-		}
-		return index, nil
-	}
-	seen := map[int]string{}
-	for name, i := range index {
-		if i < 0 || i >= len(index) {
-			return nil, fmt.Errorf("%w: %s: class %q has index %d; indices must be 0…%d", ErrBadData, dir, name, i, len(index)-1)
-		}
-		if other, dup := seen[i]; dup {
-			return nil, fmt.Errorf("%w: %s: classes %q and %q share index %d", ErrBadData, dir, name, other, i)
-		}
-		seen[i] = name
-	}
-	for _, f := range folders {
-		if _, ok := index[f]; !ok {
-			return nil, fmt.Errorf("%w: %s: folder %q is not in the class mapping", ErrBadData, dir, f)
-		}
-	}
-	return index, nil
 }
 
 func decodeImage(path string, lim Limits) (image.Image, error) {

@@ -3,6 +3,7 @@ package datasets
 import (
 	"bytes"
 	"compress/gzip"
+	"errors"
 	"io"
 	"os"
 	"testing"
@@ -39,6 +40,40 @@ func FuzzIDX(f *testing.F) {
 		}
 		if n > 1<<18 || (a.u8 != nil && len(a.u8) != n) || (a.u8 == nil && len(a.f) != n) {
 			t.Fatalf("dims %v with %d/%d values", a.dims, len(a.u8), len(a.f))
+		}
+	})
+}
+
+// FuzzClassMapping: any bytes parse as a class list or a classes.json
+// mapping, or fail with ErrBadData; a parsed mapping has unique,
+// non-negative indices and a list has unique, non-empty names.
+func FuzzClassMapping(f *testing.F) {
+	f.Add([]byte(`{"chihuahua": 151, "tabby": 281}`))
+	f.Add([]byte(`{"a": 1, "a": 2}`))
+	f.Add([]byte("# wnids\n\nn01440764\nn01443537\n"))
+	f.Add([]byte(`{"a": 1e3, "b": -0}`))
+	f.Fuzz(func(t *testing.T, data []byte) {
+		if m, err := parseClassJSON(data, "fuzz"); err == nil {
+			seen := map[int]bool{}
+			for _, i := range m {
+				if i < 0 || seen[i] {
+					t.Fatalf("mapping %v", m)
+				}
+				seen[i] = true
+			}
+		} else if !errors.Is(err, ErrBadData) {
+			t.Fatal(err)
+		}
+		if names, err := parseClassList(data, "fuzz"); err == nil {
+			seen := map[string]bool{}
+			for _, n := range names {
+				if n == "" || seen[n] {
+					t.Fatalf("list %q", names)
+				}
+				seen[n] = true
+			}
+		} else if !errors.Is(err, ErrBadData) {
+			t.Fatal(err)
 		}
 	})
 }

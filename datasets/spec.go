@@ -28,6 +28,9 @@ func Open(spec string, opts Options) (*Dataset, error) {
 		return nil, fmt.Errorf("%w: limit %d", ErrSpec, opts.Limit)
 	}
 	kind, arg, _ := strings.Cut(spec, ":")
+	if opts.ClassFile != "" && kind != "folder" {
+		return nil, fmt.Errorf("%w: a class list (--classes) applies only to folder:DIR data, not %q", ErrSpec, spec)
+	}
 	var d *Dataset
 	var err error
 	two := func() (string, string, error) {
