@@ -7,7 +7,8 @@ import (
 )
 
 // Evaluate runs a plan and returns its report. base supplies the model,
-// dataset and run descriptions; resume, when not nil, is a partial report of
+// dataset and run descriptions, and any flags raised on the inputs (such as
+// a data set whose classes may not match the model's); resume, when not nil, is a partial report of
 // the same evaluation whose samples are kept and not recomputed. On an error
 // (cancellation, a timeout, a failing model) the report holds every sample
 // finished so far, is marked incomplete, and is returned with the error.
@@ -15,7 +16,7 @@ func Evaluate(ctx context.Context, p *Plan, base Report, resume *Report, start t
 	r := base
 	r.Schema = Schema
 	r.Config = ConfigOf(p)
-	r.Flags = nil
+	r.Flags = append([]Flag(nil), base.Flags...)
 	var done *Samples
 	if resume != nil {
 		if err := Compatible(&r, resume); err != nil {

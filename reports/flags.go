@@ -24,6 +24,11 @@ const (
 	FlagNotRobustBench     = "autoattack_without_fab"
 )
 
+// FlagClassCount is raised on the inputs, not decided from samples: an image
+// folder's sorted class folders were numbered 0…k−1 without a class mapping,
+// and k differs from the model's number of outputs.
+const FlagClassCount = "class_count_mismatch"
+
 // significance is the one-sided level of the paired tests behind flags.
 const significance = 0.05
 

@@ -48,10 +48,11 @@ type PolicyModel struct {
 
 // PolicyData says which data to attack.
 type PolicyData struct {
-	Spec   string
-	SHA256 string // of the decoded data (the report's dataset.sha256_decoded); "" when not pinned
-	Limit  int
-	Labels string
+	Spec    string
+	SHA256  string // of the decoded data (the report's dataset.sha256_decoded); "" when not pinned
+	Limit   int
+	Labels  string
+	Classes string // class list file of folder:DIR data (sweep --classes)
 }
 
 // Requirement is one check of a policy.
@@ -131,8 +132,9 @@ func ParsePolicy(r io.Reader) (*Policy, error) {
 					}
 					return nil
 				},
-				"limit":  func(n *yaml.Node) error { return integer(n, &p.Data.Limit, 0) },
-				"labels": func(n *yaml.Node) error { return enum(n, &p.Data.Labels, "truth", "pred") },
+				"limit":   func(n *yaml.Node) error { return integer(n, &p.Data.Limit, 0) },
+				"labels":  func(n *yaml.Node) error { return enum(n, &p.Data.Labels, "truth", "pred") },
+				"classes": func(n *yaml.Node) error { return str(n, &p.Data.Classes) },
 			})
 		},
 		"seed": func(n *yaml.Node) error {

@@ -82,6 +82,47 @@ type Dataset struct {
 	Shape         []int      `json:"shape"`
 	Classes       []string   `json:"classes,omitempty"`
 	Files         []DataFile `json:"files,omitempty"`
+	// Image folders: how folders became labels, and what was skipped or
+	// reached through symbolic links.
+	ClassMap    *ClassMap    `json:"class_map,omitempty"`
+	Skipped     *Skipped     `json:"skipped,omitempty"`
+	LinkedFiles *LinkedFiles `json:"linked_files,omitempty"`
+	Notes       []string     `json:"notes,omitempty"`
+}
+
+// ClassMap is the class mapping an image folder was read with.
+type ClassMap struct {
+	Source  string       `json:"source"` // folders (sorted names numbered 0…k−1), classes_file (--classes), classes.txt or classes.json
+	File    string       `json:"file,omitempty"`
+	Classes []ClassLabel `json:"classes"` // every class folder, by label
+}
+
+// ClassLabel is a class folder and the label (model output) of its images.
+type ClassLabel struct {
+	Folder  string `json:"folder"`
+	Label   int    `json:"label"`
+	Images  int    `json:"images"`
+	Symlink string `json:"symlink,omitempty"` // the target of a class folder that is a symbolic link
+}
+
+// Skipped counts the entries of an image folder that were not read
+// (hidden files, Thumbs.db, desktop.ini, plain files beside the class
+// folders) and names the first few.
+type Skipped struct {
+	Count int      `json:"count"`
+	Names []string `json:"names"`
+}
+
+// LinkedFiles counts the images read through symbolic links and names the first few.
+type LinkedFiles struct {
+	Count int       `json:"count"`
+	Links []Symlink `json:"links"`
+}
+
+// Symlink is a path and the target its link holds.
+type Symlink struct {
+	Path   string `json:"path"`
+	Target string `json:"target"`
 }
 
 // DataFile is a source file of the data set.

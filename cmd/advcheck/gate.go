@@ -65,7 +65,7 @@ Policy format: see docs/gate.md.
 
 // sweepFromPolicy turns a policy into sweep flags.
 func sweepFromPolicy(p *reports.Policy) *sweepOptions {
-	so := &sweepOptions{data: p.Data.Spec, limit: p.Data.Limit, labels: p.Data.Labels, attacks: p.Attacks, eps: p.Eps,
+	so := &sweepOptions{data: p.Data.Spec, classes: p.Data.Classes, limit: p.Data.Limit, labels: p.Data.Labels, attacks: p.Attacks, eps: p.Eps,
 		batch: p.Batch, seed: p.Seed, shard: "0/1", modelSHA256: p.Model.SHA256, examples: 4, checks: true}
 	so.model = p.Model.Path
 	so.layout = p.Model.Layout

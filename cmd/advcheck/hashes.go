@@ -38,7 +38,7 @@ func fileSHA256(spec string) (string, error) {
 // dataSHA256 decodes the data set as the report's run did (same limit and
 // layout) and returns the hash of the decoded samples.
 func dataSHA256(o *verifyOptions, r *reports.Report) (string, error) {
-	d, err := datasets.Open(o.data, datasets.Options{Limit: r.Config.Limit, Layout: o.dataLayout, Shape: r.Dataset.Shape})
+	d, err := datasets.Open(o.data, datasets.Options{Limit: r.Config.Limit, Layout: o.dataLayout, Shape: r.Dataset.Shape, ClassFile: o.classes})
 	if err != nil {
 		return "", dataErr(fmt.Errorf("--data: %w", err))
 	}

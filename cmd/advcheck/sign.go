@@ -90,6 +90,7 @@ type verifyOptions struct {
 	model      string
 	data       string
 	dataLayout string
+	classes    string
 }
 
 func newVerifyCommand() *cobra.Command {
@@ -119,6 +120,7 @@ so an auditor can confirm that the report is about this model and this data.
 	cmd.Flags().StringVar(&o.model, "model", "", "re-hash this model and compare with the report")
 	cmd.Flags().StringVar(&o.data, "data", "", "re-hash this data set and compare with the report")
 	cmd.Flags().StringVar(&o.dataLayout, "data-layout", "", "layout of 4-D NumPy image arrays, as given to sweep")
+	cmd.Flags().StringVar(&o.classes, "classes", "", "the class list `FILE` of folder:DIR data, as given to sweep (labels are hashed)")
 	return cmd
 }
 

@@ -22,6 +22,7 @@ type sweepOptions struct {
 	modelOptions
 	data        string
 	dataLayout  string
+	classes     string
 	maxData     int64
 	limit       int
 	attacks     []string
@@ -61,6 +62,7 @@ func (o *sweepOptions) addFlags(fs *pflag.FlagSet) {
 	o.modelOptions.addFlags(fs, true)
 	fs.StringVar(&o.data, "data", "mnist-sample", "data set: mnist-sample, mnist:DIR, idx:IMAGES,LABELS, npy:X.npy,Y.npy, npz:FILE.npz or folder:DIR")
 	fs.StringVar(&o.dataLayout, "data-layout", "", "layout of 4-D NumPy image arrays: nchw or nhwc (default: NHWC when the last axis has 1, 3 or 4 entries and axis 1 does not)")
+	fs.StringVar(&o.classes, "classes", "", "folder:DIR data: the model's classes in output order, one folder name (e.g. a WordNet id) per line in `FILE`; labels are line numbers from 0")
 	fs.IntVar(&o.limit, "limit", 0, "attack only the first N samples (0 = all)")
 	fs.Int64Var(&o.maxData, "max-data-bytes", datasets.DefaultLimits().MaxBytes, "refuse data files (decompressed) larger than this")
 	fs.StringArrayVar(&o.attacks, "attack", []string{"fgsm", "pgd"}, "attack `SPEC`, e.g. pgd:steps=100,restarts=5 (repeatable, or comma-separated names); see 'advcheck sweep --help'")
@@ -179,11 +181,15 @@ func (o *sweepOptions) buildPlan(stderr io.Writer) (*reports.Plan, reports.Repor
 	}
 	m := mh.model
 	spec := m.Spec()
-	data, err := datasets.Open(o.data, datasets.Options{Limit: o.limit, Layout: o.dataLayout, Shape: spec.Shape, Limits: datasets.Limits{MaxBytes: o.maxData}})
+	data, err := datasets.Open(o.data, datasets.Options{Limit: o.limit, Layout: o.dataLayout, Shape: spec.Shape, Limits: datasets.Limits{MaxBytes: o.maxData},
+		ClassFile: o.classes, Outputs: spec.Classes})
 	if err != nil {
 		return nil, base, dataErr(err)
 	}
 	if err := data.Check(spec.Shape, spec.Classes, spec.Lo, spec.Hi); err != nil {
+		if data.Folder != nil && data.Folder.CountWarning != "" {
+			err = fmt.Errorf("%w (%s)", err, data.Folder.CountWarning)
+		}
 		return nil, base, dataErr(err)
 	}
 	p := &reports.Plan{Model: m, Data: data, Attacks: as, Eps: grid, Batch: o.batch, Limit: o.limit, Seed: o.seed, Shard: shard,
@@ -196,6 +202,9 @@ func (o *sweepOptions) buildPlan(stderr io.Writer) (*reports.Plan, reports.Repor
 		Scaling: data.Scaling, Shape: data.Shape, Classes: data.Classes}
 	for _, f := range data.Files {
 		base.Dataset.Files = append(base.Dataset.Files, reports.DataFile{Path: f.Path, SHA256: f.SHA256, Bytes: f.Bytes})
+	}
+	if data.Folder != nil {
+		noteFolder(&base, data.Folder, o.data, stderr)
 	}
 	if o.progress == "always" || (o.progress == "auto" && isTerminal(os.Stderr)) {
 		p.Progress = &progressBar{w: stderr, label: "sweep"}
