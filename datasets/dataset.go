@@ -113,7 +113,9 @@ func (d *Dataset) Label(i int) int { return d.Labels[i] }
 // HashHeader starts the byte layout a data set is hashed in: this line, then
 // N, C, H, W as little-endian uint64 (ranks other than 3 write their own
 // dimensions after N), then every pixel as little-endian float32 bits in
-// N×C×H×W order, then every label as little-endian int64.
+// N×C×H×W order, then every label as little-endian int64. The labels of an
+// image folder are the output indices its class mapping gives (see
+// OpenFolder), so the same images under another mapping hash differently.
 const HashHeader = "advcheck/dataset/v1\n"
 
 // SHA256 returns the hex SHA-256 of the decoded samples and labels in the

@@ -260,3 +260,35 @@ func TestFolderCountMismatchCLI(t *testing.T) {
 		t.Errorf("matching count: exit %d, flags %q, stderr %q", code, flagIDs(r), errs)
 	}
 }
+
+// A gate policy gives the class list as data.classes, and a policy that
+// allows no warnings fails a folder whose classes may not match the model.
+func TestFolderClassesInPolicy(t *testing.T) {
+	dir, tmp := t.TempDir(), t.TempDir()
+	writeImages(t, filepath.Join(dir, "n02085620"), "red", 2)
+	var list strings.Builder
+	for i := 0; i < 1000; i++ {
+		fmt.Fprintf(&list, "n%08d\n", map[bool]int{true: 2085620, false: i}[i == 151])
+	}
+	classes := filepath.Join(tmp, "wnids.txt")
+	os.WriteFile(classes, []byte(list.String()), 0o644)
+	policy := func(extra string) string {
+		p := filepath.Join(tmp, "policy.yaml")
+		os.WriteFile(p, []byte(`apiVersion: advcheck/policy/v1
+model: {path: `+rgb1000+`}
+data: {spec: "folder:`+dir+`"`+extra+`}
+attacks: [fgsm]
+eps: {linf: [0]}
+requirements:
+  - min_clean_accuracy: 1
+  - max_flags: {warning: 0}
+`), 0o644)
+		return p
+	}
+	if code, out, errs := advcheck(t, "gate", "--policy", policy(", classes: "+classes), "--progress", "never"); code != 0 {
+		t.Errorf("with classes: exit %d: %s %s", code, out, errs)
+	}
+	if code, out, errs := advcheck(t, "gate", "--policy", policy(""), "--progress", "never"); code != 1 || !strings.Contains(errs, "has 1 class folders but the model has 1000 outputs") {
+		t.Errorf("without classes: exit %d: %s %s; want exit 1 and the class warning", code, out, errs)
+	}
+}

@@ -110,6 +110,7 @@ Attacks (--attack NAME or NAME:key=value,...):
 		Example: `  advcheck sweep
   advcheck sweep --model model.onnx --data mnist:data/mnist --attack fgsm,pgd:steps=40 --eps 0:0.3:0.05 --html report.html
   advcheck sweep --model resnet.onnx --data folder:imgs --mean 0.485,0.456,0.406 --std 0.229,0.224,0.225 --eps 'linf=0,1/255,2/255,4/255'
+  advcheck sweep --model resnet.onnx --data folder:val --classes imagenet-wnids.txt    # folders named by WordNet id
   advcheck sweep --shard 0/4 --json part0.json    # then: advcheck merge part*.json --json all.json`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
