@@ -80,7 +80,9 @@ func TestInputFlagsAndFolderDataset(t *testing.T) {
 			ds["class_map"].(map[string]any)["classes"].([]any)[0].(map[string]any)["label"] = -1
 		},
 		"unknown source": func(ds map[string]any) { ds["class_map"].(map[string]any)["source"] = "guess" },
-		"no label":       func(ds map[string]any) { delete(ds["class_map"].(map[string]any)["classes"].([]any)[1].(map[string]any), "label") },
+		"no label": func(ds map[string]any) {
+			delete(ds["class_map"].(map[string]any)["classes"].([]any)[1].(map[string]any), "label")
+		},
 		"names uncapped": func(ds map[string]any) { ds["skipped"].(map[string]any)["names"] = make([]any, 21) },
 	} {
 		var v map[string]any
