@@ -292,3 +292,29 @@ requirements:
 		t.Errorf("without classes: exit %d: %s %s; want exit 1 and the class warning", code, out, errs)
 	}
 }
+
+// Labels are hashed, so verify re-hashes folder data with the class list
+// the sweep used: the same list matches, none does not.
+func TestFolderClassesVerify(t *testing.T) {
+	dir, tmp := t.TempDir(), t.TempDir()
+	writeImages(t, filepath.Join(dir, "chihuahua"), "red", 1)
+	writeImages(t, filepath.Join(dir, "tabby"), "green", 1)
+	classes := filepath.Join(tmp, "classes.txt")
+	os.WriteFile(classes, []byte("goldfish\nchihuahua\ntabby\n"), 0o644)
+	key, rep := filepath.Join(tmp, "k"), filepath.Join(tmp, "r.json")
+	if code, _, errs := advcheck(t, "keygen", "--out", key); code != 0 {
+		t.Fatalf("keygen: %d %s", code, errs)
+	}
+	if code, _, errs := advcheck(t, "sweep", "--model", rgb3, "--data", "folder:"+dir, "--classes", classes, "--attack", "fgsm", "--eps", "0", "--json", rep, "-q"); code != 0 {
+		t.Fatalf("sweep: %d %s", code, errs)
+	}
+	if code, _, errs := advcheck(t, "sign", rep, "--key", key+".key"); code != 0 {
+		t.Fatalf("sign: %d %s", code, errs)
+	}
+	if code, out, errs := advcheck(t, "verify", rep, "--pub", key+".pub", "--data", "folder:"+dir, "--classes", classes); code != 0 || !strings.Contains(out, "data OK") {
+		t.Errorf("verify with the class list: %d %s %s", code, out, errs)
+	}
+	if code, _, errs := advcheck(t, "verify", rep, "--pub", key+".pub", "--data", "folder:"+dir); code != 1 {
+		t.Errorf("verify without the class list: exit %d %s; want 1 (labels 0, 1 instead of 1, 2)", code, errs)
+	}
+}
