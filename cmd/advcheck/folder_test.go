@@ -259,6 +259,13 @@ func TestFolderCountMismatchCLI(t *testing.T) {
 	if code, r, errs := sweepFolder(t, rgb3, dir); code != 0 || strings.Contains(flagIDs(r), "class_count_mismatch") || strings.Contains(errs, "warning") {
 		t.Errorf("matching count: exit %d, flags %q, stderr %q", code, flagIDs(r), errs)
 	}
+	// Four: label 3 is out of the model's range (exit 3, as before), and the
+	// one error line says why.
+	writeImages(t, filepath.Join(dir, "3-gray"), "red", 1)
+	if code, _, errs := sweepFolder(t, rgb3, dir); code != 3 || !strings.Contains(errs, "label 3 of sample 3 is outside [0, 3)") ||
+		!strings.Contains(errs, "has 4 class folders but the model has 3 outputs") || strings.Count(strings.TrimSpace(errs), "\n") > 0 {
+		t.Errorf("too many folders: exit %d, stderr %q", code, errs)
+	}
 }
 
 // A gate policy gives the class list as data.classes, and a policy that
