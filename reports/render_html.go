@@ -206,6 +206,10 @@ code { word-break: break-all; }
 <p>Model <code>{{.R.Model.Path}}</code> (SHA-256 <code>{{.R.Model.SHA256}}</code>, output kind {{.R.Model.OutputKind}}).
 Data <code>{{.R.Dataset.Spec}}</code> (decoded SHA-256 <code>{{.R.Dataset.SHA256Decoded}}</code>, {{.R.Dataset.Samples}} of {{.R.Dataset.Total}} samples, labels: {{.R.Dataset.LabelSource}}).
 Seed {{.R.Config.Seed}}, shard {{.R.Config.Shard.I}}/{{.R.Config.Shard.N}}. Epsilon is in pixel units: inputs in [{{index .R.Model.InputContract.Bounds 0}}, {{index .R.Model.InputContract.Bounds 1}}].</p>
+{{with .R.Dataset.ClassMap}}<details><summary>Labels of the {{len .Classes}} class folders from {{.Source}}{{with .File}} <code>{{.}}</code>{{end}}</summary>
+<p>{{range $i, $c := .Classes}}{{if $i}}, {{end}}<code>{{$c.Folder}}</code> → {{$c.Label}} (images: {{$c.Images}}{{with $c.Symlink}}; a link to <code>{{.}}</code>{{end}}){{end}}.</p></details>{{end}}
+{{with .R.Dataset.Skipped}}<p>Skipped {{.Count}} entries of the data folder that are not class folders or images: {{range $i, $n := .Names}}{{if $i}}, {{end}}<code>{{$n}}</code>{{end}}{{if gt .Count (len .Names)}}, …{{end}}.</p>{{end}}
+{{with .R.Dataset.LinkedFiles}}<p>{{.Count}} images were read through symbolic links: {{range $i, $l := .Links}}{{if $i}}, {{end}}<code>{{$l.Path}}</code> → <code>{{$l.Target}}</code>{{end}}{{if gt .Count (len .Links)}}, …{{end}}.</p>{{end}}
 {{with .R.Gate}}<h2>Gate</h2>
 <table><tr><th></th><th class="l">requirement</th><th class="l">want</th><th class="l">got</th></tr>
 {{range .Checks}}<tr><td class="{{if .Passed}}pass{{else}}fail{{end}}">{{if .Passed}}ok{{else}}FAIL{{end}}</td><td class="l"><code>{{.ID}}</code></td><td class="l">{{.Want}}</td><td class="l">{{.Got}}</td></tr>

@@ -325,3 +325,27 @@ func TestFolderClassesVerify(t *testing.T) {
 		t.Errorf("verify without the class list: exit %d %s; want 1 (labels 0, 1 instead of 1, 2)", code, errs)
 	}
 }
+
+// Folder and file names are data: the HTML report shows the class map and
+// the skipped files escaped.
+func TestFolderMarkupNamesCLI(t *testing.T) {
+	dir := t.TempDir()
+	writeImages(t, filepath.Join(dir, "0-red"), "red", 1)
+	writeImages(t, filepath.Join(dir, "1-<img src=x onerror=alert(1)>"), "green", 1)
+	writeImages(t, filepath.Join(dir, "2-blue"), "blue", 1)
+	os.WriteFile(filepath.Join(dir, ".<script>alert(1)<\\script>"), nil, 0o644)
+	html := filepath.Join(t.TempDir(), "r.html")
+	code, r, errs := sweepFolder(t, rgb3, dir, "--html", html)
+	if code != 0 || r == nil {
+		t.Fatalf("exit %d: %s", code, errs)
+	}
+	text := mustRead(t, html)
+	if strings.Contains(text, "<script>alert") || strings.Contains(text, "<img src=x") {
+		t.Error("the HTML report holds unescaped markup")
+	}
+	for _, want := range []string{"<code>1-&lt;img src=x onerror=alert(1)&gt;</code> → 1 (images: 1)", "Skipped 1 entries", "&lt;script&gt;alert(1)"} {
+		if !strings.Contains(text, want) {
+			t.Errorf("the HTML report does not show %q", want)
+		}
+	}
+}
