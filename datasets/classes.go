@@ -39,8 +39,9 @@ type classMap struct {
 // ReadClassList reads a class list: one class name (a folder name, such as a
 // WordNet id n02085620) per line, in the order of the model's outputs, so
 // that line k (counting only class lines) names output k. Surrounding spaces
-// are trimmed; blank lines and lines starting with '#' are skipped; a name
-// given twice is an error.
+// are trimmed (so CRLF line ends and a UTF-8 byte order mark do no harm);
+// blank lines and lines starting with '#' are skipped; a name given twice is
+// an error.
 func ReadClassList(path string) ([]string, error) {
 	b, err := readSmall(path)
 	if err != nil {
@@ -52,6 +53,7 @@ func ReadClassList(path string) ([]string, error) {
 func parseClassList(b []byte, src string) ([]string, error) {
 	var names []string
 	line := map[string]int{}
+	b = bytes.TrimPrefix(b, []byte("\xef\xbb\xbf")) // a UTF-8 byte order mark, as Windows editors write
 	for i, l := range strings.Split(string(b), "\n") {
 		l = strings.TrimSpace(l)
 		if l == "" || strings.HasPrefix(l, "#") {

@@ -109,8 +109,9 @@ func TestFolderClassList(t *testing.T) {
 	dir := t.TempDir()
 	writeClass(t, dir, "n02085620", 2, 10)
 	list := filepath.Join(t.TempDir(), "wnids.txt")
-	// Comments and blank lines do not count: n02085620 is class line 151.
-	os.WriteFile(list, []byte("# ImageNet-1k in output order\n\n"+wnids(1000, 151, "n02085620")), 0o644)
+	// Comments and blank lines do not count: n02085620 is class line 151
+	// (in a file with a byte order mark and CRLF line ends).
+	os.WriteFile(list, []byte("\xef\xbb\xbf# ImageNet-1k in output order\r\n\r\n"+strings.ReplaceAll(wnids(1000, 151, "n02085620"), "\n", "\r\n")), 0o644)
 	opts := Options{Shape: []int{1, 2, 2}, Outputs: 1000, ClassFile: list}
 	d, err := Open("folder:"+dir, opts)
 	if err != nil {

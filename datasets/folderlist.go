@@ -37,7 +37,7 @@ type FolderInfo struct {
 type ClassLabel struct {
 	Folder  string
 	Label   int
-	Images  int
+	Images  int    // images read from the folder (before Options.Limit)
 	Symlink string // where the folder's symbolic link points, as written in the link; "" if not a link
 }
 

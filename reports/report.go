@@ -101,7 +101,7 @@ type ClassMap struct {
 type ClassLabel struct {
 	Folder  string `json:"folder"`
 	Label   int    `json:"label"`
-	Images  int    `json:"images"`
+	Images  int    `json:"images"`            // images in the folder (before --limit)
 	Symlink string `json:"symlink,omitempty"` // the target of a class folder that is a symbolic link
 }
 
