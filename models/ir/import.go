@@ -46,10 +46,13 @@ type importer struct {
 	cur    *onnx.Node // the node being converted, for messages
 	total  int        // activation elements per sample so far
 	folded int        // elements of the constants folded so far
+
+	gemmWeights map[gemmKey]*Tensor // transformed Gemm weights, shared between nodes
 }
 
 func newImporter(opset int64, lim Limits) *importer {
-	return &importer{opset: opset, lim: lim.capped(), vals: map[string]*Value{}, poison: map[string]string{}, names: map[string]bool{}}
+	return &importer{opset: opset, lim: lim.capped(), vals: map[string]*Value{}, poison: map[string]string{}, names: map[string]bool{},
+		gemmWeights: map[gemmKey]*Tensor{}}
 }
 
 func (im *importer) run(og *onnx.Graph) (*Graph, error) {
@@ -856,13 +859,7 @@ func (im *importer) gemm(n *onnx.Node, name string) (*Value, error) {
 	}
 	var y *Value
 	if b.IsConst() && !a.IsConst() {
-		w := b.Const
-		if transB {
-			w = transpose2(w)
-		}
-		if alpha != 1 {
-			w = scaled(w, alpha)
-		}
+		w := im.gemmWeight(b.Const, transB, alpha)
 		args := []*Value{a, constValue(name+"/W", w)}
 		m := w.Shape[1]
 		if c != nil && c.IsConst() && (len(c.Const.Data) == m || len(c.Const.Data) == 1) && (len(c.Shape) == 0 || c.Shape[len(c.Shape)-1] == m || len(c.Const.Data) == 1) {
@@ -900,6 +897,35 @@ func (im *importer) gemm(n *onnx.Node, name string) (*Value, error) {
 		return im.add(name+"/bias", "Gemm", Binary{Add}, nil, y, c)
 	}
 	return y, nil
+}
+
+// gemmWeight returns b (transposed, scaled by alpha) as a Dense weight. The
+// result is shared by every Gemm that reads the same b the same way: a file
+// whose nodes all read one large weight must not make import copy it once
+// per node.
+func (im *importer) gemmWeight(b *Tensor, transB bool, alpha float64) *Tensor {
+	if !transB && alpha == 1 {
+		return b
+	}
+	key := gemmKey{b, transB, alpha}
+	if w, ok := im.gemmWeights[key]; ok {
+		return w
+	}
+	w := b
+	if transB {
+		w = transpose2(w)
+	}
+	if alpha != 1 {
+		w = scaled(w, alpha)
+	}
+	im.gemmWeights[key] = w
+	return w
+}
+
+type gemmKey struct {
+	b      *Tensor
+	transB bool
+	alpha  float64
 }
 
 func (im *importer) matmul(n *onnx.Node, name string) (*Value, error) {

@@ -2,6 +2,7 @@ package ir
 
 import (
 	"errors"
+	"fmt"
 	"os"
 	"runtime"
 	"slices"
@@ -227,5 +228,48 @@ func TestGrowingFolds(t *testing.T) {
 	_, err := im.expand(&onnx.Node{OpType: "Expand", Inputs: []string{"x", "s"}, Outputs: []string{"y"}}, "e")
 	if !errors.Is(err, ErrUnsupported) || !strings.Contains(err.Error(), "folds it on constants only") {
 		t.Errorf("Expand of activations: %v", err)
+	}
+}
+
+// Gemm nodes that all read one weight the same way share one transposed
+// copy: a small file cannot make import copy a large weight once per node.
+func TestSharedGemmWeight(t *testing.T) {
+	const k, in, out = 40, 64, 4096 // W is 4096×64: 2 MiB as float64
+	w := &onnx.Tensor{Name: "W", DataType: onnx.Float, Dims: []int64{out, in}, FloatData: make([]float32, out*in)}
+	attrs := []*onnx.Attribute{{Name: "transB", Type: onnx.AttrInt, I: 1}}
+	nodes := []*onnx.Node{{Name: "g0", OpType: "Gemm", Inputs: []string{"x", "W"}, Outputs: []string{"s0"}, Attrs: attrs}}
+	for i := 1; i < k; i++ {
+		g, s := fmt.Sprintf("g%d", i), fmt.Sprintf("s%d", i)
+		nodes = append(nodes,
+			&onnx.Node{Name: g, OpType: "Gemm", Inputs: []string{"x", "W"}, Outputs: []string{g}, Attrs: attrs},
+			&onnx.Node{Name: "add" + s, OpType: "Add", Inputs: []string{fmt.Sprintf("s%d", i-1), g}, Outputs: []string{s}})
+	}
+	m := onnxModel([]*onnx.ValueInfo{image("x", in)}, []*onnx.Tensor{w}, nodes, fmt.Sprintf("s%d", k-1))
+	alloc, err := importAlloc(m, DefaultLimits())
+	if err != nil {
+		t.Fatal(err)
+	}
+	// One float64 copy of W from the file and one transposed: 4 MiB.
+	if alloc > 16<<20 {
+		t.Errorf("import of %d Gemm nodes sharing a 2 MiB weight allocated %d MiB", k, alloc>>20)
+	}
+	g, err := FromONNX(m, DefaultLimits())
+	if err != nil {
+		t.Fatal(err)
+	}
+	var first *Tensor
+	dense := 0
+	for _, n := range g.Nodes {
+		if _, ok := n.Op.(Dense); ok {
+			dense++
+			if first == nil {
+				first = n.Inputs[1].Const
+			} else if n.Inputs[1].Const != first {
+				t.Fatalf("node %s has its own copy of the weight", n.Name)
+			}
+		}
+	}
+	if dense != k {
+		t.Errorf("%d Dense nodes, want %d", dense, k)
 	}
 }
