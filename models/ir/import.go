@@ -46,6 +46,7 @@ type importer struct {
 	cur    *onnx.Node // the node being converted, for messages
 	total  int        // activation elements per sample so far
 	folded int        // elements of the constants folded so far
+	stored int        // elements of the constants stored in the file
 
 	gemmWeights map[gemmKey]*Tensor // transformed Gemm weights, shared between nodes
 }
@@ -62,6 +63,7 @@ func (im *importer) run(og *onnx.Graph) (*Graph, error) {
 			return nil, fmt.Errorf("initializer %q: %w", t.Name, err)
 		}
 		im.vals[t.Name] = v
+		im.stored += len(v.Const.Data)
 	}
 	var input *Value
 	for _, vi := range og.Inputs {
@@ -457,6 +459,7 @@ func (im *importer) constant(n *onnx.Node) (*Value, error) {
 	default:
 		return nil, errorf(ErrUnsupported, "Constant attribute %q", a.Name)
 	}
+	im.stored += len(t.Data)
 	return &Value{Name: n.Outputs[0], Shape: Shape(t.Shape).Clone(), Const: t}, nil
 }
 

@@ -5,7 +5,7 @@ package ir
 const (
 	MaxValueElements = 1 << 24 // one activation tensor per sample, or one folded constant
 	MaxGraphElements = 1 << 27 // all activations together, per sample
-	MaxFoldElements  = 1 << 25 // all constants created by folding together (256 MiB as float64)
+	MaxFoldElements  = 1 << 25 // all constants created by folding together, beyond what the file stores (256 MiB as float64)
 	maxFoldCost      = 1 << 28 // multiply-adds spent folding constants at import
 )
 
@@ -20,7 +20,8 @@ type Limits struct {
 	// elements of one activation.
 	MaxTensorElements int64
 	// MaxFoldElements bounds the elements of all folded constants together,
-	// so that many tensors each under MaxTensorElements cannot exhaust memory.
+	// beyond the elements of the constants the file stores, so that many
+	// tensors each under MaxTensorElements cannot exhaust memory.
 	MaxFoldElements int64
 }
 
@@ -44,7 +45,8 @@ func (l Limits) capped() Limits {
 
 // reserve accounts for a constant of the given shape that import is about
 // to create, before it is allocated: the tensor must fit MaxTensorElements,
-// and all folded constants together MaxFoldElements.
+// and all folded constants together MaxFoldElements plus the elements the
+// file stores.
 func (im *importer) reserve(what string, shape []int) error {
 	n := 1
 	for _, d := range shape {
@@ -60,8 +62,11 @@ func (im *importer) reserve(what string, shape []int) error {
 	if n < 0 || int64(n) > im.lim.MaxTensorElements {
 		return errorf(ErrLimit, "%s of shape %v would hold more than the limit of %d elements per tensor", what, shape, im.lim.MaxTensorElements)
 	}
-	if int64(im.folded)+int64(n) > im.lim.MaxFoldElements {
-		return errorf(ErrLimit, "%s of shape %v would take the constants folded at import over the limit of %d elements in all", what, shape, im.lim.MaxFoldElements)
+	// Folding may rewrite every stored constant (a Transpose on each weight
+	// of an NHWC export), so the budget grows with what the file stores;
+	// the decoder's limits bound that.
+	if budget := im.lim.MaxFoldElements + int64(im.stored); int64(im.folded)+int64(n) > budget {
+		return errorf(ErrLimit, "%s of shape %v would take the constants folded at import over the limit of %d elements in all (%d more than the model stores)", what, shape, budget, im.lim.MaxFoldElements)
 	}
 	im.folded += n
 	return nil

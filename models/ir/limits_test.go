@@ -48,7 +48,7 @@ func TestFoldLimits(t *testing.T) {
 	}{
 		{"fold_constantofshape", "ConstantOfShape output of shape [268435456] would hold more than the limit of 16777216 elements per tensor", 16 * mib},
 		{"fold_constantofshape4", "ConstantOfShape output of shape [268435456]", 16 * mib},
-		{"fold_many", `over the limit of 33554432 elements in all`, budget},
+		{"fold_many", `elements in all (33554432 more than the model stores)`, budget},
 		{"fold_gather", "Gather output of shape [4194304 4096] would hold more than", 48 * mib},
 		{"fold_pad", "Pad of shape [2147483652] would hold more than", 16 * mib},
 		{"fold_broadcast", "Add of shape [65536 65536] would hold more than", 16 * mib},
@@ -85,10 +85,15 @@ func TestFoldLimitsFromCaller(t *testing.T) {
 	if _, err := FromONNX(m, Limits{MaxTensorElements: 4194304}); err != nil {
 		t.Errorf("at the per-tensor limit: %v", err)
 	}
-	// col and row (2048 each), the sum and its float copy (4194304 each).
-	_, err = FromONNX(m, Limits{MaxFoldElements: 2*2048 + 2*4194304 - 1})
-	if !errors.Is(err, ErrLimit) || !strings.Contains(err.Error(), "over the limit of 8392703 elements in all") {
+	// Folded: col and row (2048 each), the sum and its float copy (4194304
+	// each), the scalar sum (1); the budget adds the 14 stored elements.
+	const stored, folded = 14, 2*2048 + 2*4194304 + 1
+	_, err = FromONNX(m, Limits{MaxFoldElements: folded - 1 - stored})
+	if !errors.Is(err, ErrLimit) || !strings.Contains(err.Error(), "over the limit of 8392704 elements in all (8392690 more than the model stores)") {
 		t.Errorf("fold budget: %v", err)
+	}
+	if _, err := FromONNX(m, Limits{MaxFoldElements: folded - stored}); err != nil {
+		t.Errorf("at the fold budget: %v", err)
 	}
 	// Larger limits than the engine's caps are capped.
 	if l := (Limits{MaxTensorElements: 1 << 40, MaxFoldElements: 1 << 40}).capped(); l != DefaultLimits() {
@@ -271,5 +276,26 @@ func TestSharedGemmWeight(t *testing.T) {
 	}
 	if dense != k {
 		t.Errorf("%d Dense nodes, want %d", dense, k)
+	}
+}
+
+// The fold budget grows with what the file stores: a graph that rewrites
+// each of its weights once (a Transpose on every weight of an NHWC export)
+// folds whatever the small budget on top.
+func TestFoldBudgetCountsStored(t *testing.T) {
+	c := &onnx.Tensor{Name: "C", DataType: onnx.Float, Dims: []int64{10, 100}, FloatData: make([]float32, 1000)}
+	m := onnxModel([]*onnx.ValueInfo{image("x", 4)}, []*onnx.Tensor{c}, []*onnx.Node{
+		{Name: "t", OpType: "Transpose", Inputs: []string{"C"}, Outputs: []string{"ct"}},
+		{Name: "s", OpType: "ReduceSum", Inputs: []string{"ct"}, Outputs: []string{"cs"}, Attrs: []*onnx.Attribute{{Name: "keepdims", Type: onnx.AttrInt, I: 0}}},
+		{Name: "y", OpType: "Add", Inputs: []string{"x", "cs"}, Outputs: []string{"y"}},
+	}, "y")
+	// Folded: the transpose (1000) and the sum (1); stored: 1000.
+	if _, err := FromONNX(m, Limits{MaxFoldElements: 1}); err != nil {
+		t.Errorf("1001 folded elements, 1000 stored, budget 1: %v", err)
+	}
+	// A second copy of the weight is beyond it.
+	m.Graph.Nodes = append(m.Graph.Nodes, &onnx.Node{Name: "t2", OpType: "Transpose", Inputs: []string{"C"}, Outputs: []string{"ct2"}})
+	if _, err := FromONNX(m, Limits{MaxFoldElements: 1}); !errors.Is(err, ErrLimit) {
+		t.Errorf("2001 folded elements, 1000 stored, budget 1: %v", err)
 	}
 }

@@ -35,7 +35,8 @@ every missing op, the number of its nodes and the first of them:
 Constants are folded at import (shape computations, arithmetic on constants). Every
 tensor that folding creates is checked before it is allocated: one folded constant,
 like one activation per sample, may hold at most %d elements (lower with
-`+"`--max-tensor-elements`"+`), and all folded constants together at most %d.
+`+"`--max-tensor-elements`"+`), and all folded constants together at most %d elements
+more than the model stores.
 
 | op | opsets | supported |
 | --- | --- | --- |
