@@ -43,7 +43,7 @@ type classMap struct {
 // blank lines and lines starting with '#' are skipped; a name given twice is
 // an error.
 func ReadClassList(path string) ([]string, error) {
-	b, err := readSmall(path)
+	b, err := readSmall(path, "class list: ")
 	if err != nil {
 		return nil, err
 	}
@@ -230,18 +230,19 @@ func countWarning(dir string, folders []string, outputs int) string {
 
 // readOptional reads a small file, returning nil when it does not exist.
 func readOptional(path string) ([]byte, error) {
-	b, err := readSmall(path)
+	b, err := readSmall(path, "")
 	if errors.Is(err, fs.ErrNotExist) {
 		return nil, nil
 	}
 	return b, err
 }
 
-// readSmall reads a mapping file of at most maxClassFileBytes.
-func readSmall(path string) ([]byte, error) {
+// readSmall reads a mapping file of at most maxClassFileBytes; what
+// prefixes the error of a file that cannot be opened.
+func readSmall(path, what string) ([]byte, error) {
 	f, err := os.Open(path)
 	if err != nil {
-		return nil, fmt.Errorf("%w: %w", ErrBadData, err)
+		return nil, fmt.Errorf("%w: %s%w", ErrBadData, what, err)
 	}
 	defer f.Close()
 	b, err := io.ReadAll(io.LimitReader(f, maxClassFileBytes+1))

@@ -175,7 +175,11 @@ func (d *Dataset) Check(shape []int, classes int, lo, hi float64) error {
 	}
 	for i, l := range d.Labels {
 		if l < 0 || l >= classes {
-			return fmt.Errorf("%w: %s: label %d of sample %d is outside [0, %d) (the model has %d classes)", ErrBadData, d.source(), l, i, classes, classes)
+			src := d.source()
+			if d.Folder != nil && i < len(d.Files) { // one file per sample: name the image
+				src = d.Files[i].Path
+			}
+			return fmt.Errorf("%w: %s: label %d of sample %d is outside [0, %d) (the model has %d classes)", ErrBadData, src, l, i, classes, classes)
 		}
 	}
 	size := d.Size()

@@ -147,7 +147,7 @@ func TestFolderClassList(t *testing.T) {
 	bad("empty", "# nothing\n", 1000, "no class names")
 	bad("blank", "", 1000, "no class names")
 	os.Remove(list)
-	if _, err := Open("folder:"+dir, Options{Shape: []int{1, 2, 2}, ClassFile: list}); !errors.Is(err, ErrBadData) || !strings.Contains(err.Error(), list) {
+	if _, err := Open("folder:"+dir, Options{Shape: []int{1, 2, 2}, ClassFile: list}); !errors.Is(err, ErrBadData) || !strings.Contains(err.Error(), "class list: open "+list) {
 		t.Errorf("missing list: %v", err)
 	}
 	if _, err := Open("mnist-sample", Options{ClassFile: list}); !errors.Is(err, ErrSpec) {

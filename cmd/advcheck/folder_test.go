@@ -262,7 +262,7 @@ func TestFolderCountMismatchCLI(t *testing.T) {
 	// Four: label 3 is out of the model's range (exit 3, as before), and the
 	// one error line says why.
 	writeImages(t, filepath.Join(dir, "3-gray"), "red", 1)
-	if code, _, errs := sweepFolder(t, rgb3, dir); code != 3 || !strings.Contains(errs, "label 3 of sample 3 is outside [0, 3)") ||
+	if code, _, errs := sweepFolder(t, rgb3, dir); code != 3 || !strings.Contains(errs, "3-gray/red0.png: label 3 of sample 3 is outside [0, 3)") ||
 		!strings.Contains(errs, "has 4 class folders but the model has 3 outputs") || strings.Count(strings.TrimSpace(errs), "\n") > 0 {
 		t.Errorf("too many folders: exit %d, stderr %q", code, errs)
 	}

@@ -189,7 +189,7 @@ func (o *sweepOptions) buildPlan(stderr io.Writer) (*reports.Plan, reports.Repor
 	}
 	if err := data.Check(spec.Shape, spec.Classes, spec.Lo, spec.Hi); err != nil {
 		if data.Folder != nil && data.Folder.CountWarning != "" {
-			err = fmt.Errorf("%w (%s)", err, data.Folder.CountWarning)
+			err = fmt.Errorf("%w; %s", err, data.Folder.CountWarning)
 		}
 		return nil, base, dataErr(err)
 	}
