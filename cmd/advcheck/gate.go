@@ -34,15 +34,22 @@ func newGateCommand() *cobra.Command {
 		Long: `Check a model against a robustness policy. Without --report, gate runs the
 sweep the policy describes (model, data, attacks, eps, seed); with --report it
 checks an existing report (for example one merged from shards) without
-recomputing anything. Every requirement becomes a check with a stable id, such
-as worst_case/linf/0.3/min_accuracy, in the table, the JSON report (key
-"gate"), the Markdown summary and the JUnit XML.
+recomputing anything; that report must be the one the policy's sweep would
+write (same model, input contract, data, seed, attacks with their parameters
+and eps; exit 3 naming the first field that differs). Every requirement
+becomes a check with a stable id, such as worst_case/linf/0.3/min_accuracy, in
+the table, the JSON report (key "gate"), the Markdown summary and the JUnit XML.
 
 A requirement whose attack or eps is missing from the report fails; an
 incomplete report never passes. no_regression requirements compare per-sample
 outcomes with --baseline (an earlier report on the same data) by McNemar's test.
 
-Policy format: see docs/gate.md.
+With --require-signature PUB, every model or report file gate reads (the
+model, or the --report, and the --baseline) must carry a FILE.sig that
+verifies with PUB over exactly the bytes used (exit 1 if not; exit 2 if PUB
+cannot be read). The policy itself is configuration and is not covered.
+
+Policy format and integrity rules: see docs/gate.md.
 
 ` + exitStatusHelp,
 		Example: `  advcheck gate --policy robustness.yaml --junit junit.xml --md summary.md
@@ -107,6 +114,13 @@ func runGate(ctx context.Context, o *gateOptions, command []string, stdout, stde
 	if err != nil {
 		return usageErr(fmt.Errorf("%s: %w", o.policy, err))
 	}
+	// A policy that cannot be checked without a baseline is a usage error
+	// before any report is read or any sweep is run.
+	for _, q := range p.Requirements {
+		if q.Kind == "no_regression" && o.baseline == "" {
+			return usageErr(fmt.Errorf("%s: the policy has a no_regression requirement (line %d); give the earlier report with --baseline", o.policy, q.Line))
+		}
+	}
 	var baseline *reports.Report
 	if o.baseline != "" {
 		if baseline, err = readReport(o.baseline, 0, o.requireSig); err != nil {
@@ -120,8 +134,13 @@ func runGate(ctx context.Context, o *gateOptions, command []string, stdout, stde
 		if r, err = readReport(o.report, 0, o.requireSig); err != nil {
 			return err
 		}
-		if pin := strings.ToLower(p.Model.SHA256); pin != "" && pin != r.Model.SHA256 {
-			return badInputErr(fmt.Errorf("%s is about model sha256 %s; the policy pins %s", o.report, r.Model.SHA256, pin))
+		// The report must be the one the policy's sweep would write, or its
+		// verdict would be about another model, data set or attack.
+		if err := r.MatchPolicy(p); err != nil {
+			if errors.Is(err, reports.ErrPolicy) {
+				return usageErr(fmt.Errorf("%s: %w", o.policy, err))
+			}
+			return badInputErr(fmt.Errorf("%s: %w", o.report, err))
 		}
 	} else {
 		so := sweepFromPolicy(p)
@@ -130,6 +149,9 @@ func runGate(ctx context.Context, o *gateOptions, command []string, stdout, stde
 		var base reports.Report
 		if plan, base, err = so.buildPlan(stderr); err != nil {
 			return err
+		}
+		if pin := p.Data.SHA256; pin != "" && pin != base.Dataset.SHA256Decoded {
+			return badInputErr(fmt.Errorf("%s: decoded SHA-256 %s does not match the pinned %s", p.Data.Spec, base.Dataset.SHA256Decoded, pin))
 		}
 		if r, runErr = so.evaluate(ctx, plan, base, nil, start, command); r == nil {
 			return usageErr(runErr)

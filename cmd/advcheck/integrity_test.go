@@ -154,3 +154,76 @@ func TestSignWarnsOnExposedKey(t *testing.T) {
 	expect(t, 2, "--key: bad key", "sign", file, "--key", filepath.Join(dir, "nope.key"))
 	expect(t, 2, "not an advcheck private key", "sign", file, "--key", key+".pub")
 }
+
+// gate --report checks that the report is the one the policy's sweep would
+// write: any field the policy pins that differs is exit 3, naming the field
+// and both values.
+func TestGateReportMatchesPolicy(t *testing.T) {
+	dir, policy, rep := gateFixture(t)
+	r := readJSON(t, rep)
+	modelSHA := r["model"].(map[string]any)["sha256"].(string)
+	dataSHA := r["dataset"].(map[string]any)["sha256_decoded"].(string)
+	other := strings.Repeat("a", 64)
+	for _, c := range []struct {
+		name, from, to string
+		code           int
+		say            string
+	}{
+		{"same policy", "", "", 0, ""},
+		{"another model", "model: zoo:mnist-cnn", "model: zoo:mnist-cnn-adv", 3, `model.path: the policy gives "zoo:mnist-cnn-adv", the report has "zoo:mnist-cnn"`},
+		{"another pinned sha256", "model: zoo:mnist-cnn", "model: {path: zoo:mnist-cnn, sha256: " + other + "}", 3, "model.sha256: the policy gives " + other + ", the report has " + modelSHA},
+		{"pinned sha256, path elsewhere", "model: zoo:mnist-cnn", "model: {path: /models/cnn.onnx, sha256: " + strings.ToUpper(modelSHA) + "}", 0, ""},
+		{"another data spec", "spec: mnist-sample", "spec: mnist:/data/mnist", 3, `dataset.spec: the policy gives "mnist:/data/mnist", the report has "mnist-sample"`},
+		{"another pinned data sha256", "spec: mnist-sample", "spec: mnist-sample, sha256: " + other, 3, "dataset.sha256_decoded: the policy gives " + other + ", the report has " + dataSHA},
+		{"pinned data sha256, spec elsewhere", "spec: mnist-sample", "spec: mnist:/data/mnist, sha256: " + dataSHA, 0, ""},
+		{"another limit", "limit: 16", "limit: 8", 3, "config.limit: the policy gives 8, the report has 16"},
+		{"other labels", "limit: 16", "limit: 16, labels: pred", 3, "dataset.label_source: the policy gives pred, the report has truth"},
+		{"another seed", "seed: 3", "seed: 4", 3, "config.seed: the policy gives 4, the report has 3"},
+		{"more pgd steps", "steps: 3", "steps: 40", 3, "config.attacks: the policy gives pgd:steps=40, the report has no pgd:steps=40 (it ran fgsm, pgd:steps=3)"},
+		{"an attack fewer", "  - fgsm\n", "", 3, "config.attacks: the policy gives no fgsm, the report has fgsm as well"},
+		{"an eps more", "linf: [0, 0.1]", "linf: [0, 0.1, 0.2]", 3, "config.eps: the policy gives linf 0,0.1,0.2, the report has linf 0,0.1"},
+		{"another scale", "model: zoo:mnist-cnn", "model: {path: zoo:mnist-cnn, scale: 255}", 3, "model.input_contract.scale: the policy gives 255, the report has 1"},
+		{"another layout", "model: zoo:mnist-cnn", "model: {path: zoo:mnist-cnn, layout: nhwc}", 3, "model.input_contract.layout: the policy gives nhwc, the report has nchw"},
+		{"normalised inputs", "model: zoo:mnist-cnn", "model: {path: zoo:mnist-cnn, mean: [0.1307], std: [0.3081]}", 3, "model.input_contract.mean: the policy gives [0.1307], the report has none"},
+	} {
+		doc := strings.Replace(smallPolicy, c.from, c.to, 1)
+		if c.from != "" && doc == smallPolicy {
+			t.Fatalf("%s: %q is not in the policy", c.name, c.from)
+		}
+		p := filepath.Join(dir, "variant.yaml")
+		os.WriteFile(p, []byte(doc), 0o644)
+		code, _, errs := advcheck(t, "gate", "--policy", p, "--report", rep, "-q")
+		if code != c.code || !strings.Contains(errs, c.say) || (c.say == "" && errs != "") {
+			t.Errorf("%s: exit %d, stderr %q; want exit %d saying %q", c.name, code, errs, c.code, c.say)
+		}
+	}
+
+	// A shard's report is not the whole data set's; a report made without
+	// the reliability checks cannot answer max_flags. The sweep with the
+	// policy's settings otherwise writes a report that matches it.
+	sweep := []string{"sweep", "--model", "zoo:mnist-cnn", "--data", "mnist-sample", "--limit", "16", "--seed", "3",
+		"--attack", "fgsm", "--attack", "pgd:steps=3", "--eps", "linf=0,0.1", "-q"}
+	part, unchecked := filepath.Join(dir, "part.json"), filepath.Join(dir, "unchecked.json")
+	if code, _, errs := advcheck(t, append(sweep, "--shard", "0/2", "--json", part)...); code != 0 {
+		t.Fatalf("sweep --shard: exit %d: %s", code, errs)
+	}
+	if code, _, errs := advcheck(t, append(sweep, "--checks=false", "--json", unchecked)...); code != 0 {
+		t.Fatalf("sweep --checks=false: exit %d: %s", code, errs)
+	}
+	expect(t, 3, "config.shard: the policy gives the whole data set (0/1), the report has shard 0/2", "gate", "--policy", policy, "--report", part, "-q")
+	expect(t, 0, "", "gate", "--policy", policy, "--report", unchecked, "-q")
+	flags := filepath.Join(dir, "flags.yaml")
+	os.WriteFile(flags, []byte(smallPolicy+"  - max_flags: {error: 0}\n"), 0o644)
+	expect(t, 3, "samples.checks: the policy gives a max_flags requirement (line 15)", "gate", "--policy", flags, "--report", unchecked, "-q")
+	expect(t, 0, "", "gate", "--policy", flags, "--report", rep, "-q")
+}
+
+// A policy that pins the decoded data's SHA-256 refuses other data before
+// the sweep runs.
+func TestGatePinnedDataSHA256(t *testing.T) {
+	dir := t.TempDir()
+	p := filepath.Join(dir, "p.yaml")
+	other := strings.Repeat("b", 64)
+	os.WriteFile(p, []byte(strings.Replace(smallPolicy, "spec: mnist-sample", "spec: mnist-sample, sha256: "+other, 1)), 0o644)
+	expect(t, 3, "does not match the pinned "+other, "gate", "--policy", p, "-q")
+}

@@ -1,0 +1,236 @@
+package reports
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"sort"
+	"strings"
+
+	"github.com/advcheck/advcheck/attacks"
+	"github.com/advcheck/advcheck/models"
+)
+
+// ErrPolicyMismatch is wrapped when a report is not the report of the sweep
+// a policy describes.
+var ErrPolicyMismatch = errors.New("the report does not match the policy")
+
+func mismatch(field, policy, report string) error {
+	return fmt.Errorf("%w: %s: the policy gives %s, the report has %s", ErrPolicyMismatch, field, policy, report)
+}
+
+// MatchPolicy checks that r is what the sweep p describes would produce, so
+// that gating r gives the verdict gating that sweep would: the model (its
+// SHA-256 when the policy pins one, else its path), the input contract, the
+// data (its decoded SHA-256 when pinned, else its spec), limit and label
+// source, the seed, the whole data set (no single shard), exactly the
+// attacks of the policy with their resolved parameters, exactly its eps
+// grid, and, for a max_flags requirement, that the reliability checks ran.
+// The batch size is not compared: results do not depend on it.
+//
+// The error names the first field that differs with both values; it wraps
+// ErrPolicyMismatch, or ErrPolicy when the policy itself cannot be resolved.
+func (r *Report) MatchPolicy(p *Policy) error {
+	if pin := strings.ToLower(strings.TrimSpace(p.Model.SHA256)); pin != "" {
+		if pin != r.Model.SHA256 {
+			return mismatch("model.sha256", pin, r.Model.SHA256)
+		}
+	} else if p.Model.Path != r.Model.Path {
+		return mismatch("model.path", fmt.Sprintf("%q", p.Model.Path), fmt.Sprintf("%q", r.Model.Path))
+	}
+	c, err := policyContract(p)
+	if err != nil {
+		return err
+	}
+	got := r.Model.InputContract
+	switch {
+	case string(c.Layout) != got.Layout:
+		return mismatch("model.input_contract.layout", string(c.Layout), got.Layout)
+	case c.Lo != got.Bounds[0] || c.Hi != got.Bounds[1]:
+		return mismatch("model.input_contract.bounds", fmtFloats([]float64{c.Lo, c.Hi}), fmtFloats(got.Bounds[:]))
+	case c.Scale != got.Scale:
+		return mismatch("model.input_contract.scale", fmtEps(c.Scale), fmtEps(got.Scale))
+	case !sameFloats(c.Mean, got.Mean):
+		return mismatch("model.input_contract.mean", fmtFloats(c.Mean), fmtFloats(got.Mean))
+	case !sameFloats(c.Std, got.Std):
+		return mismatch("model.input_contract.std", fmtFloats(c.Std), fmtFloats(got.Std))
+	}
+	if p.Data.SHA256 != "" {
+		if p.Data.SHA256 != r.Dataset.SHA256Decoded {
+			return mismatch("dataset.sha256_decoded", p.Data.SHA256, r.Dataset.SHA256Decoded)
+		}
+	} else if p.Data.Spec != r.Dataset.Spec {
+		return mismatch("dataset.spec", fmt.Sprintf("%q", p.Data.Spec), fmt.Sprintf("%q", r.Dataset.Spec))
+	}
+	if p.Data.Labels != r.Dataset.LabelSource {
+		return mismatch("dataset.label_source", p.Data.Labels, r.Dataset.LabelSource)
+	}
+	if p.Data.Limit != r.Config.Limit {
+		return mismatch("config.limit", fmt.Sprint(p.Data.Limit), fmt.Sprint(r.Config.Limit))
+	}
+	if p.Seed != r.Config.Seed {
+		return mismatch("config.seed", fmt.Sprint(p.Seed), fmt.Sprint(r.Config.Seed))
+	}
+	if sh := r.Config.Shard; sh != (Shard{0, 1}) {
+		return mismatch("config.shard", "the whole data set (0/1)", fmt.Sprintf("shard %d/%d (merge the shards first)", sh.I, sh.N))
+	}
+	as, err := policyAttacks(p)
+	if err != nil {
+		return err
+	}
+	if err := matchAttacks(as, r.Config.Attacks); err != nil {
+		return err
+	}
+	if err := matchEps(p, c, as, r.Config.Eps); err != nil {
+		return err
+	}
+	for _, q := range p.Requirements {
+		if q.Kind == "max_flags" && (r.Samples == nil || r.Samples.Checks == nil) {
+			return mismatch("samples.checks", fmt.Sprintf("a max_flags requirement (line %d), which needs the reliability checks", q.Line),
+				"no reliability checks (made with --checks=false, or without per-sample outcomes)")
+		}
+	}
+	return nil
+}
+
+// policyContract is the input contract the policy's sweep loads the model
+// under (the defaults of the sweep flags where the policy is silent).
+func policyContract(p *Policy) (models.Contract, error) {
+	c := models.Contract{Layout: models.Layout(strings.ToLower(p.Model.Layout)), Lo: 0, Hi: 1, Scale: p.Model.Scale, Mean: p.Model.Mean, Std: p.Model.Std}
+	if len(p.Model.Bounds) == 2 {
+		c.Lo, c.Hi = p.Model.Bounds[0], p.Model.Bounds[1]
+	}
+	n, err := c.Normalized()
+	if err != nil {
+		return c, fmt.Errorf("%w: input contract: %v", ErrPolicy, err)
+	}
+	return n, nil
+}
+
+// policyAttacks resolves the policy's attack specs as the sweep does.
+func policyAttacks(p *Policy) ([]attacks.Attack, error) {
+	var as []attacks.Attack
+	for _, s := range p.Attacks {
+		a, err := attacks.Parse(s)
+		if err != nil {
+			return nil, fmt.Errorf("%w: %v", ErrPolicy, err)
+		}
+		as = append(as, a)
+	}
+	return as, nil
+}
+
+// matchAttacks requires the report to have run exactly the policy's attacks,
+// each with the parameters the policy resolves to: a missing attack, an
+// extra one (it would enter the worst case) or other parameters change what
+// the requirements measure.
+func matchAttacks(as []attacks.Attack, got []AttackConfig) error {
+	byID := map[string]AttackConfig{}
+	var ids []string
+	for _, a := range got {
+		byID[a.AttackID] = a
+		ids = append(ids, a.AttackID)
+	}
+	have := strings.Join(ids, ", ")
+	want := map[string]bool{}
+	for _, a := range as {
+		want[a.ID()] = true
+		rc, ok := byID[a.ID()]
+		if !ok {
+			return mismatch("config.attacks", a.ID(), "no "+a.ID()+" (it ran "+have+")")
+		}
+		pw, pg := canonicalJSON(a.Params()), canonicalJSON(rc.Params)
+		if pw != pg {
+			return mismatch("config.attacks["+a.ID()+"].params", pw, pg)
+		}
+		if rc.Name != a.Name() || rc.Norm != a.Norm().String() {
+			return mismatch("config.attacks["+a.ID()+"]", a.Name()+" ("+a.Norm().String()+")", rc.Name+" ("+rc.Norm+")")
+		}
+	}
+	for _, id := range ids {
+		if !want[id] {
+			return mismatch("config.attacks", "no "+id, id+" as well (it would enter the worst case)")
+		}
+	}
+	return nil
+}
+
+// canonicalJSON renders parameters the way the report stores them, so that
+// an int and the float64 it was decoded as compare equal.
+func canonicalJSON(params map[string]any) string {
+	b, err := json.Marshal(params)
+	if err != nil {
+		return fmt.Sprint(params)
+	}
+	var v map[string]any
+	if err := json.Unmarshal(b, &v); err != nil {
+		return string(b)
+	}
+	b, _ = json.Marshal(v) // map keys are sorted
+	return string(b)
+}
+
+// matchEps requires the report's grid to be the policy's grid (its eps, or
+// the sweep's default for the contract's bounds), for the norms of the
+// policy's attacks, value for value.
+func matchEps(p *Policy, c models.Contract, as []attacks.Attack, got []EpsConfig) error {
+	grid := DefaultEps(c.Lo, c.Hi)
+	if p.Eps != "" {
+		var err error
+		if grid, err = ParseEps(p.Eps); err != nil {
+			return fmt.Errorf("%w: eps: %v", ErrPolicy, err)
+		}
+	}
+	want := ConfigOf(&Plan{Attacks: as, Eps: grid}).Eps
+	same := len(want) == len(got)
+	for i := 0; same && i < len(want); i++ {
+		same = want[i].Norm == got[i].Norm && epsEqual(got[i].Value, want[i].Value)
+	}
+	if !same {
+		return mismatch("config.eps", fmtGrid(want), fmtGrid(got))
+	}
+	return nil
+}
+
+func fmtGrid(list []EpsConfig) string {
+	if len(list) == 0 {
+		return "none"
+	}
+	byNorm := map[string][]string{}
+	var norms []string
+	for _, e := range list {
+		if _, ok := byNorm[e.Norm]; !ok {
+			norms = append(norms, e.Norm)
+		}
+		byNorm[e.Norm] = append(byNorm[e.Norm], fmtEps(e.Value))
+	}
+	sort.Strings(norms)
+	var parts []string
+	for _, n := range norms {
+		parts = append(parts, n+" "+strings.Join(byNorm[n], ","))
+	}
+	return strings.Join(parts, "; ")
+}
+
+func fmtFloats(v []float64) string {
+	if len(v) == 0 {
+		return "none"
+	}
+	s := make([]string, len(v))
+	for i, x := range v {
+		s[i] = fmtEps(x)
+	}
+	return "[" + strings.Join(s, ", ") + "]"
+}
+
+func sameFloats(a, b []float64) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for i := range a {
+		if a[i] != b[i] {
+			return false
+		}
+	}
+	return true
+}
