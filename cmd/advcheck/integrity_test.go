@@ -227,3 +227,22 @@ func TestGatePinnedDataSHA256(t *testing.T) {
 	os.WriteFile(p, []byte(strings.Replace(smallPolicy, "spec: mnist-sample", "spec: mnist-sample, sha256: "+other, 1)), 0o644)
 	expect(t, 3, "does not match the pinned "+other, "gate", "--policy", p, "-q")
 }
+
+// Policies that a lenient reader would run differently from what they say
+// end the gate with exit 2, naming the line and column.
+func TestGateAmbiguousPolicy(t *testing.T) {
+	dir := t.TempDir()
+	for _, c := range []struct{ from, to, say string }{
+		{"params: {steps: 3}", "params:\n      steps: 40\n      steps: 1", "line 10, column 7: parameter steps is given twice"},
+		{"params: {steps: 3}", `params: {steps: "1,restarts=1"}`, `line 8, column 21: parameter steps "1,restarts=1" holds ","`},
+		{"    eps: 0.1\n", "    eps: 0.1\n---\napiVersion: advcheck/policy/v1\n", "line 15, column 1: a second YAML document"},
+	} {
+		doc := strings.Replace(smallPolicy, c.from, c.to, 1)
+		if doc == smallPolicy {
+			t.Fatalf("%q is not in the policy", c.from)
+		}
+		p := filepath.Join(dir, "p.yaml")
+		os.WriteFile(p, []byte(doc), 0o644)
+		expect(t, 2, c.say, "gate", "--policy", p, "-q")
+	}
+}
