@@ -1,12 +1,15 @@
 package main
 
 import (
+	"bytes"
 	"fmt"
 	"math"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/advcheck/advcheck/internal/npy"
 )
 
 // cleanErrors is 8 MNIST test images of which zoo:mnist-cnn misclassifies 4
@@ -78,17 +81,36 @@ func TestMovementOverAttackedSamples(t *testing.T) {
 // TestGateWithNoAttackedSample: the second half of the clean-errors data is
 // the four images the model misclassifies, so nothing is attacked. The cosine
 // and KL are null with a flag, and a min_cosine requirement that any number
-// would meet fails, saying why.
+// would meet fails, saying why. (The half is a data set of its own: a gate
+// refuses the report of a shard, which is not the policy's whole data set.)
 func TestGateWithNoAttackedSample(t *testing.T) {
 	dir := t.TempDir()
 	rep, gated, policy := filepath.Join(dir, "r.json"), filepath.Join(dir, "g.json"), filepath.Join(dir, "p.yaml")
-	code, _, errs := advcheck(t, "sweep", "--data", cleanErrors, "--shard", "1/2", "--attack", "fgsm", "--eps", "0,0.03", "--json", rep, "-q")
+	x, err := npy.ReadFile("../../testdata/clean_errors/x.npy", npy.DefaultLimits())
+	if err != nil {
+		t.Fatal(err)
+	}
+	y, err := npy.ReadFile("../../testdata/clean_errors/y.npy", npy.DefaultLimits())
+	if err != nil {
+		t.Fatal(err)
+	}
+	var xb, yb bytes.Buffer
+	if err := npy.WriteUint8(&xb, []int{4, 28, 28}, x.U8[4*784:]); err != nil {
+		t.Fatal(err)
+	}
+	if err := npy.WriteInt64(&yb, []int{4}, y.I64[4:]); err != nil {
+		t.Fatal(err)
+	}
+	os.WriteFile(filepath.Join(dir, "x.npy"), xb.Bytes(), 0o644)
+	os.WriteFile(filepath.Join(dir, "y.npy"), yb.Bytes(), 0o644)
+	errorsOnly := "npy:" + filepath.Join(dir, "x.npy") + "," + filepath.Join(dir, "y.npy")
+	code, _, errs := advcheck(t, "sweep", "--data", errorsOnly, "--attack", "fgsm", "--eps", "0,0.03", "--json", rep, "-q")
 	if code != 0 {
 		t.Fatalf("sweep: exit %d: %s", code, errs)
 	}
 	os.WriteFile(policy, []byte(`apiVersion: advcheck/policy/v1
 model: zoo:mnist-cnn
-data: "`+cleanErrors+`"
+data: "`+errorsOnly+`"
 attacks: [fgsm]
 eps: {linf: [0, 0.03]}
 requirements:
