@@ -356,6 +356,10 @@ func TestModelIntegrity(t *testing.T) {
 			t.Errorf("%s: signed model: exit %d %s", a[0], code, errs)
 		}
 	}
+	// A partial report to resume from is a report read: it must be signed too.
+	if code, _, errs := advcheck(t, append(args, "--resume", policy)...); code != 1 || !strings.Contains(errs, "p.yaml is not signed") {
+		t.Errorf("sweep --resume of an unsigned report: exit %d %s", code, errs)
+	}
 	os.WriteFile(model, append(b, 0), 0o644)
 	for _, a := range [][]string{args, gate} {
 		if code, _, errs := advcheck(t, a...); code != 1 || !strings.Contains(errs, "changed since it was signed") {
