@@ -62,6 +62,11 @@ func (r *Report) MatchPolicy(p *Policy) error {
 	} else if p.Data.Spec != r.Dataset.Spec {
 		return mismatch("dataset.spec", fmt.Sprintf("%q", p.Data.Spec), fmt.Sprintf("%q", r.Dataset.Spec))
 	}
+	// A policy cannot name a --classes file, and one renumbers the labels
+	// of the same spec.
+	if cm := r.Dataset.ClassMap; cm != nil && cm.Source == "classes_file" {
+		return mismatch("dataset.class_map", "the data set's own class map (a policy names no --classes file)", "--classes "+cm.File)
+	}
 	if p.Data.Labels != r.Dataset.LabelSource {
 		return mismatch("dataset.label_source", p.Data.Labels, r.Dataset.LabelSource)
 	}

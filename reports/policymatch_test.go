@@ -39,6 +39,15 @@ func TestMatchPolicyParams(t *testing.T) {
 	if err := decoded().MatchPolicy(p); err != nil {
 		t.Fatalf("the policy's own configuration: %v", err)
 	}
+	// Labels renumbered by a --classes file are not the policy's data set.
+	r.Dataset.ClassMap = &ClassMap{Source: "classes_file", File: "wnids.txt"}
+	if err := decoded().MatchPolicy(p); !errors.Is(err, ErrPolicyMismatch) || !strings.Contains(err.Error(), "dataset.class_map") || !strings.Contains(err.Error(), "--classes wnids.txt") {
+		t.Errorf("a --classes report: %v", err)
+	}
+	r.Dataset.ClassMap = &ClassMap{Source: "folders"}
+	if err := decoded().MatchPolicy(p); err != nil {
+		t.Errorf("the folders' own class map: %v", err)
+	}
 	r.Config.Attacks[0].Params["restarts"] = 5
 	err = decoded().MatchPolicy(p)
 	if !errors.Is(err, ErrPolicyMismatch) || !strings.Contains(err.Error(), `config.attacks[pgd:steps=3].params`) || !strings.Contains(err.Error(), `"restarts":5`) {
