@@ -103,11 +103,33 @@ func (im *importer) run(og *onnx.Graph) (*Graph, error) {
 	if out.IsConst() {
 		return nil, errorf(ErrInvalid, "the output %q does not depend on the input", out.Name)
 	}
+	if err := checkDeclared(og.Outputs[0], out.Shape); err != nil {
+		return nil, err
+	}
 	g := &Graph{Input: input, Output: out, Nodes: im.nodes, OutputKind: OutputLogits, Notes: im.notes}
 	if err := g.finish(); err != nil {
 		return nil, err
 	}
 	return g, nil
+}
+
+// checkDeclared refuses an output whose computed shape contradicts the
+// shape the graph declares for it: the class count a report states must be
+// the one the file says. Symbolic and unknown dimensions, and the batch
+// axis (often declared as a fixed 1), are not compared.
+func checkDeclared(vi *onnx.ValueInfo, got Shape) error {
+	if !vi.HasShape {
+		return nil
+	}
+	if len(vi.Dims) != len(got) {
+		return errorf(ErrInvalid, "the graph declares output %q with rank %d, but its nodes compute %v", vi.Name, len(vi.Dims), got)
+	}
+	for i, d := range vi.Dims {
+		if d.Known && got[i] != Batch && int64(got[i]) != d.Value {
+			return errorf(ErrInvalid, "the graph declares output %q with dimension %d of size %d, but its nodes compute %v", vi.Name, i, d.Value, got)
+		}
+	}
+	return nil
 }
 
 func nodeLabel(i int, n *onnx.Node) string {

@@ -299,3 +299,29 @@ func TestFoldBudgetCountsStored(t *testing.T) {
 		t.Errorf("2001 folded elements, 1000 stored, budget 1: %v", err)
 	}
 }
+
+// An output whose computed shape contradicts the declared one is refused:
+// the class count must be the one the file states. The batch axis and
+// symbolic dimensions are not compared.
+func TestDeclaredOutputShape(t *testing.T) {
+	w := &onnx.Tensor{Name: "W", DataType: onnx.Float, Dims: []int64{16, 32}, FloatData: make([]float32, 16*32)}
+	declared := func(dims ...onnx.Dim) *onnx.Model {
+		m := onnxModel([]*onnx.ValueInfo{image("x", 16)}, []*onnx.Tensor{w},
+			[]*onnx.Node{{Name: "fc", OpType: "MatMul", Inputs: []string{"x", "W"}, Outputs: []string{"y"}}}, "y")
+		m.Graph.Outputs[0] = &onnx.ValueInfo{Name: "y", ElemType: onnx.Float, HasShape: true, Dims: dims}
+		return m
+	}
+	n, k10, k32, one := onnx.Dim{Param: "N"}, onnx.Dim{Value: 10, Known: true}, onnx.Dim{Value: 32, Known: true}, onnx.Dim{Value: 1, Known: true}
+	_, err := FromONNX(declared(n, k10), DefaultLimits())
+	if !errors.Is(err, ErrInvalid) || !strings.Contains(err.Error(), `the graph declares output "y" with dimension 1 of size 10, but its nodes compute [N×32]`) {
+		t.Errorf("declared 10 classes, computed 32: %v", err)
+	}
+	if _, err := FromONNX(declared(n, k10, one), DefaultLimits()); !errors.Is(err, ErrInvalid) || !strings.Contains(err.Error(), "rank 3") {
+		t.Errorf("declared rank 3: %v", err)
+	}
+	for _, dims := range [][]onnx.Dim{{n, k32}, {one, k32}, {n, {Param: "classes"}}, {{}, {}}} {
+		if g, err := FromONNX(declared(dims...), DefaultLimits()); err != nil || g.Classes != 32 {
+			t.Errorf("declared %v: %v", dims, err)
+		}
+	}
+}
