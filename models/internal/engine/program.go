@@ -36,6 +36,7 @@ type Program[T Float] struct {
 	loss       *lossLayer[T]
 	obj        *Objective
 	graph      *gorgonia.ExprGraph
+	sc         *scratch[T]
 }
 
 type machine struct{ vm gorgonia.VM }
@@ -62,6 +63,7 @@ func Build[T Float](g *ir.Graph, n int, withGrad bool) (p *Program[T], err error
 	xn := gorgonia.NewTensor(eg, dt, len(inShape), gorgonia.WithShape(inShape...), gorgonia.WithName("advcheck.input"), gorgonia.WithValue(xt))
 	nodes := map[*ir.Value]*gorgonia.Node{g.Input: xn}
 	sc := &scratch[T]{}
+	p.sc = sc
 	var ops []gorgonia.Op
 	fused := fusedRelus(g)
 	hasRelu := map[*ir.Node]bool{}
