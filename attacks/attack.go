@@ -140,7 +140,8 @@ func parseNumber(s string) (float64, error) {
 	if a, b, ok := strings.Cut(s, "/"); ok {
 		x, err1 := strconv.ParseFloat(a, 64)
 		y, err2 := strconv.ParseFloat(b, 64)
-		if err1 != nil || err2 != nil || y == 0 {
+		// "nan/1" and "1e308/1e-308" parse, but are not numbers a step can use.
+		if err1 != nil || err2 != nil || y == 0 || math.IsNaN(x/y) || math.IsInf(x/y, 0) {
 			return 0, fmt.Errorf("bad fraction %q", s)
 		}
 		return x / y, nil

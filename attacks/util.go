@@ -137,7 +137,10 @@ func validTarget(rule string) error {
 	case "", "random", "ll", "next":
 		return nil
 	}
-	if _, err := strconv.Atoi(rule); err == nil {
+	if c, err := strconv.Atoi(rule); err == nil {
+		if c < 0 {
+			return fmt.Errorf("target=%d: a class number is 0 or more", c)
+		}
 		return nil
 	}
 	return fmt.Errorf("target=%q: want random, ll, next or a class number", rule)

@@ -112,10 +112,14 @@ func parseEpsList(list string) ([]Eps, error) {
 			if step <= 0 || stop < start {
 				return nil, fmt.Errorf("eps range %q: want START ≤ STOP and STEP > 0", tok)
 			}
-			count := int(math.Floor((stop-start)/step+1e-9)) + 1
-			if count > 1000 {
-				return nil, fmt.Errorf("eps range %q has %d values; at most 1000", tok, count)
+			// Count in float64 first: a tiny step makes (stop-start)/step
+			// overflow int, which once wrapped to a negative count and
+			// silently dropped the range.
+			steps := math.Floor((stop-start)/step + 1e-9)
+			if !(steps < maxEpsValues) {
+				return nil, fmt.Errorf("eps range %q has %s values; at most %d", tok, strconv.FormatFloat(steps+1, 'g', 4, 64), maxEpsValues)
 			}
+			count := int(steps) + 1
 			for i := 0; i < count; i++ {
 				val := start + float64(i)*step
 				out = append(out, Eps{Requested: tok + "#" + strconv.Itoa(i), Value: roundEps(val)})
@@ -133,8 +137,15 @@ func parseEpsList(list string) ([]Eps, error) {
 			return nil, fmt.Errorf("eps %s is negative", e.Requested)
 		}
 	}
+	if len(out) > maxEpsValues {
+		return nil, fmt.Errorf("eps list %q has %d values; at most %d", list, len(out), maxEpsValues)
+	}
 	return out, nil
 }
+
+// maxEpsValues bounds the radii of one list: each radius is a full attack
+// over the data, so more than this is a typo, not a sweep.
+const maxEpsValues = 1000
 
 func number(s string) (float64, error) {
 	s = strings.TrimSpace(s)
