@@ -89,7 +89,7 @@ func Open(path string, c Contract, lim Limits) (*Classifier, error) {
 func Decode(data []byte, c Contract, lim Limits) (*Classifier, error) {
 	c, err := c.Normalized()
 	if err != nil {
-		return nil, fmt.Errorf("%w: input contract: %v", ErrBadModel, err)
+		return nil, contractError{err}
 	}
 	if lim.MaxBytes > 0 && int64(len(data)) > lim.MaxBytes {
 		return nil, fmt.Errorf("%w: %d bytes, over the limit of %d", ErrBadModel, len(data), lim.MaxBytes)
@@ -123,11 +123,11 @@ func Decode(data []byte, c Contract, lim Limits) (*Classifier, error) {
 func FromGraph(g *ir.Graph, c Contract, info Info) (*Classifier, error) {
 	c, err := c.Normalized()
 	if err != nil {
-		return nil, fmt.Errorf("%w: input contract: %v", ErrBadModel, err)
+		return nil, contractError{err}
 	}
 	pre := ir.Preprocessing{Scale: c.Scale, Mean: c.Mean, Std: c.Std, NHWC: c.Layout == NHWC}
 	if err := g.Prepend(pre); err != nil {
-		return nil, fmt.Errorf("%w: input contract: %v", ErrBadModel, err)
+		return nil, contractError{err}
 	}
 	if c.ClassNames != nil && len(c.ClassNames) != g.Classes {
 		return nil, fmt.Errorf("%w: %d class names for a model with %d classes", ErrBadModel, len(c.ClassNames), g.Classes)

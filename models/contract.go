@@ -1,10 +1,24 @@
 package models
 
 import (
+	"errors"
 	"fmt"
 	"math"
 	"strings"
 )
+
+// ErrContract is wrapped (beside ErrBadModel) by errors saying that an input
+// contract is invalid or does not fit the model, e.g. three --mean values for
+// a one-channel model: the caller's settings are wrong, not the file.
+var ErrContract = errors.New("input contract")
+
+// contractError is an input contract that is invalid or does not fit the
+// model. It is ErrBadModel (the model cannot be loaded as asked) and
+// ErrContract (the asking is what is wrong).
+type contractError struct{ err error }
+
+func (e contractError) Error() string   { return "input contract: " + e.err.Error() }
+func (e contractError) Unwrap() []error { return []error{ErrBadModel, ErrContract, e.err} }
 
 // Layout is the memory layout of a 4-D image input.
 type Layout string

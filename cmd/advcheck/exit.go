@@ -58,7 +58,7 @@ func exitCode(err error, sig os.Signal) int {
 		return exitTimeout
 	case errors.Is(err, errCheck):
 		return exitCheck
-	case errors.Is(err, errUsage):
+	case errors.Is(err, errUsage), errors.Is(err, models.ErrContract):
 		return exitUsage
 	case errors.Is(err, errBadInput), errors.Is(err, models.ErrBadModel):
 		return exitBadInput
