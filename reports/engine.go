@@ -37,6 +37,7 @@ type Plan struct {
 	Data        Source
 	Attacks     []attacks.Attack
 	Eps         EpsGrid
+	EpsDefault  string // why Eps is the default grid it is (DefaultEpsFor), or "" when requested
 	Batch       int
 	Limit       int // the --limit the data were read with (recorded in the report)
 	Seed        uint64

@@ -48,6 +48,9 @@ func (r *Report) headerLines() []string {
 		fmt.Sprintf("clean    accuracy %s %s (%d/%d)", pct(r.Clean.Accuracy), ci(r.Clean.AccuracyCI95), r.Clean.NCorrect, r.Clean.N),
 		fmt.Sprintf("run      seed %d, shard %d/%d, %s", r.Config.Seed, r.Config.Shard.I, r.Config.Shard.N, status),
 	}
+	if r.Config.EpsDefault != "" {
+		lines = append(lines, "eps      default for "+r.Config.EpsDefault)
+	}
 	return lines
 }
 

@@ -140,6 +140,9 @@ type Config struct {
 	Seed    uint64         `json:"seed"`
 	Shard   Shard          `json:"shard"`
 	Limit   int            `json:"limit"`
+	// EpsDefault says which default grid was used and why, when --eps was
+	// not given (see DefaultEpsFor); empty for a requested grid.
+	EpsDefault string `json:"eps_default,omitempty"`
 }
 
 // AttackConfig is one attack with its resolved parameters.
