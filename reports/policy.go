@@ -29,7 +29,7 @@ type Policy struct {
 	Model        PolicyModel
 	Data         PolicyData
 	Seed         uint64
-	Batch        int
+	Batch        int      // 0 when not given: the sweep sizes it from its memory budget
 	Attacks      []string // attack specs
 	Eps          string   // an eps specification (see ParseEps); "" for the defaults
 	Requirements []Requirement
@@ -98,7 +98,7 @@ func ParsePolicy(r io.Reader) (*Policy, error) {
 		}
 		return nil, posErr(&extra, "a second YAML document; a policy is one document")
 	}
-	p := &Policy{Batch: 128, Data: PolicyData{Spec: "mnist-sample", Labels: "truth"}, Model: PolicyModel{Layout: "nchw"}}
+	p := &Policy{Data: PolicyData{Spec: "mnist-sample", Labels: "truth"}, Model: PolicyModel{Layout: "nchw"}}
 	root := doc.Content[0]
 	err = fields(root, "policy", map[string]func(*yaml.Node) error{
 		"apiVersion": func(n *yaml.Node) error { return str(n, &p.APIVersion) },

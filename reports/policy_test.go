@@ -46,8 +46,11 @@ func TestParsePolicy(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if p.Model.Path != "zoo:mnist-cnn-adv" || p.Data.Limit != 200 || p.Seed != 1 || p.Batch != 128 {
-		t.Errorf("policy %+v", p)
+	if p.Model.Path != "zoo:mnist-cnn-adv" || p.Data.Limit != 200 || p.Seed != 1 || p.Batch != 0 {
+		t.Errorf("policy %+v", p) // no batch: 0, sized from the memory budget by the sweep
+	}
+	if q, err := ParsePolicy(strings.NewReader(examplePolicy + "batch: 16\n")); err != nil || q.Batch != 16 {
+		t.Errorf("batch: 16 reads as %v (%v)", q.Batch, err)
 	}
 	if len(p.Attacks) != 2 || p.Attacks[1] != "pgd:restarts=2,steps=20" {
 		t.Errorf("attacks %v", p.Attacks)

@@ -73,7 +73,7 @@ Policy format and integrity rules: see docs/gate.md.
 // sweepFromPolicy turns a policy into sweep flags.
 func sweepFromPolicy(p *reports.Policy) *sweepOptions {
 	so := &sweepOptions{data: p.Data.Spec, classes: p.Data.Classes, limit: p.Data.Limit, labels: p.Data.Labels, attacks: p.Attacks, eps: p.Eps,
-		batch: p.Batch, seed: p.Seed, shard: "0/1", modelSHA256: p.Model.SHA256, examples: 4, checks: true}
+		batch: p.Batch, batchGiven: p.Batch > 0, seed: p.Seed, shard: "0/1", modelSHA256: p.Model.SHA256, examples: 4, checks: true}
 	so.model = p.Model.Path
 	so.layout = p.Model.Layout
 	so.scale = p.Model.Scale

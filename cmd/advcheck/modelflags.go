@@ -67,17 +67,43 @@ func (o *modelOptions) contract() (models.Contract, error) {
 		return c, usageErr(fmt.Errorf("--bounds %q: want LO,HI", o.bounds))
 	}
 	c.Lo, c.Hi = b[0], b[1]
+	// models.Contract reads zero bounds and a zero scale as "the default";
+	// from the command line they are mistakes, not requests for [0, 1] or ×1.
+	if !(c.Lo < c.Hi) {
+		return c, usageErr(fmt.Errorf("--bounds %q: want LO < HI", o.bounds))
+	}
+	if !(o.scale > 0) || math.IsInf(o.scale, 0) {
+		return c, usageErr(fmt.Errorf("--scale %v: want a positive finite number", o.scale))
+	}
 	if c.Mean, err = parseFloats(o.mean); err != nil {
 		return c, usageErr(fmt.Errorf("--mean: %v", err))
 	}
 	if c.Std, err = parseFloats(o.std); err != nil {
 		return c, usageErr(fmt.Errorf("--std: %v", err))
 	}
+	if len(c.Mean) != len(c.Std) {
+		return c, usageErr(fmt.Errorf("--mean has %d values and --std %d: give one per channel in both", len(c.Mean), len(c.Std)))
+	}
+	if err := o.checkLimits(); err != nil {
+		return c, err
+	}
 	n, err := c.Normalized()
 	if err != nil {
 		return c, usageErr(fmt.Errorf("input contract: %v", err))
 	}
 	return n, nil
+}
+
+// checkLimits refuses limits that are not positive: models.Limits reads
+// zero or less as "no limit", which a typo must not switch on.
+func (o *modelOptions) checkLimits() error {
+	if o.maxBytes < 1 {
+		return usageErr(fmt.Errorf("--max-model-bytes %d: want at least 1", o.maxBytes))
+	}
+	if o.maxTensor < 1 {
+		return usageErr(fmt.Errorf("--max-tensor-elements %d: want at least 1", o.maxTensor))
+	}
+	return nil
 }
 
 func (o *modelOptions) limits() models.Limits {

@@ -1,6 +1,9 @@
 package main
 
 import (
+	"fmt"
+	"runtime"
+
 	"github.com/spf13/cobra"
 
 	"github.com/advcheck/advcheck/models"
@@ -33,11 +36,21 @@ says otherwise, whatever scaling or normalisation the model applies inside.
 ` + exitStatusHelp,
 		SilenceErrors: true,
 		SilenceUsage:  true,
-		PersistentPreRun: func(cmd *cobra.Command, args []string) {
+		PersistentPreRunE: func(cmd *cobra.Command, args []string) error {
+			// Each thread gets its own scratch buffers, so an absurd count
+			// is an out-of-memory crash rather than a slow run.
+			if limit := maxThreads(); threads < 0 || threads > limit {
+				return usageErr(fmt.Errorf("--threads %d: want 0 (one per CPU) to %d (4 per CPU)", threads, limit))
+			}
 			models.SetThreads(threads)
+			return nil
 		},
 	}
-	root.PersistentFlags().IntVar(&threads, "threads", 0, "compute threads (0 = one per CPU); BLAS runs single-threaded inside them")
+	root.PersistentFlags().IntVar(&threads, "threads", 0, "compute threads, 0 to 4 per CPU (0 = one per CPU); BLAS runs single-threaded inside them")
 	root.AddCommand(newSweepCommand(), newGateCommand(), newReportCommand(), newMergeCommand(), newKeygenCommand(), newSignCommand(), newVerifyCommand(), newVersionCommand(), newInspectCommand())
 	return root
 }
+
+// maxThreads is the largest --threads: four per CPU leaves room to
+// oversubscribe on purpose while bounding the per-thread buffers.
+func maxThreads() int { return 4 * runtime.NumCPU() }

@@ -28,6 +28,8 @@ type sweepOptions struct {
 	attacks     []string
 	eps         string
 	batch       int
+	batchGiven  bool   // --batch was given (else it is sized from --memory)
+	memory      string // --memory budget, "" for the default
 	seed        uint64
 	shard       string
 	labels      string
@@ -66,8 +68,9 @@ func (o *sweepOptions) addFlags(fs *pflag.FlagSet) {
 	fs.IntVar(&o.limit, "limit", 0, "attack only the first N samples (0 = all)")
 	fs.Int64Var(&o.maxData, "max-data-bytes", datasets.DefaultLimits().MaxBytes, "refuse data files (decompressed) larger than this")
 	fs.StringArrayVar(&o.attacks, "attack", []string{"fgsm", "pgd"}, "attack `SPEC`, e.g. pgd:steps=100,restarts=5 (repeatable, or comma-separated names); see 'advcheck sweep --help'")
-	fs.StringVar(&o.eps, "eps", "", "radii: a list 0,0.1,8/255, a range START:STOP:STEP, or per norm 'linf=0,8/255 l2=0,0.5' (default linf 0:0.3:0.05 and l2 0:3:0.5, scaled to --bounds)")
-	fs.IntVar(&o.batch, "batch", 128, "samples per batch")
+	fs.StringVar(&o.eps, "eps", "", "radii: a list 0,0.1,8/255, a range START:STOP:STEP, or per norm 'linf=0,8/255 l2=0,0.5' (default: chosen from the input shape, see below)")
+	fs.IntVar(&o.batch, "batch", 0, "samples per batch (default: the largest power of two up to 128 that fits --memory)")
+	fs.StringVar(&o.memory, "memory", "", "memory `BUDGET` for a batch (compiled model and attack buffers, not the data set), e.g. 8GiB (default 4GiB)")
 	fs.Uint64Var(&o.seed, "seed", 0, "seed of every attack's randomness")
 	fs.StringVar(&o.shard, "shard", "0/1", "run only shard I/N of the data (contiguous blocks; combine the parts with 'advcheck merge')")
 	fs.StringVar(&o.labels, "labels", "truth", "attack away from the true labels (truth) or from the model's own predictions (pred: every sample is attacked)")
@@ -114,6 +117,7 @@ Attacks (--attack NAME or NAME:key=value,...):
   advcheck sweep --shard 0/4 --json part0.json    # then: advcheck merge part*.json --json all.json`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
+			opts.batchGiven = cmd.Flags().Changed("batch")
 			return runSweep(cmd.Context(), opts, os.Args, cmd.OutOrStdout(), cmd.ErrOrStderr())
 		},
 	}
@@ -132,11 +136,8 @@ func parseShard(s string) (reports.Shard, error) {
 // buildPlan checks the flags and loads the model and data.
 func (o *sweepOptions) buildPlan(stderr io.Writer) (*reports.Plan, reports.Report, error) {
 	var base reports.Report
-	if o.batch < 1 {
-		return nil, base, usageErr(fmt.Errorf("--batch %d: want at least 1", o.batch))
-	}
-	if o.limit < 0 {
-		return nil, base, usageErr(fmt.Errorf("--limit %d: want 0 (all) or more", o.limit))
+	if err := o.validate(); err != nil {
+		return nil, base, err
 	}
 	if o.labels != "truth" && o.labels != "pred" {
 		return nil, base, usageErr(fmt.Errorf("--labels %q: want truth or pred", o.labels))
@@ -161,18 +162,19 @@ func (o *sweepOptions) buildPlan(stderr io.Writer) (*reports.Plan, reports.Repor
 	if err != nil {
 		return nil, base, err
 	}
-	c, err := o.contract()
-	if err != nil {
+	// The contract is checked again when the model loads; checking it
+	// here reports a flag mistake before any file is read.
+	if _, err := o.contract(); err != nil {
 		return nil, base, err
 	}
-	grid := reports.DefaultEps(c.Lo, c.Hi)
+	var grid reports.EpsGrid
 	if o.eps != "" {
 		if grid, err = reports.ParseEps(o.eps); err != nil {
 			return nil, base, usageErr(fmt.Errorf("--eps: %v", err))
 		}
 	}
 	for _, a := range as {
-		if len(grid[a.Norm()]) == 0 {
+		if grid != nil && len(grid[a.Norm()]) == 0 {
 			return nil, base, usageErr(fmt.Errorf("--attack %s is %s, but --eps gives no %s radii", a.ID(), a.Norm(), a.Norm()))
 		}
 	}
@@ -182,6 +184,10 @@ func (o *sweepOptions) buildPlan(stderr io.Writer) (*reports.Plan, reports.Repor
 	}
 	m := mh.model
 	spec := m.Spec()
+	grid, epsNote, err := o.fitModel(m, as, grid)
+	if err != nil {
+		return nil, base, err
+	}
 	data, err := datasets.Open(o.data, datasets.Options{Limit: o.limit, Layout: o.dataLayout, Shape: spec.Shape, Limits: datasets.Limits{MaxBytes: o.maxData},
 		ClassFile: o.classes, Outputs: spec.Classes})
 	if err != nil {
@@ -193,7 +199,7 @@ func (o *sweepOptions) buildPlan(stderr io.Writer) (*reports.Plan, reports.Repor
 		}
 		return nil, base, dataErr(err)
 	}
-	p := &reports.Plan{Model: m, Data: data, Attacks: as, Eps: grid, Batch: o.batch, Limit: o.limit, Seed: o.seed, Shard: shard,
+	p := &reports.Plan{Model: m, Data: data, Attacks: as, Eps: grid, EpsDefault: epsNote, Batch: o.batch, Limit: o.limit, Seed: o.seed, Shard: shard,
 		LabelSource: o.labels, Examples: o.examples, Checks: o.checks, RefineSteps: o.refine}
 	base.Model = reports.ModelOf(o.model, m)
 	if mh.metadata != nil {
