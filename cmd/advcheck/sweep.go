@@ -100,6 +100,16 @@ norm; the area under the accuracy curve and the median minimal eps.
 With no flags it attacks the embedded MNIST CNN (zoo:mnist-cnn) on the
 embedded 1,000-image MNIST test sample with FGSM and PGD.
 
+Without --eps the radii follow the data (multiplied by the width of --bounds):
+one channel or not an image: MNIST-scale, L∞ 0…0.3 by 0.05, L2 0…3 by 0.5;
+3+ channels under 64 px: CIFAR-scale, L∞ 0,2,4,8,16/255, L2 0,0.125,0.25,0.5,1;
+3+ channels of 64 px or more: ImageNet-scale, L∞ 0,1,2,4,8/255, L2 0,0.25,0.5,1,2.
+The table header and config.eps_default in the report name the grid used.
+
+Without --batch the batch is the largest power of two up to 128 whose
+estimated memory (compiled model programs and attack buffers, not the data
+set) fits --memory; a --batch that does not fit is refused with one that does.
+
 Only samples the model classifies correctly are attacked, and attack success,
 cosine, KL and perturbation norms are over those attacked samples (accuracy is
 over all). --labels pred attacks every sample, away from its own prediction:
