@@ -94,7 +94,7 @@ func TestBatchFromMemory(t *testing.T) {
 	}
 	mem := fmt.Sprint(budget)
 	out := filepath.Join(t.TempDir(), "r.json")
-	code, table, errs := advcheck(t, "sweep", "--threads", "1", "--memory", mem, "--limit", "20", "--attack", "fgsm", "--json", out)
+	code, _, errs := advcheck(t, "sweep", "--threads", "1", "--memory", mem, "--limit", "20", "--attack", "fgsm", "--json", out, "-q")
 	if code != 0 {
 		t.Fatalf("exit %d: %s", code, errs)
 	}
@@ -105,7 +105,7 @@ func TestBatchFromMemory(t *testing.T) {
 	if note, _ := cfg["eps_default"].(string); !strings.Contains(note, "MNIST-scale") {
 		t.Errorf("config.eps_default = %q", note)
 	}
-	if code, table, _ = advcheck(t, "report", out); code != 0 || !strings.Contains(table, "eps      default for 1-channel 28×28 input: MNIST-scale grid") {
+	if code, table, _ := advcheck(t, "report", out); code != 0 || !strings.Contains(table, "eps      default for 1-channel 28×28 input: MNIST-scale grid") {
 		t.Errorf("the table header does not name the default grid:\n%s", table)
 	}
 	code, _, errs = advcheck(t, "sweep", "--threads", "1", "--memory", mem, "--batch", "16", "--limit", "20", "--attack", "fgsm", "-q")
