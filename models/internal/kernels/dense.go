@@ -2,11 +2,15 @@ package kernels
 
 import "github.com/advcheck/advcheck/models/internal/blas"
 
-// DenseBlock is the number of rows every dense matrix product works on. A
-// BLAS may compute a row differently depending on how many rows the call
-// has (OpenBLAS picks other kernels for the remainder rows), so the engine
-// always multiplies blocks of exactly DenseBlock rows, padding the last one:
-// a sample's result is then the same bits whatever batch it is in.
+// DenseBlock is the number of samples every dense matrix product works on.
+// A BLAS may round a sample's result differently depending on where the
+// sample sits in the product: OpenBLAS's Haswell/Zen SGEMM kernels give rows
+// 6–15 of a 16-row left operand other bits than rows 0–5. The engine
+// therefore multiplies blocks of exactly DenseBlock samples, padding the last
+// one, and puts the samples in the columns of a DenseBlock-column right
+// operand (transposed explicitly), which every OpenBLAS kernel measured and
+// gonum compute alike: a sample's result is the same bits whatever batch,
+// position or shard it is in (TestExactAcrossBatches).
 const DenseBlock = 16
 
 // DenseScratch is the scratch DenseForward and DenseBackward need per worker.
@@ -15,41 +19,57 @@ func DenseScratch(k, m int) int { return DenseBlock * (k + m) }
 // DenseForward computes rows [lo, hi) of y = x·w + b for x (rows×K), w (K×M)
 // and b ([M] or nil). scratch holds DenseScratch(k, m) elements.
 func DenseForward[T Float](x, w, b, y []T, k, m, lo, hi int, scratch []T) {
+	xt, yt := scratch[:DenseBlock*k], scratch[DenseBlock*k:DenseBlock*(k+m)]
 	for r := lo; r < hi; r += DenseBlock {
 		n := min(DenseBlock, hi-r)
-		xs, ys := x[r*k:(r+n)*k], y[r*m:(r+n)*m]
-		if n < DenseBlock {
-			xs, ys = scratch[:DenseBlock*k], scratch[DenseBlock*k:DenseBlock*(k+m)]
-			copy(xs, x[r*k:(r+n)*k])
-			clear(xs[n*k:])
-		}
+		transposeFrom(xt, x[r*k:(r+n)*k], k, n)
+		// yt (M×DenseBlock) = wᵀ·xt (+ b in every column).
 		beta := T(0)
 		if b != nil {
-			for q := 0; q < DenseBlock; q++ {
-				copy(ys[q*m:(q+1)*m], b)
+			for j, bj := range b {
+				row := yt[j*DenseBlock : (j+1)*DenseBlock]
+				for q := range row {
+					row[q] = bj
+				}
 			}
 			beta = 1
 		}
-		blas.Gemm(false, false, DenseBlock, m, k, 1, xs, k, w, m, beta, ys, m)
-		if n < DenseBlock {
-			copy(y[r*m:(r+n)*m], ys[:n*m])
-		}
+		blas.Gemm(true, false, m, DenseBlock, k, 1, w, m, xt, DenseBlock, beta, yt, DenseBlock)
+		transposeInto(y[r*m:(r+n)*m], yt, m, n)
 	}
 }
 
 // DenseBackward computes rows [lo, hi) of dx = dy·wᵀ, in blocks as DenseForward.
 func DenseBackward[T Float](dy, w, dx []T, k, m, lo, hi int, scratch []T) {
+	dyt, dxt := scratch[:DenseBlock*m], scratch[DenseBlock*m:DenseBlock*(k+m)]
 	for r := lo; r < hi; r += DenseBlock {
 		n := min(DenseBlock, hi-r)
-		dys, dxs := dy[r*m:(r+n)*m], dx[r*k:(r+n)*k]
-		if n < DenseBlock {
-			dys, dxs = scratch[:DenseBlock*m], scratch[DenseBlock*m:DenseBlock*(k+m)]
-			copy(dys, dy[r*m:(r+n)*m])
-			clear(dys[n*m:])
+		transposeFrom(dyt, dy[r*m:(r+n)*m], m, n)
+		// dxt (K×DenseBlock) = w·dyt.
+		blas.Gemm(false, false, k, DenseBlock, m, 1, w, m, dyt, DenseBlock, 0, dxt, DenseBlock)
+		transposeInto(dx[r*k:(r+n)*k], dxt, k, n)
+	}
+}
+
+// transposeFrom writes the n rows of src (n×cols) as the first n columns of
+// t (cols×DenseBlock) and zeroes the other columns.
+func transposeFrom[T Float](t, src []T, cols, n int) {
+	for j := 0; j < cols; j++ {
+		col := t[j*DenseBlock : (j+1)*DenseBlock]
+		for q := 0; q < n; q++ {
+			col[q] = src[q*cols+j]
 		}
-		blas.Gemm(false, true, DenseBlock, k, m, 1, dys, m, w, m, 0, dxs, k)
-		if n < DenseBlock {
-			copy(dx[r*k:(r+n)*k], dxs[:n*k])
+		clear(col[n:])
+	}
+}
+
+// transposeInto writes the first n columns of t (cols×DenseBlock) as the
+// rows of dst (n×cols).
+func transposeInto[T Float](dst, t []T, cols, n int) {
+	for q := 0; q < n; q++ {
+		row := dst[q*cols : (q+1)*cols]
+		for j := range row {
+			row[j] = t[j*DenseBlock+q]
 		}
 	}
 }
