@@ -82,6 +82,7 @@ type Dataset struct {
 	Shape   []int    // per sample: C, H, W
 	Classes []string // class names by label (image folders), or nil (also when a mapping leaves gaps)
 	Scaling string   // how stored values became pixels, e.g. "uint8/255"
+	Decoder string   // the JPEG decoder that made the pixels (JPEGDecoder), "" when no JPEG was read
 	Files   []File
 	Folder  *FolderInfo // how an image folder was labelled; nil for other formats
 

@@ -4,8 +4,7 @@ import (
 	"fmt"
 	"image"
 	"image/color"
-	_ "image/jpeg" // JPEG decoder
-	_ "image/png"  // PNG decoder
+	_ "image/png" // PNG decoder
 	"os"
 	"sort"
 )
@@ -83,9 +82,12 @@ func OpenFolder(dir string, opts Options) (*Dataset, error) {
 			if len(d.Labels) >= lim.MaxSamples {
 				return nil, fmt.Errorf("%w: %s: more than %d images", ErrBadData, dir, lim.MaxSamples)
 			}
-			img, err := decodeImage(path, lim)
+			img, format, err := decodeImage(path, lim)
 			if err != nil {
 				return nil, err
+			}
+			if format == "jpeg" {
+				d.Decoder = JPEGDecoder
 			}
 			b := img.Bounds()
 			if shape == nil {
@@ -115,27 +117,35 @@ func OpenFolder(dir string, opts Options) (*Dataset, error) {
 	return d, nil
 }
 
-func decodeImage(path string, lim Limits) (image.Image, error) {
+// decodeImage decodes a PNG, or a JPEG as PIL does (see JPEGDecoder), and
+// returns the format's name.
+func decodeImage(path string, lim Limits) (image.Image, string, error) {
 	f, err := os.Open(path)
 	if err != nil {
-		return nil, fmt.Errorf("%w: %v", ErrBadData, err)
+		return nil, "", fmt.Errorf("%w: %v", ErrBadData, err)
 	}
 	defer f.Close()
+	if img, ok, err := decodeJPEGFile(f, lim); ok || err != nil {
+		if err != nil {
+			return nil, "", fmt.Errorf("%w: %s: %v", ErrBadData, path, err)
+		}
+		return img, "jpeg", nil
+	}
 	cfg, _, err := image.DecodeConfig(f)
 	if err != nil {
-		return nil, fmt.Errorf("%w: %s: %v", ErrBadData, path, err)
+		return nil, "", fmt.Errorf("%w: %s: %v", ErrBadData, path, err)
 	}
-	if int64(cfg.Width)*int64(cfg.Height) > 1<<26 || int64(cfg.Width)*int64(cfg.Height)*3 > lim.MaxElements {
-		return nil, fmt.Errorf("%w: %s: %d×%d pixels is over the limit", ErrBadData, path, cfg.Width, cfg.Height)
+	if int64(cfg.Width)*int64(cfg.Height) > maxImagePixels || int64(cfg.Width)*int64(cfg.Height)*3 > lim.MaxElements {
+		return nil, "", fmt.Errorf("%w: %s: %d×%d pixels is over the limit", ErrBadData, path, cfg.Width, cfg.Height)
 	}
 	if _, err := f.Seek(0, 0); err != nil {
-		return nil, fmt.Errorf("%w: %v", ErrBadData, err)
+		return nil, "", fmt.Errorf("%w: %v", ErrBadData, err)
 	}
-	img, _, err := image.Decode(f)
+	img, format, err := image.Decode(f)
 	if err != nil {
-		return nil, fmt.Errorf("%w: %s: %v", ErrBadData, path, err)
+		return nil, "", fmt.Errorf("%w: %s: %v", ErrBadData, path, err)
 	}
-	return img, nil
+	return img, format, nil
 }
 
 func isGray(img image.Image) bool {
