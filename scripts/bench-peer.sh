@@ -14,7 +14,7 @@ py=/usr/bin/python3
 "$py" -c 'import torch' 2>/dev/null || { echo "bench-peer: $py cannot import torch (Debian: apt-get install python3-torch)" >&2; exit 1; }
 
 gobench() { # gobench NAME → img/s
-  go test -tags "${TAGS:-openblas}" -run '^$' -bench "^Benchmark$1\$" -benchtime "${BENCHTIME:-5s}" -count 1 -cpu "$threads" ./models/ \
+  go test -tags "${TAGS:-openblas libjpeg}" -run '^$' -bench "^Benchmark$1\$" -benchtime "${BENCHTIME:-5s}" -count 1 -cpu "$threads" ./models/ \
     | awk '/img\/s/ { for (i = 1; i <= NF; i++) if ($(i+1) == "img/s") print $i }'
 }
 torchbench() { # torchbench MODE → img/s
@@ -29,13 +29,13 @@ for pair in "forward:Logits" "forward + input gradient:LossGradient"; do
   a=$(gobench "$name"); t=$(torchbench "$mode")
   printf "%-28s %12.0f %12.0f %8.2f\n" "$label" "$a" "$t" "$(awk -v a="$a" -v t="$t" 'BEGIN { print a / t }')"
 done
-echo "torch $("$py" -c 'import torch; print(torch.__version__)'), $(go run -tags "${TAGS:-openblas}" ./cmd/advcheck version | grep '^blas')"
+echo "torch $("$py" -c 'import torch; print(torch.__version__)'), $(go run -tags "${TAGS:-openblas libjpeg}" ./cmd/advcheck version | grep '^blas')"
 
 # The FGSM sweep of the report engine: 10,000 MNIST test images, 7 eps from 0
 # to 0.3. advcheck computes one gradient per batch for every eps; ART and
 # torchattacks (and the peer script) compute one gradient per eps.
 if [ -f data/mnist/t10k-images-idx3-ubyte ] && [ "${SWEEP:-1}" = 1 ]; then
-  go build -tags "${TAGS:-openblas}" -o bin/advcheck ./cmd/advcheck
+  go build -tags "${TAGS:-openblas libjpeg}" -o bin/advcheck ./cmd/advcheck
   start=$(date +%s.%N)
   bin/advcheck sweep --threads "$threads" --data mnist:data/mnist --attack fgsm --eps 0:0.3:0.05 \
     --checks=false --examples 0 --progress never --quiet --json /tmp/advcheck-bench-sweep.json
