@@ -4,6 +4,7 @@ package datasets
 
 import (
 	"bytes"
+	"fmt"
 	"image"
 	"image/color"
 	"image/jpeg"
@@ -21,7 +22,7 @@ const JPEGPILExact = false
 func decodeJPEG(data []byte, maxElements int64) (image.Image, error) {
 	cfg, err := jpeg.DecodeConfig(bytes.NewReader(data))
 	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("go image/jpeg: %w", err)
 	}
 	c := 3
 	if cfg.ColorModel == color.GrayModel {
@@ -30,5 +31,9 @@ func decodeJPEG(data []byte, maxElements int64) (image.Image, error) {
 	if err := checkJPEG(cfg.Width, cfg.Height, c, cfg.ColorModel == color.CMYKModel, maxElements); err != nil {
 		return nil, err
 	}
-	return jpeg.Decode(bytes.NewReader(data))
+	img, err := jpeg.Decode(bytes.NewReader(data))
+	if err != nil {
+		return nil, fmt.Errorf("go image/jpeg: %w", err)
+	}
+	return img, nil
 }
