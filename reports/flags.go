@@ -3,6 +3,7 @@ package reports
 import (
 	"fmt"
 	"sort"
+	"strings"
 
 	"github.com/advcheck/advcheck/metrics"
 )
@@ -22,12 +23,17 @@ const (
 	FlagUnboundedFails     = "unbounded_attack_fails"
 	FlagNotConverged       = "not_converged"
 	FlagNotRobustBench     = "autoattack_without_fab"
+	FlagJPEGNotPILExact    = "jpeg_not_pil_exact"
 )
 
 // FlagClassCount is raised on the inputs, not decided from samples: an image
 // folder's sorted class folders were numbered 0…k−1 without a class mapping,
 // and k differs from the model's number of outputs.
 const FlagClassCount = "class_count_mismatch"
+
+// notPILExact marks a JPEG decoder name whose pixels are not PIL's
+// (datasets.GoJPEGDecoder says so in its name).
+const notPILExact = "not PIL-exact"
 
 // significance is the one-sided level of the paired tests behind flags.
 const significance = 0.05
@@ -38,7 +44,7 @@ var iterative = map[string]bool{"bim": true, "pgd": true, "mifgsm": true, "apgd-
 func reliabilityIDs() map[string]bool {
 	return map[string]bool{FlagProbabilityOutputs: true, FlagZeroGradients: true, FlagNonFiniteGradients: true,
 		FlagRandomizedModel: true, FlagNonMonotone: true, FlagIterativeWeaker: true, FlagBlackBoxBeats: true,
-		FlagUnboundedFails: true, FlagNotConverged: true, FlagNotRobustBench: true}
+		FlagUnboundedFails: true, FlagNotConverged: true, FlagNotRobustBench: true, FlagJPEGNotPILExact: true}
 }
 
 // reliabilityFlags decides every reliability flag from the samples.
@@ -62,6 +68,9 @@ func (r *Report) reliabilityFlags() []Flag {
 		if a.Name == "autoattack" {
 			add(FlagNotRobustBench, "info", "autoattack runs APGD-CE, APGD-T and Square but not FAB-T, so its numbers are not comparable with RobustBench entries")
 		}
+	}
+	if d := r.Dataset.Decoder; strings.Contains(d, notPILExact) {
+		add(FlagJPEGNotPILExact, "warning", "the JPEG images were decoded by %s, whose pixels differ from PIL's (libjpeg) by several levels on average and by tens of levels at colour edges of chroma-subsampled files, more than common eps: the model is tested on inputs its PIL pipeline never produces; use a binary built with the libjpeg tag (make build)", d)
 	}
 	if k := r.Model.OutputKind; k == "probabilities" || k == "log_probabilities" {
 		add(FlagProbabilityOutputs, "info", "the model's output is %s: advcheck set the final Softmax aside and attacks the logits before it (attacks on softmax outputs suffer vanishing gradients)", k)

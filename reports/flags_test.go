@@ -218,3 +218,37 @@ func TestCurveFlags(t *testing.T) {
 		}
 	}
 }
+
+// A data set decoded by Go's image/jpeg raises a warning; one decoded by
+// the libjpeg build, or holding no JPEG, raises none. The flag is derived
+// from dataset.decoder, so a re-reduced or merged report keeps exactly one.
+func TestJPEGDecoderFlag(t *testing.T) {
+	for _, c := range []struct {
+		decoder string
+		want    bool
+	}{
+		{datasets.GoJPEGDecoder, true},
+		{"libjpeg-turbo 2.1.5 (islow, fancy upsampling)", false},
+		{"", false},
+		{datasets.JPEGDecoder, !datasets.JPEGPILExact},
+	} {
+		r := &Report{Schema: Schema, Samples: &Samples{}, Model: Model{OutputKind: "logits"}, Dataset: Dataset{Decoder: c.decoder}}
+		for i := 0; i < 2; i++ {
+			if err := r.Reduce(); err != nil {
+				t.Fatal(err)
+			}
+		}
+		n := 0
+		for _, f := range r.Flags {
+			if f.ID == FlagJPEGNotPILExact {
+				n++
+				if f.Severity != "warning" || !strings.Contains(f.Message, c.decoder) {
+					t.Errorf("%q: flag %+v", c.decoder, f)
+				}
+			}
+		}
+		if want := map[bool]int{true: 1, false: 0}[c.want]; n != want {
+			t.Errorf("decoder %q: %d %s flags, want %d; flags:\n%s", c.decoder, n, FlagJPEGNotPILExact, want, ids(r.Flags))
+		}
+	}
+}

@@ -204,7 +204,7 @@ code { word-break: break-all; }
 <div class="verdict {{if .VerdictOK}}ok{{else}}bad{{end}}">{{.Verdict}}</div>
 <ul>{{range .Headline}}<li>{{.}}</li>{{end}}</ul>
 <p>Model <code>{{.R.Model.Path}}</code> (SHA-256 <code>{{.R.Model.SHA256}}</code>, output kind {{.R.Model.OutputKind}}).
-Data <code>{{.R.Dataset.Spec}}</code> (decoded SHA-256 <code>{{.R.Dataset.SHA256Decoded}}</code>, {{.R.Dataset.Samples}} of {{.R.Dataset.Total}} samples, labels: {{.R.Dataset.LabelSource}}).
+Data <code>{{.R.Dataset.Spec}}</code> (decoded SHA-256 <code>{{.R.Dataset.SHA256Decoded}}</code>, {{.R.Dataset.Samples}} of {{.R.Dataset.Total}} samples, labels: {{.R.Dataset.LabelSource}}{{with .R.Dataset.Decoder}}, JPEG decoder: {{.}}{{end}}).
 Seed {{.R.Config.Seed}}, shard {{.R.Config.Shard.I}}/{{.R.Config.Shard.N}}. Epsilon is in pixel units: inputs in [{{index .R.Model.InputContract.Bounds 0}}, {{index .R.Model.InputContract.Bounds 1}}].</p>
 {{with .R.Dataset.ClassMap}}<details><summary>Labels of the {{len .Classes}} class folders from {{.Source}}{{with .File}} <code>{{.}}</code>{{end}}</summary>
 <p>{{range $i, $c := .Classes}}{{if $i}}, {{end}}<code>{{$c.Folder}}</code> → {{$c.Label}} (images: {{$c.Images}}{{with $c.Symlink}}; a link to <code>{{.}}</code>{{end}}){{end}}.</p></details>{{end}}

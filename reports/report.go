@@ -82,6 +82,7 @@ type Dataset struct {
 	Shape         []int      `json:"shape"`
 	Classes       []string   `json:"classes,omitempty"`
 	Files         []DataFile `json:"files,omitempty"`
+	Decoder       string     `json:"decoder,omitempty"` // the JPEG decoder, when the data held JPEGs
 	// Image folders: how folders became labels, and what was skipped or
 	// reached through symbolic links.
 	ClassMap    *ClassMap    `json:"class_map,omitempty"`

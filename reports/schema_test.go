@@ -68,6 +68,8 @@ func TestReportsFollowTheSchema(t *testing.T) {
 	r.Model.SHA256 = sha64
 	r.Dataset.SHA256Decoded = sha64
 	validate(t, s, "fresh report", encode(t, r))
+	r.Dataset.Decoder = "libjpeg-turbo 2.1.5 (islow, fancy upsampling)"
+	validate(t, s, "report with a JPEG decoder", encode(t, r))
 	r.Gate = &Gate{Passed: false, Checks: []GateCheck{{ID: "clean/min_accuracy", Want: "≥ 0.9", Got: "0.5"}}}
 	validate(t, s, "gated report", encode(t, r))
 	empty := &Report{Schema: Schema, Samples: &Samples{}, Run: r.Run, Model: r.Model, Dataset: r.Dataset, Config: r.Config}

@@ -216,7 +216,7 @@ func (o *sweepOptions) buildPlan(stderr io.Writer) (*reports.Plan, reports.Repor
 		base.Model.Metadata = mh.metadata
 	}
 	base.Dataset = reports.Dataset{Spec: o.data, SHA256Decoded: data.SHA256(), Total: data.Len(), LabelSource: o.labels,
-		Scaling: data.Scaling, Shape: data.Shape, Classes: data.Classes}
+		Scaling: data.Scaling, Shape: data.Shape, Classes: data.Classes, Decoder: data.Decoder}
 	for _, f := range data.Files {
 		base.Dataset.Files = append(base.Dataset.Files, reports.DataFile{Path: f.Path, SHA256: f.SHA256, Bytes: f.Bytes})
 	}

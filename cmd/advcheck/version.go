@@ -8,6 +8,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/advcheck/advcheck/datasets"
 	"github.com/advcheck/advcheck/internal/buildinfo"
 	"github.com/advcheck/advcheck/models"
 )
@@ -20,11 +21,12 @@ func newVersionCommand() *cobra.Command {
 	opts := &versionOptions{}
 	cmd := &cobra.Command{
 		Use:   "version",
-		Short: "Print the version, Go toolchain, BLAS backend and module versions",
+		Short: "Print the version, Go toolchain, BLAS backend, JPEG decoder and module versions",
 		Long: `Print what this binary is: its version, the Go toolchain that built it, the
 matrix-multiply backend (OpenBLAS for the documented build, pure Go otherwise),
-the number of compute threads, and every module compiled in — the same
-provenance each report records.`,
+the JPEG decoder (libjpeg-turbo, bit-identical to PIL, for the documented
+build; Go's image/jpeg otherwise), the number of compute threads, and every
+module compiled in — the same provenance each report records.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			return runVersion(cmd.Context(), opts, cmd.OutOrStdout())
@@ -38,11 +40,12 @@ provenance each report records.`,
 type versionReport struct {
 	buildinfo.Info
 	BLAS    string `json:"blas"`
+	JPEG    string `json:"jpeg"`
 	Threads int    `json:"threads"`
 }
 
 func runVersion(_ context.Context, opts *versionOptions, w io.Writer) error {
-	v := versionReport{Info: buildinfo.Read(), BLAS: models.Backend(), Threads: models.Threads()}
+	v := versionReport{Info: buildinfo.Read(), BLAS: models.Backend(), JPEG: datasets.JPEGDecoder, Threads: models.Threads()}
 	if opts.json {
 		enc := json.NewEncoder(w)
 		enc.SetIndent("", "  ")
@@ -51,6 +54,7 @@ func runVersion(_ context.Context, opts *versionOptions, w io.Writer) error {
 	fmt.Fprintf(w, "advcheck %s\n", v.Version)
 	fmt.Fprintf(w, "go       %s %s/%s\n", v.Go, v.OS, v.Arch)
 	fmt.Fprintf(w, "blas     %s\n", v.BLAS)
+	fmt.Fprintf(w, "jpeg     %s\n", v.JPEG)
 	fmt.Fprintf(w, "threads  %d\n", v.Threads)
 	if v.VCS != "" {
 		dirty := ""
