@@ -30,7 +30,7 @@ sweep: build
 ## test: the whole test suite with lint and a fuzz smoke (installs what it needs on Debian as root).
 test: deps lint
 	$(GO) test -tags '$(TAGS)' -count=1 $(PKGS)
-	CGO_ENABLED=0 $(GO) test -count=1 ./models/...
+	CGO_ENABLED=0 $(GO) test -count=1 ./models/... ./datasets/...
 	$(MAKE) --no-print-directory fuzz FUZZTIME=3s
 
 ## bench: Go benchmarks of the engine.
