@@ -198,7 +198,7 @@ func (c *Checks) append(b *Checks) {
 	c.ProbLike = append(c.ProbLike, b.ProbLike...)
 	c.GradStatus = append(c.GradStatus, b.GradStatus...)
 	c.Unbounded = append(c.Unbounded, b.Unbounded...)
-	if c.Converge == nil {
+	if len(c.Converge) == 0 {
 		for _, cp := range b.Converge {
 			c.Converge = append(c.Converge, ConvergeProbe{AttackID: cp.AttackID, Doubled: cp.Doubled, Norm: cp.Norm, Eps: cp.Eps})
 		}

@@ -105,6 +105,10 @@ func (p *Plan) Execute(ctx context.Context, done *Samples, examples *[]Example) 
 	s := done
 	if s == nil {
 		s = newSamples(p)
+	} else if err := sameLayout(p.layout(), s, true, len(s.Index) > 0); err != nil {
+		// Checked before anything runs: a partial report of another plan
+		// would pair its outcomes with the wrong attacks and radii.
+		return done, fmt.Errorf("%w: the per-sample outcomes to resume do not fit this run: %v", ErrBadReport, err)
 	}
 	have := map[int]bool{}
 	for _, i := range s.Index {
@@ -133,7 +137,9 @@ func (p *Plan) Execute(ctx context.Context, done *Samples, examples *[]Example) 
 		if err != nil {
 			return s, err
 		}
-		s.append(bo)
+		if err := s.append(bo); err != nil {
+			return s, err
+		}
 		prog.Add(len(idx) * units)
 	}
 	return s, nil
@@ -149,8 +155,13 @@ func newSamples(p *Plan) *Samples {
 	return s
 }
 
-// append adds the outcomes of a batch (same layout) at the end.
-func (s *Samples) append(b *Samples) {
+// append adds the outcomes of a batch, or of another part of the same
+// evaluation, at the end. Outcome sets are paired by (attack_id, norm, eps),
+// never by position alone: b must have s's layout.
+func (s *Samples) append(b *Samples) error {
+	if err := sameLayout(s, b, len(s.Index) > 0, len(b.Index) > 0); err != nil {
+		return err
+	}
 	s.Index = append(s.Index, b.Index...)
 	s.Label = append(s.Label, b.Label...)
 	s.CleanPred = append(s.CleanPred, b.CleanPred...)
@@ -189,6 +200,7 @@ func (s *Samples) append(b *Samples) {
 		}
 		s.Checks.append(b.Checks)
 	}
+	return nil
 }
 
 // ErrModelOutput is returned when the model produces NaN or ±Inf logits on clean inputs.

@@ -19,14 +19,21 @@ func Evaluate(ctx context.Context, p *Plan, base Report, resume *Report, start t
 	r.Flags = append([]Flag(nil), base.Flags...)
 	var done *Samples
 	if resume != nil {
+		// A report to resume is input like any other: refusing it is exit 3.
 		if err := Compatible(&r, resume); err != nil {
-			return nil, fmt.Errorf("--resume: the report is of another evaluation: %w", err)
+			return nil, fmt.Errorf("%w: --resume: the report is of another evaluation: %v", ErrBadReport, err)
 		}
 		if resume.Config.Shard != r.Config.Shard {
-			return nil, fmt.Errorf("--resume: the report covers shard %d/%d, this run %d/%d", resume.Config.Shard.I, resume.Config.Shard.N, r.Config.Shard.I, r.Config.Shard.N)
+			return nil, fmt.Errorf("%w: --resume: the report covers shard %d/%d, this run %d/%d", ErrBadReport, resume.Config.Shard.I, resume.Config.Shard.N, r.Config.Shard.I, r.Config.Shard.N)
+		}
+		if resume.Dataset.Total != p.Data.Len() {
+			return nil, fmt.Errorf("%w: --resume: the report is of %d samples, this run's data has %d", ErrBadReport, resume.Dataset.Total, p.Data.Len())
 		}
 		if resume.Samples == nil {
-			return nil, fmt.Errorf("--resume: the report has no per-sample outcomes")
+			return nil, fmt.Errorf("%w: --resume: the report has no per-sample outcomes", ErrBadReport)
+		}
+		if err := sameLayout(p.layout(), resume.Samples, true, len(resume.Samples.Index) > 0); err != nil {
+			return nil, fmt.Errorf("%w: --resume: the report's per-sample outcomes do not fit this run: %v", ErrBadReport, err)
 		}
 		done = resume.Samples
 		r.Examples = resume.Examples
@@ -38,8 +45,12 @@ func Evaluate(ctx context.Context, p *Plan, base Report, resume *Report, start t
 	r.Samples = s
 	lo, hi := p.Shard.Range(p.Data.Len())
 	r.Complete = err == nil && len(s.Index) == hi-lo
-	if rerr := r.Reduce(); rerr != nil && err == nil {
-		err = rerr
+	if rerr := r.Reduce(); rerr != nil {
+		// Figures that could not be reduced are no complete report.
+		r.Complete = false
+		if err == nil {
+			err = rerr
+		}
 	}
 	r.Run.DurationS = Num(time.Since(start).Seconds())
 	return &r, err

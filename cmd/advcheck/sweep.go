@@ -261,6 +261,9 @@ func runSweep(ctx context.Context, o *sweepOptions, command []string, stdout, st
 	}
 	r, runErr := o.evaluate(ctx, p, base, resume, start, command)
 	if r == nil {
+		if errors.Is(runErr, reports.ErrBadReport) {
+			return badInputErr(runErr) // a --resume report that does not fit
+		}
 		return usageErr(runErr)
 	}
 	if adv != nil {
