@@ -39,7 +39,8 @@ func (r *Report) WriteFile(path string) error {
 	return atomicfile.Write(path, b, 0o644)
 }
 
-// Read decodes a report, refusing unknown schemas and inputs over maxBytes.
+// Read reads a report of at most maxBytes bytes and decodes and verifies it
+// (see Decode).
 func Read(rd io.Reader, maxBytes int64) (*Report, error) {
 	if maxBytes <= 0 {
 		maxBytes = DefaultMaxReportBytes
@@ -51,6 +52,16 @@ func Read(rd io.Reader, maxBytes int64) (*Report, error) {
 	if int64(len(b)) > maxBytes {
 		return nil, fmt.Errorf("%w: larger than %d bytes", ErrBadReport, maxBytes)
 	}
+	return Decode(b)
+}
+
+// Decode decodes a report from exactly the bytes b and verifies it: a
+// known schema, per-sample outcomes laid out as its configuration says,
+// and every figure equal to what they give (see Verify). Every error wraps
+// ErrBadReport. It is the one way advcheck reads a report, so a gate,
+// a merge, a resumed run and a re-rendered report all rest on recomputed
+// figures, never on numbers a file merely states.
+func Decode(b []byte) (*Report, error) {
 	var head struct {
 		Schema string `json:"schema"`
 	}
@@ -64,13 +75,8 @@ func Read(rd io.Reader, maxBytes int64) (*Report, error) {
 	if err := json.Unmarshal(b, &r); err != nil {
 		return nil, fmt.Errorf("%w: %v", ErrBadReport, err)
 	}
-	if r.Samples != nil {
-		if err := r.Samples.check(); err != nil {
-			return nil, fmt.Errorf("%w: %v", ErrBadReport, err)
-		}
-		if len(r.Samples.Outcomes) != len(r.Results) && len(r.Results) > 0 {
-			return nil, fmt.Errorf("%w: %d result rows for %d outcome sets", ErrBadReport, len(r.Results), len(r.Samples.Outcomes))
-		}
+	if err := r.Verify(); err != nil {
+		return nil, err
 	}
 	return &r, nil
 }
