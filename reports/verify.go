@@ -3,8 +3,10 @@ package reports
 import (
 	"encoding/json"
 	"fmt"
+	"slices"
 	"sort"
 	"strconv"
+	"strings"
 )
 
 // MismatchError says that a figure stored in a report is not what the
@@ -30,8 +32,9 @@ func (e *MismatchError) Unwrap() error { return ErrBadReport }
 // which round-trips float64). The first difference is a *MismatchError.
 // The samples themselves, the model, data and provenance descriptions and
 // the example images cannot be recomputed from the report and are not
-// checked here (signatures cover them); a gate block is not checked either:
-// commands that gate recompute it, and Verify leaves r unchanged.
+// checked here (signatures cover them). A gate verdict the report holds is
+// re-derived from the verified figures (see verifyGate). Verify leaves r
+// unchanged.
 func (r *Report) Verify() error {
 	if err := r.checkLayout(); err != nil {
 		return fmt.Errorf("%w: %v", ErrBadReport, err)
@@ -72,7 +75,7 @@ func (r *Report) Verify() error {
 			return m
 		}
 	}
-	return nil
+	return r.verifyGate()
 }
 
 // jsonTree returns v as the generic value its JSON encoding decodes to, so
@@ -152,4 +155,129 @@ func rowName(v any) string {
 		return " (" + outcomeKey{id, norm, eps}.String() + ")"
 	}
 	return " (worst case at " + norm + " eps " + fmtEps(eps) + ")"
+}
+
+// verifyGate re-derives a gate verdict stored in a report (by `advcheck
+// gate`). The policy is not in the report, but each check states its
+// requirement: its id names the kind, attack or norm and eps, its want the
+// bound and statistic. Each is applied again to the report's verified
+// figures and must give the stored got and passed, and passed must be the
+// conjunction of the checks, the first of which is report/complete. A
+// no_regression check compares with a baseline the report does not hold:
+// only its passed is re-derived, from the p-value it states.
+func (r *Report) verifyGate() error {
+	g := r.Gate
+	if g == nil {
+		return nil
+	}
+	if len(g.Checks) == 0 || g.Checks[0].ID != "report/complete" {
+		return fmt.Errorf("%w: gate.checks does not start with report/complete", ErrBadReport)
+	}
+	all := true
+	for i, c := range g.Checks {
+		all = all && c.Passed
+		field := fmt.Sprintf("gate.checks[%d] (%s)", i, c.ID)
+		var want GateCheck
+		switch {
+		case c.ID == "report/complete":
+			want = GateCheck{ID: c.ID, Want: "true", Got: strconv.FormatBool(r.Complete), Passed: r.Complete}
+		case strings.HasSuffix(c.ID, "/no_regression"):
+			var alpha, p float64
+			if _, err := fmt.Sscanf(c.Want, "not significantly less robust than the baseline (one-sided McNemar p ≥ %g)", &alpha); err != nil {
+				return fmt.Errorf("%w: %s.want %q is not a no_regression requirement", ErrBadReport, field, c.Want)
+			}
+			if _, err := fmt.Sscanf(c.Got, "p = %g", &p); err != nil {
+				want = GateCheck{ID: c.ID, Want: c.Want, Got: c.Got, Passed: false} // the comparison could not be made
+			} else {
+				want = GateCheck{ID: c.ID, Want: c.Want, Got: c.Got, Passed: p >= alpha}
+			}
+		default:
+			q, err := requirementOf(c)
+			if err != nil {
+				return fmt.Errorf("%w: %s: %v", ErrBadReport, field, err)
+			}
+			again := *r
+			if err := again.ApplyPolicy(&Policy{Requirements: []Requirement{q}}, nil); err != nil {
+				return fmt.Errorf("%w: %s: %v", ErrBadReport, field, err)
+			}
+			want = again.Gate.Checks[1]
+		}
+		switch {
+		case want.ID != c.ID || want.Want != c.Want:
+			return fmt.Errorf("%w: %s: want %q is not a requirement advcheck writes", ErrBadReport, field, c.Want)
+		case want.Got != c.Got:
+			return &MismatchError{field + ".got", strconv.Quote(c.Got), strconv.Quote(want.Got)}
+		case want.Passed != c.Passed:
+			return &MismatchError{field + ".passed", strconv.FormatBool(c.Passed), strconv.FormatBool(want.Passed)}
+		}
+	}
+	if g.Passed != all {
+		return &MismatchError{"gate.passed", strconv.FormatBool(g.Passed), strconv.FormatBool(all)}
+	}
+	return nil
+}
+
+// requirementOf rebuilds the requirement a gate check was written from
+// (see Requirement.checkID, statOf and ApplyPolicy).
+func requirementOf(c GateCheck) (Requirement, error) {
+	slash := strings.LastIndex(c.ID, "/")
+	if slash < 0 {
+		return Requirement{}, fmt.Errorf("id %q is not a requirement advcheck writes", c.ID)
+	}
+	q := Requirement{Kind: c.ID[slash+1:]}
+	head := c.ID[:slash]
+	switch {
+	case head == "clean" && q.Kind == "min_accuracy":
+		q.Kind = "min_clean_accuracy"
+	case head == "flags" && q.Kind == "max_flags":
+		q.Flags = map[string]int{}
+		f := strings.Fields(c.Want)
+		if len(f)%3 != 0 {
+			return q, fmt.Errorf("want %q is not a max_flags requirement", c.Want)
+		}
+		for k := 0; k < len(f); k += 3 {
+			n, err := strconv.Atoi(f[k+2])
+			if err != nil || f[k+1] != "≤" {
+				return q, fmt.Errorf("want %q is not a max_flags requirement", c.Want)
+			}
+			q.Flags[f[k]] = n
+		}
+		return q, nil
+	case strings.HasPrefix(head, "worst_case/") || strings.HasPrefix(head, "attack/"):
+		e := strings.LastIndex(head, "/")
+		eps, err := strconv.ParseFloat(head[e+1:], 64)
+		if err != nil || e <= strings.Index(head, "/") {
+			return q, fmt.Errorf("id %q is not a requirement advcheck writes", c.ID)
+		}
+		q.Eps, q.HasEps = eps, true
+		name := head[strings.Index(head, "/")+1 : e]
+		if strings.HasPrefix(head, "worst_case/") {
+			q.WorstCase = name
+		} else {
+			q.Attack = name
+		}
+	default:
+		return q, fmt.Errorf("id %q is not a requirement advcheck writes", c.ID)
+	}
+	want, use := c.Want, ""
+	if open := strings.Index(want, " ("); open >= 0 && strings.HasSuffix(want, ")") {
+		want, use = want[:open], want[open+2:len(want)-1]
+		if use == "lower 95% bound" {
+			use = "lower_ci"
+		}
+	}
+	bound, ok := strings.CutPrefix(want, "≥ ")
+	if !ok {
+		bound, ok = strings.CutPrefix(want, "≤ ")
+	}
+	t, err := strconv.ParseFloat(bound, 64)
+	if !ok || err != nil {
+		return q, fmt.Errorf("want %q is not a bound advcheck writes", c.Want)
+	}
+	uses := map[string][]string{"min_accuracy": {"", "lower_ci"}, "min_clean_accuracy": {"", "lower_ci"}, "min_cosine": {"mean", "p5"}, "max_kl": {"mean", "p95"}}[q.Kind]
+	if !slices.Contains(uses, use) {
+		return q, fmt.Errorf("want %q is not a requirement advcheck writes", c.Want)
+	}
+	q.Threshold, q.Use = t, use
+	return q, nil
 }

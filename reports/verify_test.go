@@ -321,3 +321,79 @@ func TestMergeEmptyShards(t *testing.T) {
 		t.Fatalf("merge: %v", err)
 	}
 }
+
+// A stored gate verdict is re-derived from the verified figures: each check
+// from its id and want; a flipped verdict or an edited got is refused.
+func TestDecodeRederivesTheGate(t *testing.T) {
+	r := fixtureReport(t)
+	p, err := ParsePolicy(strings.NewReader(`apiVersion: advcheck/policy/v1
+model: x
+attacks: [fgsm]
+requirements:
+  - min_clean_accuracy: 0.5
+  - min_accuracy: 0.5
+    worst_case: linf
+    eps: 0.05
+    use: lower_ci
+  - min_accuracy: 0.1
+    attack: pgd:steps=3
+    eps: 0.02
+  - min_cosine: 0.9
+    attack: fgsm
+    eps: 0.05
+    use: p5
+  - max_kl: 3
+    attack: square:queries=15
+    eps: 0.05
+  - min_accuracy: 0.1
+    attack: fgsm
+    eps: 0.9
+  - max_flags: {warning: 0, error: 0}
+  - no_regression: {attack: fgsm, eps: 0.05}
+`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := r.ApplyPolicy(p, r); err != nil {
+		t.Fatal(err)
+	}
+	if r.Gate.Passed {
+		t.Fatal("the policy was meant to fail")
+	}
+	gated := encode(t, r)
+	if _, err := Decode(gated); err != nil {
+		t.Fatalf("the gated report: %v", err)
+	}
+	checks := func(v map[string]any) []any { return arr(v, "gate", "checks") }
+	for _, c := range []struct {
+		name string
+		f    func(v map[string]any)
+		say  string
+	}{
+		{"verdict flipped", func(v map[string]any) { obj(v, "gate")["passed"] = true },
+			"gate.passed is true but the per-sample outcomes give false"},
+		{"every check passed", func(v map[string]any) {
+			obj(v, "gate")["passed"] = true
+			for _, c := range checks(v) {
+				c.(map[string]any)["passed"] = true
+			}
+		}, ".passed is true but the per-sample outcomes give false"},
+		{"got edited", func(v map[string]any) { obj(v, "gate", "checks", 3)["got"] = "0.99" },
+			`gate.checks[3] (attack/pgd:steps=3/0.02/min_accuracy).got is "0.99" but the per-sample outcomes give "0"`},
+		{"complete check dropped", func(v map[string]any) { obj(v, "gate")["checks"] = checks(v)[1:] },
+			"gate.checks does not start with report/complete"},
+		{"unknown requirement", func(v map[string]any) { obj(v, "gate", "checks", 1)["id"] = "clean/max_accuracy" },
+			"gate.checks[1] (clean/max_accuracy)"},
+		{"want not written by advcheck", func(v map[string]any) { obj(v, "gate", "checks", 4)["want"] = "≥ 0.9 (p1)" },
+			"is not a requirement advcheck writes"},
+		{"regression passed against its p-value", func(v map[string]any) {
+			c := obj(v, "gate", "checks", 8)
+			c["got"], c["passed"] = "p = 0.001 (9 samples newly broken, 0 newly robust)", true
+		}, "gate.checks[8] (attack/fgsm/0.05/no_regression).passed is true but the per-sample outcomes give false"},
+	} {
+		_, err := Decode(edit(t, gated, c.f))
+		if !errors.Is(err, ErrBadReport) || !strings.Contains(err.Error(), c.say) {
+			t.Errorf("%s: got %v, want a bad report saying %q", c.name, err, c.say)
+		}
+	}
+}
