@@ -34,11 +34,13 @@ func newGateCommand() *cobra.Command {
 		Long: `Check a model against a robustness policy. Without --report, gate runs the
 sweep the policy describes (model, data, attacks, eps, seed); with --report it
 checks an existing report (for example one merged from shards) without
-recomputing anything; that report must be the one the policy's sweep would
-write (same model, input contract, data, seed, attacks with their parameters
-and eps; exit 3 naming the first field that differs). Every requirement
-becomes a check with a stable id, such as worst_case/linf/0.3/min_accuracy, in
-the table, the JSON report (key "gate"), the Markdown summary and the JUnit XML.
+running any attack: the figures are recomputed from the report's per-sample
+outcomes, and a report whose stated figures differ is refused (exit 3). That
+report must be the one the policy's sweep would write (same model, input
+contract, data, seed, attacks with their parameters and eps; exit 3 naming the
+first field that differs). Every requirement becomes a check with a stable id,
+such as worst_case/linf/0.3/min_accuracy, in the table, the JSON report (key
+"gate"), the Markdown summary and the JUnit XML.
 
 A requirement whose attack or eps is missing from the report fails; an
 incomplete report never passes. no_regression requirements compare per-sample

@@ -23,7 +23,8 @@ func newReportCommand() *cobra.Command {
 		Short: "Re-render a saved report as a table, HTML, Markdown or JUnit XML",
 		Long: `Read a JSON report written by sweep, gate or merge and render it again,
 without running anything: the table on stdout, and --html, --md, --junit or
---samples files.
+--samples files. Every figure is first checked against the report's own
+per-sample outcomes; a report whose figures differ is refused (exit 3).
 
 ` + exitStatusHelp,
 		Example: `  advcheck report report.json --html report.html
