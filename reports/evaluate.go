@@ -16,6 +16,9 @@ func Evaluate(ctx context.Context, p *Plan, base Report, resume *Report, start t
 	r := base
 	r.Schema = Schema
 	r.Config = ConfigOf(p)
+	// The shard's range, which every reader checks the samples against, is
+	// taken from the data the plan runs on.
+	r.Dataset.Total = p.Data.Len()
 	r.Flags = append([]Flag(nil), base.Flags...)
 	var done *Samples
 	if resume != nil {
