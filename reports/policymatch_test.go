@@ -24,8 +24,14 @@ func TestMatchPolicyParams(t *testing.T) {
 	r := &Report{Schema: Schema, Model: Model{Path: "m.onnx", InputContract: InputContract{Layout: "nchw", Bounds: [2]float64{0, 1}, Scale: 1}},
 		Dataset: Dataset{Spec: "mnist-sample", LabelSource: "truth"},
 		Config: Config{Attacks: []AttackConfig{{AttackID: a.ID(), Name: "pgd", Norm: "linf", Params: a.Params()}},
-			Eps: []EpsConfig{{Norm: "linf", Value: 0}, {Norm: "linf", Value: 0.1}}, Shard: Shard{0, 1}}}
+			Eps: []EpsConfig{{Norm: "linf", Value: 0}, {Norm: "linf", Value: 0.1}}, Shard: Shard{0, 1}},
+		// Every report read must hold per-sample outcomes (here for no samples)
+		// and the figures they give.
+		Samples: &Samples{Outcomes: []Outcomes{{AttackID: a.ID(), Norm: "linf", Eps: 0}, {AttackID: a.ID(), Norm: "linf", Eps: 0.1}}}}
 	decoded := func() *Report {
+		if err := r.Reduce(); err != nil {
+			t.Fatal(err)
+		}
 		b, err := r.Encode()
 		if err != nil {
 			t.Fatal(err)
