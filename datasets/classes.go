@@ -11,6 +11,8 @@ import (
 	"path/filepath"
 	"regexp"
 	"strings"
+
+	"github.com/advcheck/advcheck/internal/safeio"
 )
 
 // Where the labels of an image folder came from (FolderInfo.ClassSource).
@@ -240,7 +242,7 @@ func readOptional(path string) ([]byte, error) {
 // readSmall reads a mapping file of at most maxClassFileBytes; what
 // prefixes the error of a file that cannot be opened.
 func readSmall(path, what string) ([]byte, error) {
-	f, err := os.Open(path)
+	f, err := safeio.Open(path)
 	if err != nil {
 		return nil, fmt.Errorf("%w: %s%w", ErrBadData, what, err)
 	}

@@ -5,8 +5,9 @@ import (
 	"image"
 	"image/color"
 	_ "image/png" // PNG decoder
-	"os"
 	"sort"
+
+	"github.com/advcheck/advcheck/internal/safeio"
 )
 
 // OpenFolder reads an image folder in the ImageFolder convention: one
@@ -120,7 +121,7 @@ func OpenFolder(dir string, opts Options) (*Dataset, error) {
 // decodeImage decodes a PNG, or a JPEG as PIL does (see JPEGDecoder), and
 // returns the format's name.
 func decodeImage(path string, lim Limits) (image.Image, string, error) {
-	f, err := os.Open(path)
+	f, err := safeio.Open(path)
 	if err != nil {
 		return nil, "", fmt.Errorf("%w: %v", ErrBadData, err)
 	}

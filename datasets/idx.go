@@ -12,6 +12,8 @@ import (
 	"io"
 	"math"
 	"os"
+
+	"github.com/advcheck/advcheck/internal/safeio"
 )
 
 // idxArray is a decoded IDX file.
@@ -36,7 +38,7 @@ type hashedFile struct {
 }
 
 func openHashed(path string, lim int64) (*hashedFile, error) {
-	f, err := os.Open(path)
+	f, err := safeio.Open(path)
 	if err != nil {
 		return nil, fmt.Errorf("%w: %v", ErrBadData, err)
 	}

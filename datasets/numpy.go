@@ -6,9 +6,9 @@ import (
 	"fmt"
 	"io"
 	"math"
-	"os"
 
 	"github.com/advcheck/advcheck/internal/npy"
+	"github.com/advcheck/advcheck/internal/safeio"
 )
 
 func npyLimits(lim Limits) npy.Limits {
@@ -17,7 +17,7 @@ func npyLimits(lim Limits) npy.Limits {
 
 // fileHash hashes a file's bytes for the report's list of sources.
 func fileHash(path string) File {
-	f, err := os.Open(path)
+	f, err := safeio.Open(path)
 	if err != nil {
 		return File{Path: path}
 	}

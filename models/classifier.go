@@ -7,10 +7,10 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"os"
 	"sort"
 	"sync"
 
+	"github.com/advcheck/advcheck/internal/safeio"
 	"github.com/advcheck/advcheck/models/internal/engine"
 	"github.com/advcheck/advcheck/models/internal/kernels"
 	"github.com/advcheck/advcheck/models/ir"
@@ -65,7 +65,7 @@ type progKey struct {
 
 // Open reads and loads an ONNX model file. See Decode.
 func Open(path string, c Contract, lim Limits) (*Classifier, error) {
-	f, err := os.Open(path)
+	f, err := safeio.Open(path)
 	if err != nil {
 		return nil, fmt.Errorf("%w: %v", ErrBadModel, err)
 	}

@@ -6,9 +6,9 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"os"
 
 	"github.com/advcheck/advcheck/internal/atomicfile"
+	"github.com/advcheck/advcheck/internal/safeio"
 )
 
 // ErrBadReport is wrapped by errors reading a report that is unreadable,
@@ -83,7 +83,7 @@ func Decode(b []byte) (*Report, error) {
 
 // ReadFile reads a report file.
 func ReadFile(path string, maxBytes int64) (*Report, error) {
-	f, err := os.Open(path)
+	f, err := safeio.Open(path)
 	if err != nil {
 		return nil, fmt.Errorf("%w: %v", ErrBadReport, err)
 	}

@@ -13,6 +13,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/advcheck/advcheck/datasets"
+	"github.com/advcheck/advcheck/internal/safeio"
 	"github.com/advcheck/advcheck/reports"
 )
 
@@ -107,7 +108,7 @@ func runGate(ctx context.Context, o *gateOptions, command []string, stdout, stde
 	if err := checkPublicKey(o.requireSig); err != nil {
 		return err
 	}
-	f, err := os.Open(o.policy)
+	f, err := safeio.Open(o.policy)
 	if err != nil {
 		return usageErr(fmt.Errorf("--policy: %w", err))
 	}

@@ -5,10 +5,10 @@ import (
 	"encoding/hex"
 	"fmt"
 	"io"
-	"os"
 	"strings"
 
 	"github.com/advcheck/advcheck/datasets"
+	"github.com/advcheck/advcheck/internal/safeio"
 	"github.com/advcheck/advcheck/models/zoo"
 	"github.com/advcheck/advcheck/reports"
 )
@@ -23,7 +23,7 @@ func fileSHA256(spec string) (string, error) {
 		s := sha256.Sum256(b)
 		return hex.EncodeToString(s[:]), nil
 	}
-	f, err := os.Open(spec)
+	f, err := safeio.Open(spec)
 	if err != nil {
 		return "", badInputErr(err)
 	}

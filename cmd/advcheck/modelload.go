@@ -8,6 +8,7 @@ import (
 	"os"
 	"strings"
 
+	"github.com/advcheck/advcheck/internal/safeio"
 	"github.com/advcheck/advcheck/models"
 )
 
@@ -30,7 +31,7 @@ type modelMetadata struct {
 // readMetadata reads and validates the sidecar of a model file, if any.
 func readMetadata(path, sha string) (*modelMetadata, error) {
 	side := path + ".metadata.json"
-	f, err := os.Open(side)
+	f, err := safeio.Open(side)
 	if errors.Is(err, os.ErrNotExist) {
 		return nil, nil
 	}
@@ -59,7 +60,7 @@ func readMetadata(path, sha string) (*modelMetadata, error) {
 }
 
 func readModelFile(path string, max int64) ([]byte, error) {
-	f, err := os.Open(path)
+	f, err := safeio.Open(path)
 	if err != nil {
 		return nil, badInputErr(err)
 	}

@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"os"
 	"slices"
 	"strconv"
 	"strings"
@@ -158,17 +157,14 @@ func validName(name string) bool {
 
 // ReadNPZFile reads the .npz archive at path. Errors name the path.
 func ReadNPZFile(path string, lim Limits) (map[string]*Array, error) {
-	f, err := os.Open(path)
+	f, err := openFile(path)
 	if err != nil {
-		return nil, &inputError{msg: err.Error(), err: err}
+		return nil, err
 	}
 	defer f.Close()
 	st, err := f.Stat()
 	if err != nil {
 		return nil, &inputError{msg: err.Error(), err: err}
-	}
-	if !st.Mode().IsRegular() {
-		return nil, errorf(ErrFormat, "%s: not a regular file", path)
 	}
 	m, err := ReadNPZ(f, st.Size(), lim)
 	if err != nil {

@@ -433,7 +433,7 @@ func TestReadNPZFile(t *testing.T) {
 		t.Errorf("missing: %v", err)
 	}
 	_, err = ReadNPZFile(dir, Limits{})
-	wantErr(t, err, "format", dir+": not a regular file")
+	wantErr(t, err, "format", dir+" is a directory, not a regular file")
 	path := filepath.Join(dir, "bad.npz")
 	os.WriteFile(path, archive(t, stored("../x.npy", nil)), 0o644)
 	_, err = ReadNPZFile(path, Limits{})

@@ -3,10 +3,13 @@ package npy
 import (
 	"bytes"
 	"encoding/binary"
+	"errors"
 	"io"
 	"math"
 	"os"
 	"strings"
+
+	"github.com/advcheck/advcheck/internal/safeio"
 )
 
 // chunkBytes is how much data is read and decoded at a time.
@@ -35,9 +38,9 @@ func Read(r io.Reader, lim Limits) (*Array, error) {
 // ReadFile reads the .npy file at path. Errors name the path.
 func ReadFile(path string, lim Limits) (*Array, error) {
 	lim = lim.withDefaults()
-	f, err := os.Open(path)
+	f, err := openFile(path)
 	if err != nil {
-		return nil, &inputError{msg: err.Error(), err: err}
+		return nil, err
 	}
 	defer f.Close()
 	size := int64(-1)
@@ -294,4 +297,17 @@ func u64(b []byte, big bool) uint64 {
 		return binary.BigEndian.Uint64(b)
 	}
 	return binary.LittleEndian.Uint64(b)
+}
+
+// openFile opens a regular file for reading; a pipe, a device or a
+// directory is a format error, refused without waiting on it.
+func openFile(path string) (*os.File, error) {
+	f, err := safeio.Open(path)
+	if errors.Is(err, safeio.ErrNotRegular) {
+		return nil, errorf(ErrFormat, "%v", err)
+	}
+	if err != nil {
+		return nil, &inputError{msg: err.Error(), err: err}
+	}
+	return f, nil
 }

@@ -24,6 +24,7 @@ import (
 	"os"
 
 	"github.com/advcheck/advcheck/internal/atomicfile"
+	"github.com/advcheck/advcheck/internal/safeio"
 )
 
 // Errors. ErrInvalid means the signature does not hold: the signature file
@@ -103,7 +104,7 @@ func Generate(prefix string, rnd io.Reader) (string, error) {
 }
 
 func readSmallJSON(path string, kind error, v any) error {
-	f, err := os.Open(path)
+	f, err := safeio.Open(path)
 	if err != nil {
 		return fmt.Errorf("%w: %w", kind, err)
 	}
@@ -147,7 +148,7 @@ func readPrivateKey(path string) (ed25519.PrivateKey, string, error) {
 }
 
 func readFile(path string) ([]byte, error) {
-	f, err := os.Open(path)
+	f, err := safeio.Open(path)
 	if err != nil {
 		return nil, err
 	}
