@@ -102,6 +102,8 @@ func sweepFromPolicy(p *reports.Policy) *sweepOptions {
 }
 
 func runGate(ctx context.Context, o *gateOptions, command []string, stdout, stderr io.Writer) error {
+	ctx, cancel := withTimeout(ctx, o.timeout)
+	defer cancel()
 	if o.policy == "" {
 		return usageErr(fmt.Errorf("--policy FILE is required"))
 	}
@@ -150,7 +152,11 @@ func runGate(ctx context.Context, o *gateOptions, command []string, stdout, stde
 		so.progress, so.timeout, so.requireSig = o.progress, o.timeout, o.requireSig
 		start := time.Now()
 		var base reports.Report
-		if plan, base, err = so.buildPlan(stderr); err != nil {
+		err = untilDone(ctx, func() (err error) {
+			plan, base, err = so.buildPlan(stderr)
+			return err
+		})
+		if err != nil {
 			return err
 		}
 		if pin := p.Data.SHA256; pin != "" && pin != base.Dataset.SHA256Decoded {

@@ -57,11 +57,15 @@ type inspectReport struct {
 	Backend  string          `json:"blas"`
 }
 
-func runInspect(_ context.Context, opts *inspectOptions, spec string, w io.Writer) error {
+func runInspect(ctx context.Context, opts *inspectOptions, spec string, w io.Writer) error {
 	if spec == "zoo:" || spec == "zoo" {
 		return listZoo(w, opts.json)
 	}
-	m, err := opts.load(spec)
+	var m *models.Classifier
+	err := untilDone(ctx, func() (err error) {
+		m, err = opts.load(spec)
+		return err
+	})
 	if err != nil {
 		return err
 	}

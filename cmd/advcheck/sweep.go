@@ -239,7 +239,14 @@ func dataErr(err error) error {
 
 func runSweep(ctx context.Context, o *sweepOptions, command []string, stdout, stderr io.Writer) error {
 	start := time.Now()
-	p, base, err := o.buildPlan(stderr)
+	ctx, cancel := withTimeout(ctx, o.timeout)
+	defer cancel()
+	var p *reports.Plan
+	var base reports.Report
+	err := untilDone(ctx, func() (err error) {
+		p, base, err = o.buildPlan(stderr)
+		return err
+	})
 	if err != nil {
 		return err
 	}
@@ -277,13 +284,9 @@ func runSweep(ctx context.Context, o *sweepOptions, command []string, stdout, st
 	return runFailure(r, p, runErr, stderr)
 }
 
-// evaluate runs a plan under --timeout and records the run's provenance.
+// evaluate runs a plan and records the run's provenance. ctx carries
+// --timeout, which started with the command (see withTimeout).
 func (o *sweepOptions) evaluate(ctx context.Context, p *reports.Plan, base reports.Report, resume *reports.Report, start time.Time, command []string) (*reports.Report, error) {
-	if o.timeout > 0 {
-		var cancel context.CancelFunc
-		ctx, cancel = context.WithTimeout(ctx, o.timeout)
-		defer cancel()
-	}
 	base.Run = reports.RunOf(start, command)
 	return reports.Evaluate(ctx, p, base, resume, start)
 }
