@@ -1,0 +1,163 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+)
+
+// advcheckWithin runs the command like advcheck, but kills it and fails the
+// test if it has not ended within limit: the cases below used to hang.
+func advcheckWithin(t *testing.T, limit time.Duration, args ...string) (int, string, string) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), limit)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, os.Args[0], args...)
+	cmd.Env = append(os.Environ(), "ADVCHECK_TEST_MAIN=1")
+	var out, errb bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &errb
+	err := cmd.Run()
+	if ctx.Err() != nil {
+		t.Fatalf("%v: still running after %v (killed); stderr %q", args, limit, errb.String())
+	}
+	code := 0
+	if ee, ok := err.(*exec.ExitError); ok {
+		code = ee.ExitCode()
+	} else if err != nil {
+		t.Fatal(err)
+	}
+	return code, out.String(), errb.String()
+}
+
+func mkfifo(t *testing.T, path string) string {
+	t.Helper()
+	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := syscall.Mkfifo(path, 0o644); err != nil {
+		t.Skip("mkfifo:", err)
+	}
+	return path
+}
+
+func copyFile(t *testing.T, from, to string) string {
+	t.Helper()
+	b, err := os.ReadFile(from)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(to, b, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return to
+}
+
+// A named pipe (or a device) wherever advcheck reads a file is refused at
+// once with one line and the documented exit status; it used to hang in
+// open or read forever.
+func TestNonRegularInputs(t *testing.T) {
+	dir := t.TempDir()
+	fifo := mkfifo(t, filepath.Join(dir, "pipe"))
+	model := copyFile(t, "../../models/zoo/mnist-cnn.onnx", filepath.Join(dir, "m.onnx"))
+	mkfifo(t, model+".metadata.json")
+	folder := filepath.Join(dir, "images")
+	copyFile(t, "../../testdata/models/mlp.onnx", filepath.Join(dir, "ok.onnx")) // any regular file
+	mkfifo(t, filepath.Join(folder, "3", "x.png"))
+	mnist := filepath.Join(dir, "mnist")
+	mkfifo(t, filepath.Join(mnist, "t10k-images-idx3-ubyte"))
+	mkfifo(t, filepath.Join(mnist, "t10k-labels-idx1-ubyte"))
+	withMapping := filepath.Join(dir, "mapped")
+	mkfifo(t, filepath.Join(withMapping, "classes.json"))
+	if err := os.Mkdir(filepath.Join(withMapping, "3"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	report := "../../testdata/reports/sweep-small.json"
+	policy := "../../testdata/policies/mnist-robust.yaml"
+	pub := filepath.Join(dir, "k")
+	if code, _, errs := advcheck(t, "keygen", "--out", pub); code != 0 {
+		t.Fatalf("keygen: exit %d: %s", code, errs)
+	}
+	signed := copyFile(t, report, filepath.Join(dir, "r.json"))
+	mkfifo(t, signed+".sig")
+	pipe := "is a named pipe, not a regular file"
+	for _, c := range []struct {
+		name string
+		args []string
+		code int
+		say  string
+	}{
+		{"model (inspect)", []string{"inspect", fifo}, 3, fifo + " " + pipe},
+		{"model (sweep)", []string{"sweep", "--model", fifo}, 3, pipe},
+		{"model /dev/zero", []string{"inspect", "/dev/zero"}, 3, "/dev/zero is a character device, not a regular file"},
+		{"model directory", []string{"inspect", dir}, 3, "is a directory, not a regular file"},
+		{"metadata sidecar", []string{"sweep", "--model", model, "--limit", "2"}, 3, model + ".metadata.json " + pipe},
+		{"folder image", []string{"sweep", "--data", "folder:" + folder, "--limit", "2"}, 3, filepath.Join(folder, "3", "x.png") + " " + pipe},
+		{"folder class mapping", []string{"sweep", "--data", "folder:" + withMapping, "--limit", "2"}, 3, "classes.json " + pipe},
+		{"mnist dir", []string{"sweep", "--data", "mnist:" + mnist, "--limit", "2"}, 3, pipe},
+		{"idx", []string{"sweep", "--data", "idx:" + fifo + "," + fifo, "--limit", "2"}, 3, pipe},
+		{"npy", []string{"sweep", "--data", "npy:" + fifo + "," + fifo, "--limit", "2"}, 3, pipe},
+		{"npz", []string{"sweep", "--data", "npz:" + fifo, "--limit", "2"}, 3, pipe},
+		{"policy", []string{"gate", "--policy", fifo}, 2, pipe},
+		{"report", []string{"report", fifo}, 3, pipe},
+		{"gate --report", []string{"gate", "--policy", policy, "--report", fifo}, 3, pipe},
+		{"gate --baseline", []string{"gate", "--policy", policy, "--baseline", fifo}, 3, pipe},
+		{"merge", []string{"merge", fifo, "--json", filepath.Join(dir, "merged.json")}, 3, pipe},
+		{"resume", []string{"sweep", "--resume", fifo, "--limit", "2"}, 3, pipe},
+		{"public key", []string{"verify", report, "--pub", fifo}, 3, pipe},
+		{"signature", []string{"verify", signed, "--pub", pub + ".pub"}, 3, signed + ".sig " + pipe},
+		{"private key", []string{"sign", signed, "--key", fifo}, 3, pipe},
+		{"signed file", []string{"sign", fifo, "--key", pub + ".key"}, 3, pipe},
+		{"require-signature key", []string{"sweep", "--model", filepath.Join(dir, "ok.onnx"), "--require-signature", fifo}, 3, pipe},
+		{"verify --model", []string{"verify", signed, "--pub", pub + ".pub", "--model", fifo}, 3, pipe},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			code, _, errs := advcheckWithin(t, 30*time.Second, c.args...)
+			if code != c.code || !strings.Contains(errs, c.say) || strings.Count(strings.TrimSpace(errs), "\n") > 0 {
+				t.Errorf("%v: exit %d, stderr %q; want exit %d, one line saying %q", c.args, code, errs, c.code, c.say)
+			}
+		})
+	}
+}
+
+// --timeout counts from the start of the command, loading included: a slow
+// load (the 200 MB zip bomb, given a limit that lets it decompress) ends
+// with exit 124 instead of running to its end.
+func TestTimeoutCoversLoading(t *testing.T) {
+	start := time.Now()
+	code, _, errs := advcheckWithin(t, 60*time.Second, "sweep", "--data", "npz:../../testdata/hostile/zipbomb.npz",
+		"--max-data-bytes", "400000000", "--limit", "2", "--timeout", "200ms")
+	if code != 124 || !strings.Contains(errs, "stopped while loading") {
+		t.Errorf("exit %d after %v, stderr %q; want 124, stopped while loading", code, time.Since(start), errs)
+	}
+}
+
+// SIGINT and SIGTERM stop a command that is still loading, with 130 and 143.
+func TestSignalDuringLoading(t *testing.T) {
+	for sig, want := range map[syscall.Signal]int{syscall.SIGINT: 130, syscall.SIGTERM: 143} {
+		ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+		cmd := exec.CommandContext(ctx, os.Args[0], "sweep", "--data", "npz:../../testdata/hostile/zipbomb.npz",
+			"--max-data-bytes", "400000000", "--limit", "2")
+		cmd.Env = append(os.Environ(), "ADVCHECK_TEST_MAIN=1")
+		var stderr bytes.Buffer
+		cmd.Stderr = &stderr
+		if err := cmd.Start(); err != nil {
+			t.Fatal(err)
+		}
+		time.Sleep(time.Second)
+		cmd.Process.Signal(sig)
+		cmd.Wait()
+		if ctx.Err() != nil {
+			t.Fatalf("%v: still loading after 60 s", sig)
+		}
+		cancel()
+		if got := cmd.ProcessState.ExitCode(); got != want || !strings.Contains(stderr.String(), "stopped while loading") {
+			t.Errorf("%v: exit %d, want %d: %s", sig, got, want, stderr.String())
+		}
+	}
+}
