@@ -51,7 +51,7 @@ func (w *AdvWriter) Write(attackID string, e Eps, index []int, adv []float32) er
 	name := AdvFileName(attackID, e.Norm.String(), e.Value)
 	af, ok := w.files[name]
 	if !ok {
-		f, err := os.CreateTemp(w.dir, "."+name+".tmp-*")
+		f, err := atomicfile.CreateTemp(w.dir, name)
 		if err != nil {
 			return err
 		}
@@ -90,8 +90,10 @@ func (w *AdvWriter) Close() error {
 		if err == nil {
 			err = os.Rename(af.f.Name(), filepath.Join(w.dir, name))
 		}
-		if err != nil {
-			os.Remove(af.f.Name())
+		if err == nil {
+			atomicfile.Renamed(af.f.Name())
+		} else {
+			atomicfile.Remove(af.f.Name())
 			if first == nil {
 				first = fmt.Errorf("--save-adv %s: %w", name, err)
 			}

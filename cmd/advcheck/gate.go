@@ -104,6 +104,9 @@ func sweepFromPolicy(p *reports.Policy) *sweepOptions {
 func runGate(ctx context.Context, o *gateOptions, command []string, stdout, stderr io.Writer) error {
 	ctx, cancel := withTimeout(ctx, o.timeout)
 	defer cancel()
+	if err := o.outputs.check(); err != nil {
+		return err
+	}
 	if o.policy == "" {
 		return usageErr(fmt.Errorf("--policy FILE is required"))
 	}

@@ -161,3 +161,76 @@ func TestSignalDuringLoading(t *testing.T) {
 		}
 	}
 }
+
+// Output paths are checked before any work: a named pipe or a link to one
+// is refused (never replaced by a regular file), a missing or unwritable
+// directory is found at once, and two outputs cannot share stdout or a
+// file. Nothing is written when a check fails.
+func TestOutputPathsCheckedFirst(t *testing.T) {
+	dir := t.TempDir()
+	fifo := mkfifo(t, filepath.Join(dir, "pipe"))
+	toFifo := filepath.Join(dir, "pipe.json")
+	os.Symlink("pipe", toFifo)
+	file := filepath.Join(dir, "file")
+	os.WriteFile(file, []byte("x"), 0o644)
+	md := filepath.Join(dir, "r.md")
+	quick := []string{"--limit", "8", "--attack", "fgsm", "--eps", "0,0.1", "-q", "--md", md}
+	for _, c := range []struct {
+		args []string
+		say  string
+	}{
+		{[]string{"sweep", "--json", fifo}, "is a named pipe, not a regular file"},
+		{[]string{"sweep", "--junit", toFifo}, "(a link to " + fifo + ") is a named pipe"},
+		{[]string{"sweep", "--html", dir}, "is a directory, not a regular file"},
+		{[]string{"sweep", "--json", filepath.Join(dir, "missing", "r.json")}, "no such file or directory"},
+		{[]string{"sweep", "--json", filepath.Join(file, "r.json")}, "not a directory"},
+		{[]string{"sweep", "--save-adv", filepath.Join(file, "adv")}, "not a directory"},
+		{[]string{"sweep", "--json", "-", "--samples", "-"}, "--json and --samples both write to stdout"},
+		{[]string{"sweep", "--json", md}, "--json and --md both write to " + md},
+		{[]string{"report", "../../testdata/reports/sweep-small.json", "--junit", fifo}, "is a named pipe"},
+		{[]string{"merge", "../../testdata/reports/sweep-small.json", "--json", fifo}, "is a named pipe"},
+		{[]string{"gate", "--policy", "../../testdata/policies/mnist-robust.yaml", "--json", fifo}, "is a named pipe"},
+	} {
+		args := append(append([]string(nil), c.args...), quick...)
+		if c.args[0] != "sweep" {
+			args = append(c.args, "--md", md)
+		}
+		code, _, errs := advcheckWithin(t, 60*time.Second, args...)
+		if code != 2 || !strings.Contains(errs, c.say) {
+			t.Errorf("%v: exit %d, stderr %q; want exit 2 saying %q", c.args, code, errs, c.say)
+		}
+		if _, err := os.Stat(md); err == nil {
+			t.Errorf("%v: the run went ahead and wrote %s", c.args, md)
+			os.Remove(md)
+		}
+		if st, err := os.Lstat(fifo); err != nil || st.Mode()&os.ModeNamedPipe == 0 {
+			t.Fatalf("%v: the named pipe was replaced", c.args)
+		}
+	}
+	if ents, _ := os.ReadDir(dir); len(ents) != 3 {
+		t.Errorf("files left behind: %v", ents)
+	}
+}
+
+// A report written to a symbolic link goes to the link's final target; the
+// link stays a link.
+func TestOutputThroughSymlink(t *testing.T) {
+	dir := t.TempDir()
+	os.Mkdir(filepath.Join(dir, "runs"), 0o755)
+	target := filepath.Join(dir, "runs", "r1.json")
+	os.WriteFile(target, []byte("old"), 0o644)
+	link := filepath.Join(dir, "latest.json")
+	if err := os.Symlink("runs/r1.json", link); err != nil {
+		t.Fatal(err)
+	}
+	code, _, errs := advcheckWithin(t, 120*time.Second, "report", "../../testdata/reports/sweep-small.json", "--json", link, "-q")
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, errs)
+	}
+	if st, err := os.Lstat(link); err != nil || st.Mode()&os.ModeSymlink == 0 {
+		t.Fatalf("the link was replaced by a file")
+	}
+	if r := readJSON(t, target); r["schema"] == nil {
+		t.Errorf("the target does not hold the report")
+	}
+}

@@ -10,6 +10,8 @@ import (
 	"os"
 	"os/signal"
 	"syscall"
+
+	"github.com/advcheck/advcheck/internal/atomicfile"
 )
 
 func main() {
@@ -25,6 +27,9 @@ func run(args []string, stdout, stderr io.Writer) int {
 	root.SetOut(stdout)
 	root.SetErr(stderr)
 	err := root.ExecuteContext(ctx)
+	// Temporary files still open here belong to writes that failed or were
+	// abandoned; nothing will rename them into place.
+	atomicfile.RemoveTemps()
 	if err == nil {
 		return 0
 	}
@@ -53,6 +58,7 @@ func withSignals(parent context.Context) (context.Context, signals) {
 			// A second signal ends the process at once.
 			select {
 			case <-ch:
+				atomicfile.RemoveTemps()
 				os.Exit(exitForSignal(s))
 			case <-done:
 			}

@@ -44,6 +44,9 @@ differ are refused, as are missing or repeated shards.
 
 func runMerge(_ context.Context, o *mergeOptions, paths []string, command []string, w io.Writer) error {
 	start := time.Now()
+	if err := o.outputs.check(); err != nil {
+		return err
+	}
 	if err := checkPublicKey(o.requireSig); err != nil {
 		return err
 	}

@@ -42,6 +42,9 @@ per-sample outcomes; a report whose figures differ is refused (exit 3).
 }
 
 func runReport(_ context.Context, o *reportOptions, path string, w io.Writer) error {
+	if err := o.outputs.check(); err != nil {
+		return err
+	}
 	if err := checkPublicKey(o.requireSig); err != nil {
 		return err
 	}

@@ -241,6 +241,12 @@ func runSweep(ctx context.Context, o *sweepOptions, command []string, stdout, st
 	start := time.Now()
 	ctx, cancel := withTimeout(ctx, o.timeout)
 	defer cancel()
+	if err := o.outputs.check(); err != nil {
+		return err
+	}
+	if err := checkOutputDir("--save-adv", o.saveAdv); err != nil {
+		return err
+	}
 	var p *reports.Plan
 	var base reports.Report
 	err := untilDone(ctx, func() (err error) {
