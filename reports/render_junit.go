@@ -4,6 +4,8 @@ import (
 	"encoding/xml"
 	"fmt"
 	"io"
+
+	"github.com/advcheck/advcheck/internal/textsafe"
 )
 
 type junitSuites struct {
@@ -80,6 +82,7 @@ func (r *Report) WriteJUnit(w io.Writer) error {
 			add(junitCase{Name: "flags/" + f.ID, Classname: "advcheck.flags", Failure: &junitFailure{Message: f.Message, Text: f.Severity}})
 		}
 	}
+	safeSuite(&suite)
 	if _, err := io.WriteString(w, xml.Header); err != nil {
 		return err
 	}
@@ -90,4 +93,22 @@ func (r *Report) WriteJUnit(w io.Writer) error {
 	}
 	_, err := io.WriteString(w, "\n")
 	return err
+}
+
+// safeSuite escapes every string of a suite with textsafe.Line: CI systems
+// show these names and messages as they are, and XML 1.0 cannot hold most
+// control characters at all.
+func safeSuite(s *junitSuite) {
+	s.Name = textsafe.Line(s.Name)
+	for i := range s.Props {
+		p := &s.Props[i]
+		p.Name, p.Value = textsafe.Line(p.Name), textsafe.Line(p.Value)
+	}
+	for i := range s.Cases {
+		c := &s.Cases[i]
+		c.Name, c.Classname, c.Output = textsafe.Line(c.Name), textsafe.Line(c.Classname), textsafe.Line(c.Output)
+		if c.Failure != nil {
+			c.Failure.Message, c.Failure.Text = textsafe.Line(c.Failure.Message), textsafe.Line(c.Failure.Text)
+		}
+	}
 }

@@ -6,6 +6,8 @@ import (
 	"strings"
 
 	"github.com/olekukonko/tablewriter"
+
+	"github.com/advcheck/advcheck/internal/textsafe"
 )
 
 func pct(n Num) string {
@@ -42,9 +44,11 @@ func (r *Report) headerLines() []string {
 	if !r.Complete {
 		status = fmt.Sprintf("INCOMPLETE: %d of %d samples", r.Dataset.Samples, r.Dataset.Total)
 	}
+	// Every string here may come from a saved report or a model file.
+	safe := textsafe.Line
 	lines := []string{
-		fmt.Sprintf("model    %s (sha256 %s, %s)", r.Model.Path, short(r.Model.SHA256), r.Model.OutputKind),
-		fmt.Sprintf("data     %s (%d samples, sha256 %s, labels: %s)", r.Dataset.Spec, r.Dataset.Samples, short(r.Dataset.SHA256Decoded), r.Dataset.LabelSource),
+		fmt.Sprintf("model    %s (sha256 %s, %s)", safe(r.Model.Path), safe(short(r.Model.SHA256)), safe(r.Model.OutputKind)),
+		fmt.Sprintf("data     %s (%d samples, sha256 %s, labels: %s)", safe(r.Dataset.Spec), r.Dataset.Samples, safe(short(r.Dataset.SHA256Decoded)), safe(r.Dataset.LabelSource)),
 		fmt.Sprintf("clean    accuracy %s %s (%d/%d)", pct(r.Clean.Accuracy), ci(r.Clean.AccuracyCI95), r.Clean.NCorrect, r.Clean.N),
 		fmt.Sprintf("run      seed %d, shard %d/%d, %s", r.Config.Seed, r.Config.Shard.I, r.Config.Shard.N, status),
 	}
@@ -74,26 +78,26 @@ func (r *Report) WriteTable(w io.Writer) error {
 	}
 	t.SetColumnAlignment(align)
 	for _, res := range r.Results {
-		t.Append([]string{res.AttackID, res.Norm, fmt.Sprintf("%g", res.Eps), pct(res.Accuracy), ci(res.AccuracyCI95),
+		t.Append(textsafe.Lines([]string{res.AttackID, res.Norm, fmt.Sprintf("%g", res.Eps), pct(res.Accuracy), ci(res.AccuracyCI95),
 			fmt.Sprintf("%d/%d", res.NAttacked, res.N), pct(res.AttackSuccessRate), num(res.Cosine.Logits.Mean, "%.3f"), num(res.Cosine.Logits.P5, "%.3f"),
-			num(res.KL.Mean, "%.3g"), num(res.Perturbation.LinfMean, "%.3g"), num(res.Perturbation.L2Mean, "%.3g"), num(res.QueriesMean, "%.0f")})
+			num(res.KL.Mean, "%.3g"), num(res.Perturbation.LinfMean, "%.3g"), num(res.Perturbation.L2Mean, "%.3g"), num(res.QueriesMean, "%.0f")}))
 	}
 	for _, wc := range r.WorstCase {
-		t.Append([]string{"worst case (" + strings.Join(wc.Attacks, ", ") + ")", wc.Norm, fmt.Sprintf("%g", wc.Eps), pct(wc.Accuracy), ci(wc.AccuracyCI95), "", "", "", "", "", "", "", ""})
+		t.Append(textsafe.Lines([]string{"worst case (" + strings.Join(wc.Attacks, ", ") + ")", wc.Norm, fmt.Sprintf("%g", wc.Eps), pct(wc.Accuracy), ci(wc.AccuracyCI95), "", "", "", "", "", "", "", ""}))
 	}
 	t.Render()
 	for _, a := range r.Summary.AUC {
-		fmt.Fprintf(w, "AUC %-24s %-4s %s\n", a.AttackID, a.Norm, num(a.Value, "%.3f"))
+		fmt.Fprintf(w, "AUC %-24s %-4s %s\n", textsafe.Line(a.AttackID), textsafe.Line(a.Norm), num(a.Value, "%.3f"))
 	}
 	for _, m := range r.Summary.MinimalEps {
 		med := num(m.Median, "%g")
 		if !m.Median.Valid() {
 			med = "> largest eps"
 		}
-		fmt.Fprintf(w, "median minimal eps (%s): %s; %d samples unbroken\n", m.Norm, med, m.SamplesUnbroken)
+		fmt.Fprintf(w, "median minimal eps (%s): %s; %d samples unbroken\n", textsafe.Line(m.Norm), med, m.SamplesUnbroken)
 	}
 	for _, f := range r.Flags {
-		fmt.Fprintf(w, "%s [%s] %s\n", strings.ToUpper(f.Severity), f.ID, f.Message)
+		fmt.Fprintf(w, "%s [%s] %s\n", textsafe.Line(strings.ToUpper(f.Severity)), textsafe.Line(f.ID), textsafe.Line(f.Message))
 	}
 	if r.Gate != nil {
 		r.writeGateTable(w)
@@ -116,14 +120,16 @@ func (r *Report) writeGateTable(w io.Writer) {
 		if !c.Passed {
 			mark = "FAIL"
 		}
-		t.Append([]string{mark, c.ID, c.Want, c.Got})
+		t.Append(textsafe.Lines([]string{mark, c.ID, c.Want, c.Got}))
 	}
 	t.Render()
 }
 
-// mdEscape escapes text for a Markdown table cell.
+// mdEscape escapes text for a Markdown table cell: controls as textsafe.Line
+// escapes them, then the characters that are Markdown or HTML markup.
 func mdEscape(s string) string {
-	r := strings.NewReplacer("|", `\|`, "<", "&lt;", ">", "&gt;", "&", "&amp;", "`", "\\`", "*", `\*`, "_", `\_`, "[", `\[`, "]", `\]`, "\n", " ")
+	s = textsafe.Line(s)
+	r := strings.NewReplacer("\\", `\\`, "|", `\|`, "<", "&lt;", ">", "&gt;", "&", "&amp;", "`", "\\`", "*", `\*`, "_", `\_`, "[", `\[`, "]", `\]`, "\n", " ")
 	return r.Replace(s)
 }
 
@@ -153,11 +159,11 @@ func (r *Report) WriteMarkdown(w io.Writer) error {
 	}
 	fmt.Fprintf(w, "\n| attack | norm | eps | accuracy | 95%% CI | attacked | success | cos(logits) mean / p5 (attacked) |\n|---|---|---:|---:|---|---:|---:|---:|\n")
 	for _, res := range r.Results {
-		fmt.Fprintf(w, "| %s | %s | %g | %s | %s | %d/%d | %s | %s / %s |\n", mdEscape(res.AttackID), res.Norm, res.Eps, pct(res.Accuracy), ci(res.AccuracyCI95),
+		fmt.Fprintf(w, "| %s | %s | %g | %s | %s | %d/%d | %s | %s / %s |\n", mdEscape(res.AttackID), mdEscape(res.Norm), res.Eps, pct(res.Accuracy), ci(res.AccuracyCI95),
 			res.NAttacked, res.N, pct(res.AttackSuccessRate), num(res.Cosine.Logits.Mean, "%.3f"), num(res.Cosine.Logits.P5, "%.3f"))
 	}
 	for _, wc := range r.WorstCase {
-		fmt.Fprintf(w, "| **worst case** | %s | %g | %s | %s | | | |\n", wc.Norm, wc.Eps, pct(wc.Accuracy), ci(wc.AccuracyCI95))
+		fmt.Fprintf(w, "| **worst case** | %s | %g | %s | %s | | | |\n", mdEscape(wc.Norm), wc.Eps, pct(wc.Accuracy), ci(wc.AccuracyCI95))
 	}
 	if len(r.Flags) > 0 {
 		fmt.Fprintf(w, "\n**Flags**\n\n")

@@ -11,6 +11,10 @@ Regenerate from the repository root:
 - script_names.onnx    the mlp test model with node, value and graph names that hold markup
 - external_data.onnx   an initializer stored in an external file
 - zipbomb.npz          x.npy declares 50M float32 values of zeros, deflated to ~50 KB
+- control_names.onnx   the mlp test model with graph, node, input and output names and a
+                       producer string that hold terminal escapes, a bell, a carriage
+                       return and a bidi override
+- control_op.onnx      a node whose op type holds terminal escapes (an unsupported op)
 """
 import io
 import zipfile
@@ -74,3 +78,22 @@ np.lib.format.write_array(ybuf, np.zeros((50_000,), dtype=np.int64))
 with zipfile.ZipFile(out + "zipbomb.npz", "w", compression=zipfile.ZIP_DEFLATED, compresslevel=9) as z:
     z.writestr(zipfile.ZipInfo("x.npy", date_time=(1980, 1, 1, 0, 0, 0)), buf.getvalue(), compress_type=zipfile.ZIP_DEFLATED)
     z.writestr(zipfile.ZipInfo("y.npy", date_time=(1980, 1, 1, 0, 0, 0)), ybuf.getvalue(), compress_type=zipfile.ZIP_DEFLATED)
+
+# Terminal escape sequences (colour, clear screen, window title), a bell, a
+# carriage return and a right-to-left override in every name a renderer shows.
+ESC = "\x1b[31m"
+m = onnx.load("testdata/models/mlp.onnx")
+rename = {"input": "in" + ESC + "put\x07", "logits": "lo\rgits\u202e"}
+for v in list(m.graph.input) + list(m.graph.output):
+    v.name = rename.get(v.name, v.name)
+for n in m.graph.node:
+    n.name = ESC + n.name + "\x1b[0m\u202e"
+    n.input[:] = [rename.get(i, i) for i in n.input]
+    n.output[:] = [rename.get(o, o) for o in n.output]
+m.graph.name = "\x1b]0;pwned\x07graph"
+m.producer_name = "py\x1b[2Jtorch\u202e"
+m.producer_version = "\r1.13\x9b"
+onnx.save(m, out + "control_names.onnx")
+
+g = helper.make_graph([helper.make_node("\x1b[2J\x1b[31mEvil\x07", ["x"], ["y"])], "ctl", [x], [y])
+onnx.save(helper.make_model(g, opset_imports=[helper.make_opsetid("", 13)]), out + "control_op.onnx")

@@ -7,6 +7,7 @@ import (
 	"strings"
 	"syscall"
 
+	"github.com/advcheck/advcheck/internal/textsafe"
 	"github.com/advcheck/advcheck/models"
 )
 
@@ -79,7 +80,8 @@ func isCobraUsage(err error) bool {
 	return false
 }
 
-// errorLine flattens an error to one line.
+// errorLine flattens an error to one line, with the controls that names
+// quoted from a model, data set or report may hold escaped.
 func errorLine(err error) string {
-	return strings.Join(strings.Fields(err.Error()), " ")
+	return textsafe.Line(strings.Join(strings.Fields(err.Error()), " "))
 }

@@ -11,6 +11,7 @@ import (
 	"github.com/olekukonko/tablewriter"
 	"github.com/spf13/cobra"
 
+	"github.com/advcheck/advcheck/internal/textsafe"
 	"github.com/advcheck/advcheck/models"
 )
 
@@ -97,6 +98,10 @@ func runInspect(ctx context.Context, opts *inspectOptions, spec string, w io.Wri
 	}
 	for _, n := range info.Notes {
 		rows = append(rows, []string{"note", n})
+	}
+	// Names, the producer and notes come from the model file.
+	for i := range rows {
+		rows[i] = textsafe.Lines(rows[i])
 	}
 	t.AppendBulk(rows)
 	t.Render()

@@ -3,6 +3,9 @@ package main
 import (
 	"bytes"
 	"context"
+	"encoding/json"
+	"encoding/xml"
+	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -10,6 +13,7 @@ import (
 	"syscall"
 	"testing"
 	"time"
+	"unicode/utf8"
 )
 
 // advcheckWithin runs the command like advcheck, but kills it and fails the
@@ -232,5 +236,104 @@ func TestOutputThroughSymlink(t *testing.T) {
 	}
 	if r := readJSON(t, target); r["schema"] == nil {
 		t.Errorf("the target does not hold the report")
+	}
+}
+
+// assertPrintable fails if text holds a character that acts on a terminal
+// or reorders text: a control other than newline, DEL, a C1 control, a
+// bidi control, or bytes that are not UTF-8.
+func assertPrintable(t *testing.T, name, text string) {
+	t.Helper()
+	if !utf8.ValidString(text) {
+		t.Errorf("%s: not UTF-8", name)
+	}
+	for i, r := range text {
+		if (r < 0x20 && r != '\n') || r == 0x7f || (r >= 0x80 && r <= 0x9f) || (r >= 0x202a && r <= 0x202e) || (r >= 0x2066 && r <= 0x2069) || r == 0x200e || r == 0x200f {
+			t.Errorf("%s: raw %U at byte %d: …%q…", name, r, i, text[max(0, i-20):min(len(text), i+20)])
+			return
+		}
+	}
+}
+
+// Names from a model file (testdata/hostile/control_names.onnx, made by
+// gen_hostile.py) and fields of a report reach every text output with their
+// escape sequences, bells, carriage returns and bidi overrides escaped;
+// JUnit stays well-formed XML.
+func TestControlCharsInTextOutputs(t *testing.T) {
+	dir := t.TempDir()
+	model := copyFile(t, "../../testdata/hostile/control_names.onnx", filepath.Join(dir, "m\x1b[31m\u202e.onnx"))
+	code, out, errs := advcheckWithin(t, 60*time.Second, "inspect", model)
+	if code != 0 {
+		t.Fatalf("inspect: exit %d: %s", code, errs)
+	}
+	assertPrintable(t, "inspect", out)
+	for _, want := range []string{`py\x1b[2Jtorch\u202e`, `in\x1b[31mput\x07`, `lo\x0dgits\u202e`} {
+		if !strings.Contains(out, want) {
+			t.Errorf("inspect does not show %s:\n%s", want, out)
+		}
+	}
+
+	code, _, errs = advcheckWithin(t, 60*time.Second, "inspect", "../../testdata/hostile/control_op.onnx")
+	if code != 3 || !strings.Contains(errs, `\x1b[2J\x1b[31mEvil\x07`) {
+		t.Errorf("unsupported op: exit %d, stderr %q", code, errs)
+	}
+	assertPrintable(t, "error line", errs)
+
+	js, md, junit := filepath.Join(dir, "r.json"), filepath.Join(dir, "r.md"), filepath.Join(dir, "r.xml")
+	code, out, errs = advcheckWithin(t, 120*time.Second, "sweep", "--model", model, "--limit", "8", "--attack", "fgsm", "--eps", "0,0.1",
+		"--json", js, "--md", md, "--junit", junit)
+	if code != 0 {
+		t.Fatalf("sweep: exit %d: %s", code, errs)
+	}
+	assertPrintable(t, "sweep table", out)
+	assertPrintable(t, "sweep stderr", errs)
+	assertPrintable(t, "sweep markdown", mustRead(t, md))
+	assertPrintable(t, "sweep junit", mustRead(t, junit))
+	assertWellFormed(t, junit)
+
+	// A saved report is input too: put controls into the fields the
+	// renderers show and render it again.
+	r := readJSON(t, js)
+	bad := "\x1b[31m\x07\r\u202e\u009b"
+	r["dataset"].(map[string]any)["spec"] = "mnist" + bad
+	r["model"].(map[string]any)["output_kind"] = "logits" + bad
+	for _, row := range r["results"].([]any) {
+		row := row.(map[string]any)
+		row["attack_id"] = "fgsm" + bad
+		row["norm"] = "linf" + bad
+	}
+	for _, wc := range r["worst_case"].([]any) {
+		wc.(map[string]any)["attacks"] = []any{"fgsm" + bad}
+	}
+	r["flags"] = []any{map[string]any{"id": "id" + bad, "severity": "warning" + bad, "message": "message" + bad}}
+	b, _ := json.Marshal(r)
+	edited := filepath.Join(dir, "edited.json")
+	os.WriteFile(edited, b, 0o644)
+	md2, junit2 := filepath.Join(dir, "e.md"), filepath.Join(dir, "e.xml")
+	code, out, errs = advcheckWithin(t, 60*time.Second, "report", edited, "--md", md2, "--junit", junit2)
+	if code != 0 {
+		t.Fatalf("report: exit %d: %s", code, errs)
+	}
+	assertPrintable(t, "report table", out)
+	if !strings.Contains(out, `message\x1b[31m\x07\x0d\u202e\u009b`) {
+		t.Errorf("report table does not show the escaped flag message:\n%s", out)
+	}
+	assertPrintable(t, "report markdown", mustRead(t, md2))
+	assertPrintable(t, "report junit", mustRead(t, junit2))
+	assertWellFormed(t, junit2)
+}
+
+func assertWellFormed(t *testing.T, path string) {
+	t.Helper()
+	dec := xml.NewDecoder(strings.NewReader(mustRead(t, path)))
+	for {
+		_, err := dec.Token()
+		if err == io.EOF {
+			return
+		}
+		if err != nil {
+			t.Errorf("%s: not well-formed XML: %v", path, err)
+			return
+		}
 	}
 }
