@@ -33,6 +33,14 @@ noise baselines over sweeps of epsilon, and reports how far the outputs move
 Epsilon is always measured in pixel space: inputs in [0, 1] unless --bounds
 says otherwise, whatever scaling or normalisation the model applies inside.
 
+Files: inputs (models, data, policies, reports, keys, signatures) must be
+regular files; a named pipe, a device or a directory is refused (exit 3, or 2
+for a policy). Output paths are checked before any work (exit 2): a device, a
+pipe or a directory is never replaced, a symbolic link is written through to
+the file it points to, and '-' sends one output to stdout. Files are written
+to a hidden temporary file and renamed into place. --timeout counts from the
+start of the command, loading included.
+
 ` + exitStatusHelp,
 		SilenceErrors: true,
 		SilenceUsage:  true,
