@@ -63,8 +63,10 @@ func copyFile(t *testing.T, from, to string) string {
 }
 
 // A named pipe (or a device) wherever advcheck reads a file is refused at
-// once with one line and the documented exit status; it used to hang in
-// open or read forever.
+// once with one line and the documented exit status (3 for bad input; 2 for
+// a policy or a key, 1 for a signature that cannot be read, as for any
+// other unusable policy, key or signature); it used to hang in open or read
+// forever.
 func TestNonRegularInputs(t *testing.T) {
 	dir := t.TempDir()
 	fifo := mkfifo(t, filepath.Join(dir, "pipe"))
@@ -89,6 +91,10 @@ func TestNonRegularInputs(t *testing.T) {
 	}
 	signed := copyFile(t, report, filepath.Join(dir, "r.json"))
 	mkfifo(t, signed+".sig")
+	good := copyFile(t, report, filepath.Join(dir, "good.json"))
+	if code, _, errs := advcheck(t, "sign", good, "--key", pub+".key"); code != 0 {
+		t.Fatalf("sign: exit %d: %s", code, errs)
+	}
 	pipe := "is a named pipe, not a regular file"
 	for _, c := range []struct {
 		name string
@@ -113,12 +119,12 @@ func TestNonRegularInputs(t *testing.T) {
 		{"gate --baseline", []string{"gate", "--policy", policy, "--baseline", fifo}, 3, pipe},
 		{"merge", []string{"merge", fifo, "--json", filepath.Join(dir, "merged.json")}, 3, pipe},
 		{"resume", []string{"sweep", "--resume", fifo, "--limit", "2"}, 3, pipe},
-		{"public key", []string{"verify", report, "--pub", fifo}, 3, pipe},
-		{"signature", []string{"verify", signed, "--pub", pub + ".pub"}, 3, signed + ".sig " + pipe},
-		{"private key", []string{"sign", signed, "--key", fifo}, 3, pipe},
+		{"public key", []string{"verify", report, "--pub", fifo}, 2, pipe},
+		{"signature", []string{"verify", signed, "--pub", pub + ".pub"}, 1, signed + ".sig " + pipe},
+		{"private key", []string{"sign", signed, "--key", fifo}, 2, pipe},
 		{"signed file", []string{"sign", fifo, "--key", pub + ".key"}, 3, pipe},
-		{"require-signature key", []string{"sweep", "--model", filepath.Join(dir, "ok.onnx"), "--require-signature", fifo}, 3, pipe},
-		{"verify --model", []string{"verify", signed, "--pub", pub + ".pub", "--model", fifo}, 3, pipe},
+		{"require-signature key", []string{"sweep", "--model", filepath.Join(dir, "ok.onnx"), "--require-signature", fifo}, 2, pipe},
+		{"verify --model", []string{"verify", good, "--pub", pub + ".pub", "--model", fifo}, 3, pipe},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			code, _, errs := advcheckWithin(t, 30*time.Second, c.args...)
