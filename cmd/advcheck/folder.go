@@ -6,6 +6,7 @@ import (
 	"strings"
 
 	"github.com/advcheck/advcheck/datasets"
+	"github.com/advcheck/advcheck/internal/textsafe"
 	"github.com/advcheck/advcheck/reports"
 )
 
@@ -19,7 +20,7 @@ func noteFolder(r *reports.Report, f *datasets.FolderInfo, spec string, stderr i
 	for _, c := range f.Classes {
 		ds.ClassMap.Classes = append(ds.ClassMap.Classes, reports.ClassLabel{Folder: c.Folder, Label: c.Label, Images: c.Images, Symlink: c.Symlink})
 		if c.Symlink != "" {
-			fmt.Fprintf(stderr, "advcheck: %s: class folder %s is a symbolic link to %s; followed (label %d)\n", spec, c.Folder, c.Symlink, c.Label)
+			fmt.Fprintf(stderr, "advcheck: %s: class folder %s is a symbolic link to %s; followed (label %d)\n", textsafe.Line(spec), textsafe.Line(c.Folder), textsafe.Line(c.Symlink), c.Label)
 		}
 	}
 	if f.SkippedCount > 0 {
@@ -28,7 +29,7 @@ func noteFolder(r *reports.Report, f *datasets.FolderInfo, spec string, stderr i
 		if f.SkippedCount > len(f.Skipped) {
 			more = ", …"
 		}
-		fmt.Fprintf(stderr, "advcheck: %s: skipped %d entries that are not class folders or images (%s%s)\n", spec, f.SkippedCount, strings.Join(f.Skipped, ", "), more)
+		fmt.Fprintf(stderr, "advcheck: %s: skipped %d entries that are not class folders or images (%s%s)\n", textsafe.Line(spec), f.SkippedCount, textsafe.Line(strings.Join(f.Skipped, ", ")), more)
 	}
 	if f.LinkCount > 0 {
 		ds.LinkedFiles = &reports.LinkedFiles{Count: f.LinkCount}
@@ -38,10 +39,10 @@ func noteFolder(r *reports.Report, f *datasets.FolderInfo, spec string, stderr i
 	}
 	ds.Notes = append(ds.Notes, f.Notes...)
 	for _, n := range f.Notes {
-		fmt.Fprintf(stderr, "advcheck: %s\n", n)
+		fmt.Fprintf(stderr, "advcheck: %s\n", textsafe.Line(n))
 	}
 	if f.CountWarning != "" {
 		r.Flags = append(r.Flags, reports.Flag{ID: reports.FlagClassCount, Severity: "warning", Message: f.CountWarning})
-		fmt.Fprintf(stderr, "advcheck: warning: %s\n", f.CountWarning)
+		fmt.Fprintf(stderr, "advcheck: warning: %s\n", textsafe.Line(f.CountWarning))
 	}
 }

@@ -5,6 +5,8 @@ import (
 	"context"
 	"encoding/json"
 	"encoding/xml"
+	"image"
+	"image/png"
 	"io"
 	"os"
 	"os/exec"
@@ -342,4 +344,29 @@ func assertWellFormed(t *testing.T, path string) {
 			return
 		}
 	}
+}
+
+// Names from an image folder (class folders, skipped files) reach the
+// notes on stderr and the table with their controls escaped.
+func TestControlCharsInFolderNames(t *testing.T) {
+	dir := t.TempDir()
+	class := filepath.Join(dir, "3\x1b[31m\u202e")
+	if err := os.Mkdir(class, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	var buf bytes.Buffer
+	if err := png.Encode(&buf, image.NewGray(image.Rect(0, 0, 28, 28))); err != nil {
+		t.Fatal(err)
+	}
+	os.WriteFile(filepath.Join(class, "a.png"), buf.Bytes(), 0o644)
+	os.WriteFile(filepath.Join(class, ".junk\x07\r"), nil, 0o644)
+	code, out, errs := advcheckWithin(t, 120*time.Second, "sweep", "--data", "folder:"+dir, "--attack", "fgsm", "--eps", "0,0.1", "--checks=false")
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, errs)
+	}
+	if !strings.Contains(errs, `\x07\x0d`) || !strings.Contains(errs, `3\x1b[31m\u202e`) {
+		t.Errorf("stderr does not name the skipped file and the class escaped: %s", errs)
+	}
+	assertPrintable(t, "stderr", errs)
+	assertPrintable(t, "table", out)
 }
