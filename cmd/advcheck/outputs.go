@@ -39,7 +39,7 @@ func (o outputOptions) check() error {
 			continue
 		}
 		if err := atomicfile.Check(f.path); err != nil {
-			return usageErr(fmt.Errorf("%s %s: %w", f.flag, f.path, err))
+			return usageErr(fmt.Errorf("%s: %w", f.flag, err))
 		}
 		target, _ := atomicfile.Resolve(f.path)
 		if abs, err := filepath.Abs(target); err == nil {
