@@ -162,7 +162,10 @@ func TestInterruptTimeoutResume(t *testing.T) {
 		t.Fatalf("exit %d: %s", code, errs)
 	}
 	partial := filepath.Join(dir, "partial.json")
-	code, _, errs := advcheck(t, append([]string{"sweep", "--json", partial, "--timeout", "1500ms", "--threads", "1"}, long...)...)
+	// --timeout counts from the start, loading included, and a signal
+	// during loading ends the command without a report: give loading on a
+	// busy machine time enough (the whole run takes about 11 s).
+	code, _, errs := advcheck(t, append([]string{"sweep", "--json", partial, "--timeout", "3s", "--threads", "1"}, long...)...)
 	if code != 124 {
 		t.Fatalf("--timeout: exit %d, want 124: %s", code, errs)
 	}
@@ -189,7 +192,7 @@ func TestInterruptTimeoutResume(t *testing.T) {
 		if err := cmd.Start(); err != nil {
 			t.Fatal(err)
 		}
-		time.Sleep(1500 * time.Millisecond)
+		time.Sleep(3 * time.Second)
 		cmd.Process.Signal(sig)
 		cmd.Wait()
 		if got := cmd.ProcessState.ExitCode(); got != want {
