@@ -300,20 +300,38 @@ func TestControlCharsInTextOutputs(t *testing.T) {
 	assertWellFormed(t, junit)
 
 	// A saved report is input too: put controls into the fields the
-	// renderers show and render it again.
+	// renderers show and render it again. Reports are checked against
+	// their per-sample outcomes when read, so the attack id is changed
+	// everywhere it occurs, consistently.
 	r := readJSON(t, js)
 	bad := "\x1b[31m\x07\r\u202e\u009b"
 	r["dataset"].(map[string]any)["spec"] = "mnist" + bad
+	r["model"].(map[string]any)["path"] = "m" + bad + ".onnx"
 	r["model"].(map[string]any)["output_kind"] = "logits" + bad
-	for _, row := range r["results"].([]any) {
-		row := row.(map[string]any)
-		row["attack_id"] = "fgsm" + bad
-		row["norm"] = "linf" + bad
+	var rename func(v any) any
+	rename = func(v any) any {
+		switch v := v.(type) {
+		case map[string]any:
+			for k, x := range v {
+				if k == "attack_id" && x == "fgsm" {
+					v[k] = "fgsm" + bad
+				} else {
+					v[k] = rename(x)
+				}
+			}
+		case []any:
+			for i, x := range v {
+				if x == "fgsm" {
+					v[i] = "fgsm" + bad
+				} else {
+					v[i] = rename(x)
+				}
+			}
+		}
+		return v
 	}
-	for _, wc := range r["worst_case"].([]any) {
-		wc.(map[string]any)["attacks"] = []any{"fgsm" + bad}
-	}
-	r["flags"] = []any{map[string]any{"id": "id" + bad, "severity": "warning" + bad, "message": "message" + bad}}
+	rename(r)
+	r["flags"] = append(r["flags"].([]any), map[string]any{"id": "id" + bad, "severity": "warning" + bad, "message": "message" + bad})
 	b, _ := json.Marshal(r)
 	edited := filepath.Join(dir, "edited.json")
 	os.WriteFile(edited, b, 0o644)
@@ -323,8 +341,8 @@ func TestControlCharsInTextOutputs(t *testing.T) {
 		t.Fatalf("report: exit %d: %s", code, errs)
 	}
 	assertPrintable(t, "report table", out)
-	if !strings.Contains(out, `message\x1b[31m\x07\x0d\u202e\u009b`) {
-		t.Errorf("report table does not show the escaped flag message:\n%s", out)
+	if !strings.Contains(out, `fgsm\x1b[31m\x07\x0d\u202e\u009b`) || !strings.Contains(out, `message\x1b[31m\x07\x0d\u202e\u009b`) {
+		t.Errorf("report table does not show the escaped attack id and flag message:\n%s", out)
 	}
 	assertPrintable(t, "report markdown", mustRead(t, md2))
 	assertPrintable(t, "report junit", mustRead(t, junit2))
