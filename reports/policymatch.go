@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
 	"sort"
 	"strings"
 
@@ -50,9 +51,9 @@ func (r *Report) MatchPolicy(p *Policy) error {
 		return mismatch("model.input_contract.bounds", fmtFloats([]float64{c.Lo, c.Hi}), fmtFloats(got.Bounds[:]))
 	case c.Scale != got.Scale:
 		return mismatch("model.input_contract.scale", fmtEps(c.Scale), fmtEps(got.Scale))
-	case !sameFloats(c.Mean, got.Mean):
+	case !slices.Equal(c.Mean, got.Mean):
 		return mismatch("model.input_contract.mean", fmtFloats(c.Mean), fmtFloats(got.Mean))
-	case !sameFloats(c.Std, got.Std):
+	case !slices.Equal(c.Std, got.Std):
 		return mismatch("model.input_contract.std", fmtFloats(c.Std), fmtFloats(got.Std))
 	}
 	if p.Data.SHA256 != "" {
@@ -226,16 +227,4 @@ func fmtFloats(v []float64) string {
 		s[i] = fmtEps(x)
 	}
 	return "[" + strings.Join(s, ", ") + "]"
-}
-
-func sameFloats(a, b []float64) bool {
-	if len(a) != len(b) {
-		return false
-	}
-	for i := range a {
-		if a[i] != b[i] {
-			return false
-		}
-	}
-	return true
 }
