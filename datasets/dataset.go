@@ -1,6 +1,6 @@
 // Package datasets reads the data advcheck attacks — IDX files (MNIST,
-// Fashion-MNIST, EMNIST), NumPy .npy/.npz arrays, image folders and the
-// embedded 1,000-image MNIST sample — into float32 N×C×H×W pixels with
+// Fashion-MNIST, EMNIST), NumPy .npy/.npz arrays, the binary CIFAR-10 and
+// CIFAR-100 files, image folders and the embedded 1,000-image MNIST sample — into float32 N×C×H×W pixels with
 // integer labels, and identifies a data set by the SHA-256 of what it
 // decoded, whatever file format it came from.
 //
@@ -80,11 +80,12 @@ type Dataset struct {
 	X       []float32 // N×C×H×W
 	Labels  []int
 	Shape   []int    // per sample: C, H, W
-	Classes []string // class names by label (image folders), or nil (also when a mapping leaves gaps)
+	Classes []string // class names by label (image folders, CIFAR), or nil (also when a mapping leaves gaps)
 	Scaling string   // how stored values became pixels, e.g. "uint8/255"
 	Decoder string   // the JPEG decoder that made the pixels (JPEGDecoder), "" when no JPEG was read
 	Files   []File
 	Folder  *FolderInfo // how an image folder was labelled; nil for other formats
+	Notes   []string    // what a reader of the report should know about how the data were read
 
 	hashOnce sync.Once
 	hash     string

@@ -15,6 +15,10 @@ import (
 //	idx:IMAGES,LABELS     any IDX image and label files, plain or gzip
 //	npy:X.npy,Y.npy       NumPy arrays (see OpenNPY for shapes and types)
 //	npz:FILE.npz          a NumPy archive with members x and y (or images and labels)
+//	cifar10:DIR           CIFAR-10's test_batch.bin in DIR, the binary version (see OpenCIFAR10);
+//	cifar10:FILE.bin      or another batch file of it
+//	cifar100:DIR          CIFAR-100's test.bin in DIR, the binary version, fine labels (see
+//	cifar100:FILE.bin     OpenCIFAR100); or another file of it
 //	folder:DIR            one sub-folder of PNG/JPEG images per class (see OpenFolder)
 func Open(spec string, opts Options) (*Dataset, error) {
 	opts.Limits = opts.Limits.withDefaults()
@@ -76,13 +80,22 @@ func Open(spec string, opts Options) (*Dataset, error) {
 			return nil, fmt.Errorf("%w: %q: want npz:FILE.npz", ErrSpec, spec)
 		}
 		d, err = OpenNPZ(arg, opts)
+	case "cifar10", "cifar100":
+		if arg == "" {
+			return nil, fmt.Errorf("%w: %q: want %s:DIR (the extracted binary version) or %s:FILE.bin", ErrSpec, spec, kind, kind)
+		}
+		if kind == "cifar10" {
+			d, err = OpenCIFAR10(arg, opts)
+		} else {
+			d, err = OpenCIFAR100(arg, opts)
+		}
 	case "folder":
 		if arg == "" {
 			return nil, fmt.Errorf("%w: %q: want folder:DIR", ErrSpec, spec)
 		}
 		d, err = OpenFolder(arg, opts)
 	default:
-		return nil, fmt.Errorf("%w: %q: want mnist-sample, mnist:DIR, idx:IMAGES,LABELS, npy:X.npy,Y.npy, npz:FILE.npz or folder:DIR", ErrSpec, spec)
+		return nil, fmt.Errorf("%w: %q: want mnist-sample, mnist:DIR, idx:IMAGES,LABELS, npy:X.npy,Y.npy, npz:FILE.npz, cifar10:DIR, cifar100:DIR or folder:DIR", ErrSpec, spec)
 	}
 	if err != nil {
 		return nil, err
