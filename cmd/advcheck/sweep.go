@@ -62,7 +62,7 @@ func (o *outputOptions) addFlags(fs *pflag.FlagSet) {
 
 func (o *sweepOptions) addFlags(fs *pflag.FlagSet) {
 	o.modelOptions.addFlags(fs, true)
-	fs.StringVar(&o.data, "data", "mnist-sample", "data set: mnist-sample, mnist:DIR, idx:IMAGES,LABELS, npy:X.npy,Y.npy, npz:FILE.npz or folder:DIR")
+	fs.StringVar(&o.data, "data", "mnist-sample", "data set: mnist-sample, mnist:DIR, idx:IMAGES,LABELS, npy:X.npy,Y.npy, npz:FILE.npz, cifar10:DIR, cifar100:DIR or folder:DIR (see below)")
 	fs.StringVar(&o.dataLayout, "data-layout", "", "layout of 4-D NumPy image arrays: nchw or nhwc (default: NHWC when the last axis has 1, 3 or 4 entries and axis 1 does not)")
 	fs.StringVar(&o.classes, "classes", "", "folder:DIR data: the model's classes in output order, one folder name (e.g. a WordNet id) per line in `FILE`; labels are line numbers from 0")
 	fs.IntVar(&o.limit, "limit", 0, "attack only the first N samples (0 = all)")
@@ -100,6 +100,16 @@ norm; the area under the accuracy curve and the median minimal eps.
 With no flags it attacks the embedded MNIST CNN (zoo:mnist-cnn) on the
 embedded 1,000-image MNIST test sample with FGSM and PGD.
 
+CIFAR data are read from the "binary version" files, never from the Python
+(pickle) version: download cifar-10-binary.tar.gz or cifar-100-binary.tar.gz
+from the data sets' home page at the University of Toronto,
+` + datasets.CIFARHome + ` (advcheck downloads nothing), and
+extract it. cifar10:DIR reads DIR/test_batch.bin (DIR is the extracted
+cifar-10-batches-bin), with CIFAR-10's class names; cifar100:DIR reads
+DIR/test.bin (DIR is cifar-100-binary) labelled by its fine labels (0…99),
+with the class names of DIR/fine_label_names.txt. cifar10:FILE.bin and
+cifar100:FILE.bin read another file of the same format (e.g. data_batch_1.bin).
+
 Without --eps the radii follow the data (multiplied by the width of --bounds):
 one channel or not an image: MNIST-scale, L∞ 0…0.3 by 0.05, L2 0…3 by 0.5;
 3+ channels under 64 px: CIFAR-scale, L∞ 0,2,4,8,16/255, L2 0,0.125,0.25,0.5,1;
@@ -124,6 +134,7 @@ Attacks (--attack NAME or NAME:key=value,...):
   advcheck sweep --model model.onnx --data mnist:data/mnist --attack fgsm,pgd:steps=40 --eps 0:0.3:0.05 --html report.html
   advcheck sweep --model resnet.onnx --data folder:imgs --mean 0.485,0.456,0.406 --std 0.229,0.224,0.225 --eps 'linf=0,1/255,2/255,4/255'
   advcheck sweep --model resnet.onnx --data folder:val --classes imagenet-wnids.txt    # folders named by WordNet id
+  advcheck sweep --model cifar-resnet.onnx --data cifar10:cifar-10-batches-bin --attack pgd --eps 0,2/255,8/255
   advcheck sweep --shard 0/4 --json part0.json    # then: advcheck merge part*.json --json all.json`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
@@ -220,6 +231,7 @@ func (o *sweepOptions) buildPlan(stderr io.Writer) (*reports.Plan, reports.Repor
 	for _, f := range data.Files {
 		base.Dataset.Files = append(base.Dataset.Files, reports.DataFile{Path: f.Path, SHA256: f.SHA256, Bytes: f.Bytes})
 	}
+	base.Dataset.Notes = append(base.Dataset.Notes, data.Notes...)
 	if data.Folder != nil {
 		noteFolder(&base, data.Folder, o.data, stderr)
 	}
