@@ -674,6 +674,34 @@ func (im *importer) unary(n *onnx.Node, name string) (*Value, error) {
 		op.Func = Softplus
 	case "Erf":
 		op.Func = Erf
+	case "HardSigmoid":
+		op.Func, op.Alpha, op.Beta = HardSigmoid, attrFloat(n, "alpha", 0.2), attrFloat(n, "beta", 0.5)
+	case "HardSwish":
+		op.Func = HardSwish
+	case "Gelu":
+		switch a := attrString(n, "approximate", "none"); a {
+		case "none":
+			op.Func = Gelu
+		case "tanh":
+			op.Func = GeluTanh
+		default:
+			return nil, errorf(ErrInvalid, "Gelu approximate %q is neither \"none\" nor \"tanh\"", a)
+		}
+	case "Sqrt":
+		op.Func = Sqrt
+	case "Pow":
+		// Only x^p with a constant scalar p: the patterns exporters emit
+		// (x.pow(2) in layer norms, x³ in tanh-GELU). A constant base with
+		// an activation exponent would need a gradient in the exponent.
+		op.Func = Pow
+		if len(in) != 2 || in[1] == nil {
+			return nil, errorf(ErrInvalid, "Pow takes two inputs")
+		}
+		p := in[1]
+		if !p.IsConst() || len(p.Const.Data) != 1 || len(p.Shape) > len(in[0].Shape) {
+			return nil, errorf(ErrUnsupported, "Pow exponent must be a scalar constant")
+		}
+		op.Alpha = p.Const.Data[0]
 	case "Clip":
 		op.Func = Clip
 		if im.opset < 11 {
@@ -693,7 +721,7 @@ func (im *importer) unary(n *onnx.Node, name string) (*Value, error) {
 			return nil, errorf(ErrInvalid, "Clip min %v > max %v", op.Min, op.Max)
 		}
 	}
-	if n.OpType != "Clip" && len(in) > 1 {
+	if n.OpType != "Clip" && n.OpType != "Pow" && len(in) > 1 {
 		return nil, errorf(ErrInvalid, "%s takes one input", n.OpType)
 	}
 	return im.add(name, n.OpType, op, nil, in[0])

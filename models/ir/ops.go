@@ -79,17 +79,26 @@ const (
 	Elu
 	Softplus
 	Erf
+	HardSigmoid
+	HardSwish
+	Gelu
+	GeluTanh
+	Pow
+	Sqrt
 )
 
 func (k UnaryKind) String() string {
-	return [...]string{"Relu", "LeakyRelu", "Sigmoid", "Tanh", "Clip", "Abs", "Neg", "Exp", "Elu", "Softplus", "Erf"}[k]
+	return [...]string{"Relu", "LeakyRelu", "Sigmoid", "Tanh", "Clip", "Abs", "Neg", "Exp", "Elu", "Softplus", "Erf",
+		"HardSigmoid", "HardSwish", "Gelu", "GeluTanh", "Pow", "Sqrt"}[k]
 }
 
-// Unary applies an elementwise function. Alpha is LeakyRelu's slope and Elu's
-// alpha; Min and Max are Clip's bounds (±Inf when absent).
+// Unary applies an elementwise function. Alpha is LeakyRelu's slope, Elu's
+// and HardSigmoid's alpha, and Pow's constant exponent; Beta is HardSigmoid's
+// beta; Min and Max are Clip's bounds (±Inf when absent).
 type Unary struct {
 	Func     UnaryKind
 	Alpha    float64
+	Beta     float64
 	Min, Max float64
 }
 

@@ -358,6 +358,18 @@ func refUnary(op Unary, v float64) float64 {
 		return math.Log1p(math.Exp(v))
 	case Erf:
 		return math.Erf(v)
+	case HardSigmoid:
+		return math.Max(0, math.Min(1, op.Alpha*v+op.Beta))
+	case HardSwish:
+		return v * math.Max(0, math.Min(1, v/6+0.5))
+	case Gelu:
+		return 0.5 * v * (1 + math.Erf(v/math.Sqrt2))
+	case GeluTanh:
+		return 0.5 * v * (1 + math.Tanh(math.Sqrt(2/math.Pi)*(v+0.044715*v*v*v)))
+	case Pow:
+		return math.Pow(v, op.Alpha)
+	case Sqrt:
+		return math.Sqrt(v)
 	}
 	panic("ir: unknown unary op")
 }

@@ -60,6 +60,27 @@ func single(op ir.Op, consts ...*ir.Tensor) func(b *ir.Builder, rng *rand.Rand) 
 	}
 }
 
+// after applies pre (with the constant c as its second input, if any) and
+// then op: a scale before a kinked function spreads the random inputs over
+// its pieces, an Exp keeps them in a function's positive domain.
+func after(pre ir.Op, c *ir.Tensor, op ir.Op) func(b *ir.Builder, rng *rand.Rand) (*ir.Value, error) {
+	return func(b *ir.Builder, rng *rand.Rand) (*ir.Value, error) {
+		in := []*ir.Value{b.Input()}
+		if c != nil {
+			in = append(in, b.Const("c", c))
+		}
+		p, err := b.Add("pre", pre, nil, in...)
+		if err != nil {
+			return nil, err
+		}
+		y, err := b.Add("op", op, nil, p)
+		if err != nil {
+			return nil, err
+		}
+		return flatten(b, y)
+	}
+}
+
 func constOf(shape []int, vals ...float64) *ir.Tensor {
 	t := ir.NewTensor(shape...)
 	for i := range t.Data {
@@ -197,6 +218,16 @@ var cases = []opCase{
 	{"elu", ir.Shape{ir.Batch, 12}, single(ir.Unary{Func: ir.Elu, Alpha: 0.7})},
 	{"softplus", ir.Shape{ir.Batch, 12}, single(ir.Unary{Func: ir.Softplus})},
 	{"erf", ir.Shape{ir.Batch, 12}, single(ir.Unary{Func: ir.Erf})},
+	{"hardsigmoid/torch", ir.Shape{ir.Batch, 16}, after(ir.Binary{Op: ir.Mul}, constOf([]int{}, 3), ir.Unary{Func: ir.HardSigmoid, Alpha: 1.0 / 6, Beta: 0.5})},
+	{"hardsigmoid/onnx-default", ir.Shape{ir.Batch, 16}, after(ir.Binary{Op: ir.Mul}, constOf([]int{}, 3), ir.Unary{Func: ir.HardSigmoid, Alpha: 0.2, Beta: 0.5})},
+	{"hardswish", ir.Shape{ir.Batch, 16}, after(ir.Binary{Op: ir.Mul}, constOf([]int{}, 3), ir.Unary{Func: ir.HardSwish})},
+	{"relu6", ir.Shape{ir.Batch, 16}, after(ir.Binary{Op: ir.Mul}, constOf([]int{}, 4), ir.Unary{Func: ir.Clip, Min: 0, Max: 6})},
+	{"gelu", ir.Shape{ir.Batch, 12}, after(ir.Binary{Op: ir.Mul}, constOf([]int{}, 2), ir.Unary{Func: ir.Gelu})},
+	{"gelu/tanh", ir.Shape{ir.Batch, 12}, after(ir.Binary{Op: ir.Mul}, constOf([]int{}, 2), ir.Unary{Func: ir.GeluTanh})},
+	{"pow/2", ir.Shape{ir.Batch, 12}, single(ir.Unary{Func: ir.Pow, Alpha: 2})},
+	{"pow/3", ir.Shape{ir.Batch, 12}, single(ir.Unary{Func: ir.Pow, Alpha: 3})},
+	{"pow/-1.5-positive", ir.Shape{ir.Batch, 12}, after(ir.Unary{Func: ir.Exp}, nil, ir.Unary{Func: ir.Pow, Alpha: -1.5})},
+	{"sqrt/positive", ir.Shape{ir.Batch, 12}, after(ir.Unary{Func: ir.Exp}, nil, ir.Unary{Func: ir.Sqrt})},
 	{"softmax/axis1-4d", ir.Shape{ir.Batch, 3, 2, 2}, single(ir.Softmax{Axis: 1})},
 	{"logsoftmax/axis2", ir.Shape{ir.Batch, 2, 4}, single(ir.Softmax{Axis: 2, Log: true})},
 	{"transpose/nhwc", ir.Shape{ir.Batch, 2, 3, 4}, single(ir.Transpose{Perm: []int{0, 2, 3, 1}})},

@@ -97,7 +97,7 @@ func lower[T Float](node *ir.Node, n int, sc *scratch[T], relu bool) (layer[T], 
 	case ir.Binary:
 		return newBinaryLayer[T](node, shapes, out)
 	case ir.Unary:
-		return &unaryLayer[T]{u: kernels.Unary{Kind: kernels.UnaryKind(op.Func), Alpha: op.Alpha, Min: op.Min, Max: op.Max}}, nil
+		return &unaryLayer[T]{u: kernels.Unary{Kind: kernels.UnaryKind(op.Func), Alpha: op.Alpha, Beta: op.Beta, Min: op.Min, Max: op.Max}}, nil
 	case ir.Softmax:
 		outer, k, inner := prodInts(out[:op.Axis]), out[op.Axis], prodInts(out[op.Axis+1:])
 		return &softmaxLayer[T]{log: op.Log, outer: outer, k: k, inner: inner}, nil

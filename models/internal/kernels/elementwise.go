@@ -18,14 +18,24 @@ const (
 	Elu
 	Softplus
 	Erf
+	HardSigmoid
+	HardSwish
+	Gelu
+	GeluTanh
+	Pow
+	Sqrt
 )
 
 // Unary holds an elementwise function and its parameters.
 type Unary struct {
 	Kind     UnaryKind
 	Alpha    float64
+	Beta     float64
 	Min, Max float64
 }
+
+// geluTanhC is √(2/π), the scale inside the tanh approximation of GELU.
+var geluTanhC = math.Sqrt(2 / math.Pi)
 
 // Forward computes y = f(x) elementwise.
 func UnaryForward[T Float](u Unary, x, y []T) {
@@ -79,14 +89,39 @@ func unaryValue(u Unary, v float64) float64 {
 		return math.Log1p(math.Exp(v))
 	case Erf:
 		return math.Erf(v)
+	case HardSigmoid:
+		return min(max(u.Alpha*v+u.Beta, 0), 1)
+	case HardSwish:
+		// PyTorch's form, x·relu6(x+3)/6; ONNX's x·clip(x/6+1/2, 0, 1)
+		// differs by rounding only.
+		return v * min(max(v+3, 0), 6) / 6
+	case Gelu:
+		return 0.5 * v * (1 + math.Erf(v/math.Sqrt2))
+	case GeluTanh:
+		return 0.5 * v * (1 + math.Tanh(geluTanhC*(v+0.044715*v*v*v)))
+	case Pow:
+		if u.Alpha == 2 {
+			return v * v
+		}
+		return math.Pow(v, u.Alpha)
+	case Sqrt:
+		return math.Sqrt(v)
 	}
 	panic("kernels: unary kind without a value rule")
 }
 
 // UnaryBackward computes dx = dy·f'(x) from the input x and output y.
-// Clip passes the gradient where min ≤ x ≤ max (torch.clamp's rule), so a
-// model that clamps its input to the valid range still has a gradient at the
-// bounds; Relu passes it where x > 0.
+// At the kinks it follows PyTorch's autograd, so that gradients agree with
+// the framework models come from:
+//   - Clip passes the gradient where min ≤ x ≤ max (torch.clamp's rule), so a
+//     model that clamps its input to the valid range still has a gradient at
+//     the bounds; Relu passes it where x > 0;
+//   - HardSigmoid passes alpha where 0 < alpha·x+beta < 1 (strictly, like
+//     torch's hardsigmoid_backward: 0 at x = ±3);
+//   - HardSwish takes the middle piece x/3 + 1/2 on the closed interval
+//     [-3, 3], like torch's hardswish_backward: -1/2 at x = -3, 3/2 at x = 3;
+//   - Pow with exponent 0 has gradient 0 everywhere (torch's pow_backward),
+//     where p·x^(p-1) would give NaN at x = 0.
 func UnaryBackward[T Float](u Unary, x, y, dy, dx []T) {
 	switch u.Kind {
 	case Relu:
@@ -159,6 +194,59 @@ func UnaryBackward[T Float](u Unary, x, y, dy, dx []T) {
 		for i, v := range x {
 			f := float64(v)
 			dx[i] = dy[i] * T(2/math.SqrtPi*math.Exp(-f*f))
+		}
+	case HardSigmoid:
+		for i, v := range x {
+			if t := u.Alpha*float64(v) + u.Beta; t > 0 && t < 1 {
+				dx[i] = dy[i] * T(u.Alpha)
+			} else {
+				dx[i] = 0
+			}
+		}
+	case HardSwish:
+		for i, v := range x {
+			switch {
+			case v < -3:
+				dx[i] = 0
+			case v <= 3:
+				dx[i] = dy[i] * (v/3 + 0.5)
+			default:
+				dx[i] = dy[i]
+			}
+		}
+	case Gelu:
+		// d/dx x·Φ(x) = Φ(x) + x·φ(x).
+		for i, v := range x {
+			f := float64(v)
+			cdf := 0.5 * (1 + math.Erf(f/math.Sqrt2))
+			pdf := math.Exp(-0.5*f*f) / math.Sqrt(2*math.Pi)
+			dx[i] = dy[i] * T(cdf+f*pdf)
+		}
+	case GeluTanh:
+		for i, v := range x {
+			f := float64(v)
+			th := math.Tanh(geluTanhC * (f + 0.044715*f*f*f))
+			d := 0.5*(1+th) + 0.5*f*(1-th*th)*geluTanhC*(1+3*0.044715*f*f)
+			dx[i] = dy[i] * T(d)
+		}
+	case Pow:
+		p := u.Alpha
+		for i, v := range x {
+			switch p {
+			case 0:
+				dx[i] = 0
+			case 1:
+				dx[i] = dy[i]
+			case 2:
+				dx[i] = dy[i] * 2 * v
+			default:
+				dx[i] = dy[i] * T(p*math.Pow(float64(v), p-1))
+			}
+		}
+	case Sqrt:
+		// y' = 1/(2y): +Inf at x = 0, as in torch.
+		for i, v := range y {
+			dx[i] = dy[i] / (2 * v)
 		}
 	}
 }
