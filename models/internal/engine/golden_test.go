@@ -59,6 +59,8 @@ func TestPyTorchGoldens(t *testing.T) {
 		{"batch1", ir.OutputLogits},
 		{"misc_ops", ir.OutputLogits},
 		{"art_mnist", ir.OutputProbabilities},
+		{"act13", ir.OutputLogits},
+		{"act17", ir.OutputLogits},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
