@@ -81,12 +81,34 @@ func TestImportErrors(t *testing.T) {
 	ints := func(name string, v ...int64) *onnx.Tensor {
 		return &onnx.Tensor{Name: name, DataType: onnx.Int64, Dims: []int64{int64(len(v))}, Int64Data: v}
 	}
+	floats := func(name string, v ...float32) *onnx.Tensor {
+		return &onnx.Tensor{Name: name, DataType: onnx.Float, Dims: []int64{int64(len(v))}, FloatData: v}
+	}
+	opset := func(m *onnx.Model, v int64) *onnx.Model {
+		m.Opsets[0].Version = v
+		return m
+	}
 	cases := []struct {
 		name string
 		m    *onnx.Model
 		base error
 		want string
 	}{
+		{"pow with an activation exponent", onnxModel([]*onnx.ValueInfo{image("x", 4)}, nil,
+			[]*onnx.Node{{Name: "p", OpType: "Pow", Inputs: []string{"x", "x"}, Outputs: []string{"y"}}}, "y"),
+			ErrUnsupported, "Pow exponent must be a scalar constant"},
+		{"pow with a vector exponent", onnxModel([]*onnx.ValueInfo{image("x", 2)}, []*onnx.Tensor{floats("e", 2, 3)},
+			[]*onnx.Node{{Name: "p", OpType: "Pow", Inputs: []string{"x", "e"}, Outputs: []string{"y"}}}, "y"),
+			ErrUnsupported, "Pow exponent must be a scalar constant"},
+		{"pow with one input", onnxModel([]*onnx.ValueInfo{image("x", 2)}, nil,
+			[]*onnx.Node{{Name: "p", OpType: "Pow", Inputs: []string{"x"}, Outputs: []string{"y"}}}, "y"),
+			ErrInvalid, "Pow takes two inputs"},
+		{"gelu with an unknown approximation", opset(onnxModel([]*onnx.ValueInfo{image("x", 4)}, nil,
+			[]*onnx.Node{{Name: "g", OpType: "Gelu", Attrs: []*onnx.Attribute{{Name: "approximate", Type: onnx.AttrString, S: []byte("sigmoid")}}, Inputs: []string{"x"}, Outputs: []string{"y"}}}, "y"), 20),
+			ErrInvalid, `Gelu approximate "sigmoid"`},
+		{"hardswish with two inputs", opset(onnxModel([]*onnx.ValueInfo{image("x", 4)}, nil,
+			[]*onnx.Node{{Name: "h", OpType: "HardSwish", Inputs: []string{"x", "x"}, Outputs: []string{"y"}}}, "y"), 14),
+			ErrInvalid, "HardSwish takes one input"},
 		{"unsupported op", onnxModel([]*onnx.ValueInfo{image("x", 4)}, nil,
 			[]*onnx.Node{{Name: "lstm1", OpType: "LSTM", Inputs: []string{"x"}, Outputs: []string{"y"}}}, "y"),
 			ErrUnsupportedOp, `advcheck does not support op LSTM (node "lstm1") yet`},
