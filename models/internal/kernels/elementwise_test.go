@@ -27,8 +27,10 @@ var kinkCases = []kinkCase{
 	{"hardswish", Unary{Kind: HardSwish}, []float64{-3, 3, -3.5, 3.5, 0}, []float64{-0.5, 1.5, 0, 1, 0.5}},
 	// F.hardsigmoid: slope 1/6 strictly inside (-3, 3), 0 at ±3.
 	{"hardsigmoid", Unary{Kind: HardSigmoid, Alpha: torchSixth, Beta: 0.5}, []float64{-3, 3, 0, -4, 4}, []float64{0, 0, torchSixth, 0, 0}},
-	// torch.clamp(x, 0, 6) passes the gradient at both bounds; F.relu6
-	// exports as Relu → Clip, and Relu'(0) = 0 as in torch.
+	// torch.clamp(x, 0, 6) passes the gradient at both bounds. nn.ReLU6
+	// (a Hardtanh, 0 at both bounds in torch) exports as the same Clip, so
+	// it differs at exactly 0 and 6 (docs/engine.md says why clamp's rule
+	// is kept); F.relu6 exports as Relu → Clip, and Relu'(0) = 0 as in torch.
 	{"clip/clamp", Unary{Kind: Clip, Min: 0, Max: 6}, []float64{0, 6, -1, 7}, []float64{1, 1, 0, 0}},
 	{"relu", Unary{Kind: Relu}, []float64{0, 1, -1}, []float64{0, 1, 0}},
 	// x.pow(2), x.pow(0) and torch.sqrt at 0.
