@@ -21,7 +21,10 @@ clipped) must give ART's labels and mean perturbations. Exits non-zero if not.
 Also writes testdata/golden/art_mnist/: x.npy (the 11 images, float32 N x 1 x 28 x 28),
 y.npy (clean predicted labels, int64), out.npy (probabilities), logits.npy (pre-softmax),
 grad_ce.npy (d/dx sum CE(logits, y)), all float64 from the float64 module, plus
-x_adv_fgsm_linf.npy and x_adv_fgm_l2.npy (float32, the two eps = 1.0 adversarial batches).
+x_adv_fgsm_linf.npy and x_adv_fgm_l2.npy (float32, the two eps = 1.0 adversarial batches), and
+tie.npy (uint8, layout of x): 1 where grad_ce.npy changes with the MaxPool tie convention
+(PyTorch sends a tied window's gradient to its first maximal element; any tied element is a
+valid subgradient, see testdata/zoo/maxpool_ties.py), entries the engine tests skip for float32.
 """
 
 import argparse
@@ -35,6 +38,7 @@ import torch.nn.functional as F
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(HERE, "zoo"))
+import maxpool_ties  # noqa: E402
 import zoonets  # noqa: E402
 
 # What ART's tests/attacks/evasion/test_fast_gradient.py asserts for this model.
@@ -177,6 +181,13 @@ def main():
     out = torch.softmax(z, dim=1)
     loss = -(torch.log_softmax(z, dim=1).gather(1, y[:, None])).sum()
     (g,) = torch.autograd.grad(loss, xd)
+
+    def grad():
+        lz = torch.log_softmax(m64.logits(xd), dim=1)
+        return torch.autograd.grad(-(lz.gather(1, y[:, None])).sum(), xd)[0]
+
+    tie = maxpool_ties.tie_dependent(grad, 16).numpy().astype(np.uint8)
+    print("art_mnist tie-dependent gradient entries: %d of %d" % (tie.sum(), tie.size))
     d = os.path.join(args.golden, "art_mnist")
     os.makedirs(d, exist_ok=True)
     np.save(os.path.join(d, "x.npy"), x32.numpy().astype(np.float32))
@@ -184,6 +195,7 @@ def main():
     np.save(os.path.join(d, "out.npy"), out.detach().numpy().astype(np.float64))
     np.save(os.path.join(d, "logits.npy"), z.detach().numpy().astype(np.float64))
     np.save(os.path.join(d, "grad_ce.npy"), g.numpy().astype(np.float64))
+    np.save(os.path.join(d, "tie.npy"), tie)
     np.save(os.path.join(d, "x_adv_fgsm_linf.npy"), results["float32"][1].numpy().astype(np.float32))
     np.save(os.path.join(d, "x_adv_fgm_l2.npy"), results["float32"][2].numpy().astype(np.float32))
     print("wrote %s (%d bytes) and %s/" % (path, os.path.getsize(path), d))

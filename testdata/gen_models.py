@@ -13,12 +13,23 @@ Writes, for every model NAME below:
     testdata/golden/NAME/out.npy     float64, the model's output for x
     testdata/golden/NAME/logits.npy  float64, the tensor before a final Softmax/LogSoftmax (else = out)
     testdata/golden/NAME/grad_ce.npy float64, d/dx of sum_i CE(logits_i, y_i), same layout as x
+    testdata/golden/NAME/tie.npy     uint8, same layout as x, models with a MaxPool only: 1 where
+                                     grad_ce depends on how tied MaxPool maxima are broken
 and testdata/models/README.md + testdata/models/models.json (op histograms read back with onnx).
 
 Goldens are computed with the module converted to float64 and autograd, so they are exact
 references for a float32 engine up to float32 rounding. Weights are random with fixed seeds,
 rescaled on the golden batch so that every layer's output has unit spread (no dead ReLU
 networks) and the logits, centred per class over the batch, have a standard deviation of 3.
+
+MaxPool ties: where a pooling window holds several exactly equal maxima (MNIST's constant
+background makes this frequent) every tied element is a valid place for the gradient; PyTorch
+picks the first in row-major order, and grad_ce.npy follows it. A float32 engine computes such
+values a few ulps apart when its BLAS rounds different output columns differently (OpenBLAS's
+Haswell/Zen SGEMM) and picks the one that rounded highest. tie.npy marks the input entries whose
+gradient changes between tie conventions (testdata/zoo/maxpool_ties.py: each window position
+first, last first, random per-window priorities); there grad_ce.npy is a convention, not a
+reference, and the engine tests compare the float32 gradient on the other entries only.
 """
 
 import argparse
@@ -35,6 +46,7 @@ import torch.nn.functional as F
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(HERE, "zoo"))
+import maxpool_ties  # noqa: E402
 import zoonets  # noqa: E402
 
 BATCH = 8
@@ -71,6 +83,7 @@ class BnUnfolded(Base):
            "MaxPool and Linear; exported with TrainingMode.PRESERVE and no constant folding so the "
            "BatchNormalization nodes stay in the graph instead of being folded into the convolutions.")
     EXPORT = dict(training=torch.onnx.TrainingMode.PRESERVE, do_constant_folding=False)
+    TIE_WINDOW = 4  # positions per MaxPool window
 
     def __init__(self):
         super().__init__()
@@ -214,6 +227,7 @@ class NHWC(Base):
     SHAPE = (28, 28, 1)
     LAYOUT = "nhwc"
     DOC = "Input N x 28 x 28 x 1 (NHWC); x.permute(0, 3, 1, 2) (Transpose) then a small CNN."
+    TIE_WINDOW = 4  # positions per MaxPool window
 
     def __init__(self):
         super().__init__()
@@ -251,6 +265,7 @@ class MiscOps(Base):
            "residual Add with Tanh, Sigmoid, Concat along channels, Mul/Sub broadcasting against "
            "(1,C,1,1) constants, Clip (torch.clamp and F.hardtanh), Mul/Sub/Div between two "
            "activations, Div by a scalar constant, MatMul of a 2-D activation by a constant matrix.")
+    TIE_WINDOW = 9  # positions per MaxPool window
 
     def __init__(self):
         super().__init__()
@@ -389,6 +404,20 @@ def goldens(model, x, y):
     return out.detach().numpy(), z.detach().numpy(), g.numpy()
 
 
+def tie_mask(model, x, y):
+    """tie.npy's mask: where the float64 input gradient depends on MaxPool tie-breaking."""
+    m64 = copy.deepcopy(model).double().eval()
+    for p in m64.parameters():
+        p.requires_grad_(False)
+    xd = x.double().clone().requires_grad_(True)
+
+    def grad():
+        loss = -(torch.log_softmax(m64.logits(xd), dim=1).gather(1, y[:, None])).sum()
+        return torch.autograd.grad(loss, xd)[0]
+
+    return maxpool_ties.tie_dependent(grad, model.TIE_WINDOW).numpy().astype(np.uint8)
+
+
 def save_goldens(d, x, y, out, logits, grad):
     os.makedirs(d, exist_ok=True)
     np.save(os.path.join(d, "x.npy"), x.numpy().astype(np.float32))
@@ -421,6 +450,7 @@ Goldens (`testdata/golden/NAME/`):
 | `out.npy` | float64 | the model's output for `x` (probabilities / log-probabilities for the softmax-headed models) |
 | `logits.npy` | float64 | the tensor before a final Softmax/LogSoftmax, else the same as `out.npy` |
 | `grad_ce.npy` | float64 | d/dx of sum_i CE(logits_i, y_i) (CE via log_softmax of `logits.npy`'s tensor), same layout as `x` |
+| `tie.npy` | uint8 | models with a MaxPool: 1 where `grad_ce.npy` changes with the MaxPool tie convention, same layout as `x` |
 
 The goldens come from the float64 copy of the module and autograd; the ONNX file holds the
 float32 weights, so a float32 engine should agree to about 1e-5 relative.
@@ -441,7 +471,9 @@ Notes for engine implementers:
 - MaxPool gradients: with tied maxima (frequent on MNIST, whose zero background makes whole
   windows equal) PyTorch sends the gradient to the first maximal element of the window in
   row-major order; `grad_ce.npy` of the models with a MaxPool (`bn_unfolded`, `nhwc`,
-  `misc_ops`, `art_mnist`) can depend on that convention. ReLU'(0) is 0.
+  `misc_ops`, `art_mnist`) can depend on that convention, and `tie.npy` marks where it does
+  (the gradient changes when ties go to another element). A float32 engine whose BLAS rounds
+  tied values a few ulps apart legitimately differs there. ReLU'(0) is 0.
 
 """
 
@@ -482,6 +514,10 @@ def main():
         export(model, name, path, x)
         out, logits, grad = goldens(model, x, y)
         save_goldens(os.path.join(args.golden, name), x, y, out, logits, grad)
+        if hasattr(cls, "TIE_WINDOW"):
+            tie = tie_mask(model, x, y)
+            np.save(os.path.join(args.golden, name, "tie.npy"), tie)
+            print("%-16s tie-dependent gradient entries: %d of %d" % (name, tie.sum(), tie.size))
 
         hist, m = op_histogram(path)
         ops = dict(sorted(hist.items()))

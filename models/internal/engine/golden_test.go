@@ -1,6 +1,8 @@
 package engine
 
 import (
+	"errors"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"testing"
@@ -42,7 +44,17 @@ func loadNPY(t testing.TB, dir, name string) *npy.Array {
 // TestPyTorchGoldens runs every testdata model exported by PyTorch and
 // compares the logits and the cross-entropy input gradient on a fixed batch
 // with PyTorch autograd (float64): relative error ≤ 1e-5 for the float32
-// engine, ≤ 1e-9 for the float64 engine and the reference interpreter.
+// engine, ≤ 1e-7 for the float64 engine and the reference interpreter.
+//
+// For the models with a MaxPool, the float32 gradient is compared on the
+// entries that tie.npy does not mark. There the gradient depends on which
+// of several exactly equal maxima in a pooling window receives it: PyTorch
+// takes the first, but OpenBLAS's Haswell/Zen SGEMM kernels round the
+// columns of one product differently, so values that are equal in exact
+// arithmetic come out a few ulps apart and the engine takes the one that
+// rounded highest. Both are valid subgradients. The float64 engine keeps
+// the comparison on every entry, and kernels.TestMaxPoolTiesGoToFirst pins
+// the convention for exactly equal inputs.
 func TestPyTorchGoldens(t *testing.T) {
 	cases := []struct {
 		name string
@@ -88,21 +100,59 @@ func TestPyTorchGoldens(t *testing.T) {
 			if e := relErr(ref.Data, wantLogits); e > 1e-7 {
 				t.Errorf("reference interpreter logits: relative error %.3g", e)
 			}
-			check := func(prefix string, logits, grad []float64, tol float64) {
+			tie := loadTieMask(t, c.name, len(wantGrad))
+			check := func(prefix string, logits, grad []float64, tol float64, skip []bool) {
 				if e := relErr(logits, wantLogits); e > tol {
 					t.Errorf("%s logits: relative error %.3g > %g", prefix, e, tol)
 				}
-				if e := relErr(grad, wantGrad); e > tol {
-					t.Errorf("%s input gradient: relative error %.3g > %g", prefix, e, tol)
+				got, want := grad, wantGrad
+				if skip != nil {
+					got, want = unmasked(grad, skip), unmasked(wantGrad, skip)
+					// The rest must still be a real share of the gradient.
+					if len(want) < len(wantGrad)/10 {
+						t.Fatalf("%s: only %d of %d gradient entries are not tie-dependent", prefix, len(want), len(wantGrad))
+					}
+				}
+				if e := relErr(got, want); e > tol {
+					t.Errorf("%s input gradient: relative error %.3g > %g on %d of %d entries", prefix, e, tol, len(want), len(wantGrad))
 				}
 			}
 			l64, g64 := runGolden[float64](t, g, n, x.Float64s(), labels)
 			// ONNX stores float attributes (LeakyRelu alpha) in float32: ~1e-9 off.
-			check("float64", l64, g64, 1e-7)
+			check("float64", l64, g64, 1e-7, nil)
 			l32, g32 := runGolden[float32](t, g, n, x.Float64s(), labels)
-			check("float32", l32, g32, 1e-5)
+			check("float32", l32, g32, 1e-5, tie)
 		})
 	}
+}
+
+// loadTieMask reads tie.npy of a golden with a MaxPool (nil if there is none):
+// true where the input gradient depends on how tied maxima are broken.
+func loadTieMask(t *testing.T, dir string, n int) []bool {
+	t.Helper()
+	if _, err := os.Stat(filepath.Join(testdata, "golden", dir, "tie.npy")); errors.Is(err, fs.ErrNotExist) {
+		return nil
+	}
+	a := loadNPY(t, dir, "tie")
+	if len(a.U8) != n {
+		t.Fatalf("%s/tie.npy: %d entries, want %d (uint8)", dir, len(a.U8), n)
+	}
+	mask := make([]bool, n)
+	for i, v := range a.U8 {
+		mask[i] = v != 0
+	}
+	return mask
+}
+
+// unmasked returns the entries of v where skip is false.
+func unmasked(v []float64, skip []bool) []float64 {
+	var out []float64
+	for i, s := range skip {
+		if !s {
+			out = append(out, v[i])
+		}
+	}
+	return out
 }
 
 func runGolden[T Float](t *testing.T, g *ir.Graph, n int, x []float64, labels []int) (logits, grad []float64) {
