@@ -28,7 +28,10 @@ rounds the tied values a few ulps apart picks another one. `tie` marks the input
 gradient sign some choice of tied elements, window by window, could change (the exact range of
 the gradient over all choices, see gradient_range; checked against the conventions of
 testdata/zoo/maxpool_ties.py: each window position first, last first, random per-window
-priorities); there the sign is a convention, not a reference. `sign` and `pred_EPS` are PyTorch's first-maximum convention.
+priorities); there the sign is a convention, not a reference. `sign` and `pred_EPS` follow
+PyTorch's first-maximum convention. attacks/fgsm_golden_test.go skips `small` and `tie` entries
+in the perturbation check and puts PyTorch's sign back on the `tie` entries of its x_adv before
+comparing predictions.
 """
 import os
 import sys
