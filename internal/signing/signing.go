@@ -131,7 +131,8 @@ func ReadPublicKey(path string) (*PublicKey, error) {
 	return &k, nil
 }
 
-func readPrivateKey(path string) (ed25519.PrivateKey, string, error) {
+// ReadPrivateKey reads a .key file and returns the key and its id.
+func ReadPrivateKey(path string) (ed25519.PrivateKey, string, error) {
 	var k privateKey
 	if err := readSmallJSON(path, ErrKey, &k); err != nil {
 		return nil, "", err
@@ -169,7 +170,7 @@ func SigPath(path string) string { return path + ".sig" }
 // Sign signs the exact bytes of path with the private key in keyPath and
 // writes path.sig. It returns the signature.
 func Sign(path, keyPath string) (*Signature, error) {
-	priv, id, err := readPrivateKey(keyPath)
+	priv, id, err := ReadPrivateKey(keyPath)
 	if err != nil {
 		return nil, err
 	}

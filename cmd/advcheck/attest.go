@@ -1,0 +1,44 @@
+package main
+
+import (
+	"errors"
+	"fmt"
+	"io"
+
+	"github.com/advcheck/advcheck/internal/attest"
+	"github.com/advcheck/advcheck/internal/dsse"
+	"github.com/advcheck/advcheck/internal/signing"
+)
+
+// verifyAttestation checks the in-toto bundle at path (see verify's help):
+// a key that cannot be read is exit 2, a bundle that cannot be read or an
+// attestation signed by the key that does not hold together exit 3, and no
+// attestation signed by the key exit 1. --model and --data are then checked
+// against every attested report.
+func verifyAttestation(o *verifyOptions, path string, w io.Writer) error {
+	pub, err := signing.ReadPublicKey(o.pub)
+	if err != nil {
+		return usageErr(fmt.Errorf("--pub: %w", err))
+	}
+	data, err := readLimited(path, attest.MaxBundleBytes)
+	if err != nil {
+		return badInputErr(err)
+	}
+	found, err := attest.Verify(data, dsse.Key{ID: pub.KeyID, Public: pub.PublicKey})
+	switch {
+	case errors.Is(err, attest.ErrNotAttested):
+		return checkErr(fmt.Errorf("%s: %w", path, err))
+	case err != nil:
+		return badInputErr(fmt.Errorf("%s: %w", path, err))
+	}
+	for _, a := range found {
+		fmt.Fprintf(w, "attestation OK: %s line %d: in-toto Statement, predicate %s, subject %s (sha256 %s), signed by key %s\n",
+			path, a.Line, attest.PredicateType, a.Subject.Name, a.SHA256(), a.KeyID)
+	}
+	for _, a := range found {
+		if err := checkInputs(o, a.Report, w); err != nil {
+			return err
+		}
+	}
+	return nil
+}
