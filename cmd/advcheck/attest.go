@@ -8,6 +8,7 @@ import (
 	"github.com/advcheck/advcheck/internal/attest"
 	"github.com/advcheck/advcheck/internal/dsse"
 	"github.com/advcheck/advcheck/internal/signing"
+	"github.com/advcheck/advcheck/internal/textsafe"
 )
 
 // verifyAttestation checks the in-toto bundle at path (see verify's help):
@@ -33,11 +34,27 @@ func verifyAttestation(o *verifyOptions, path string, w io.Writer) error {
 	}
 	for _, a := range found {
 		fmt.Fprintf(w, "attestation OK: %s line %d: in-toto Statement, predicate %s, subject %s (sha256 %s), signed by key %s\n",
-			path, a.Line, attest.PredicateType, a.Subject.Name, a.SHA256(), a.KeyID)
+			path, a.Line, attest.PredicateType, textsafe.Line(a.Subject.Name), a.SHA256(), a.KeyID)
 	}
-	for _, a := range found {
-		if err := checkInputs(o, a.Report, w); err != nil {
-			return err
+	if o.model != "" {
+		got, err := fileSHA256(o.model)
+		if err != nil {
+			return badInputErr(err)
+		}
+		for _, a := range found {
+			if got != a.SHA256() {
+				return checkErr(fmt.Errorf("line %d attests model sha256 %s; %s has sha256 %s", a.Line, a.SHA256(), o.model, got))
+			}
+		}
+		fmt.Fprintf(w, "model OK: %s matches the attested subject (sha256 %s)\n", o.model, got)
+	}
+	if o.data != "" {
+		data := *o
+		data.model = ""
+		for _, a := range found {
+			if err := checkInputs(&data, a.Report, w); err != nil {
+				return err
+			}
 		}
 	}
 	return nil

@@ -44,12 +44,17 @@ func TestAttestationRoundTrip(t *testing.T) {
 	id := pub.KeyID
 	code, out, errs := advcheck(t, "verify", bundle, "--pub", key+".pub", "--model", "zoo:mnist-cnn")
 	want := "attestation OK: " + bundle + " line 1: in-toto Statement, predicate https://advcheck.dev/report/v1, subject zoo:mnist-cnn (sha256 " + smallModelSHA + "), signed by key " + id + "\n" +
-		"model OK: zoo:mnist-cnn matches the report (sha256 " + smallModelSHA + ")\n"
+		"model OK: zoo:mnist-cnn matches the attested subject (sha256 " + smallModelSHA + ")\n"
 	if code != 0 || out != want || errs != "" {
 		t.Fatalf("verify: exit %d\nstdout %q\nwant   %q\nstderr %q", code, out, want, errs)
 	}
+	// --data re-hashes the data and compares it with the attested report's.
+	code, out, errs = advcheck(t, "verify", bundle, "--pub", key+".pub", "--data", "mnist-sample")
+	if code != 0 || !strings.Contains(out, "data OK: mnist-sample matches the report (decoded sha256 ") {
+		t.Errorf("verify --data: exit %d, %q %q", code, out, errs)
+	}
 	// Another model than the subject fails the check.
-	expect(t, 1, "the report is about model sha256 "+smallModelSHA+"; zoo:mnist-mlp has sha256", "verify", bundle, "--pub", key+".pub", "--model", "zoo:mnist-mlp")
+	expect(t, 1, "line 1 attests model sha256 "+smallModelSHA+"; zoo:mnist-mlp has sha256", "verify", bundle, "--pub", key+".pub", "--model", "zoo:mnist-mlp")
 	// --out names the file; a name without the in-toto suffix needs
 	// verify --attestation.
 	other := filepath.Join(dir, "att.json")
@@ -63,6 +68,7 @@ func TestAttestationRoundTrip(t *testing.T) {
 	expect(t, 1, "att.json is not signed", "verify", other, "--pub", key+".pub")
 	// Usage and input errors.
 	expect(t, 2, "--out is for --attestation", "sign", smallReport, "--key", key+".key", "--out", other)
+	expect(t, 2, "is the report itself", "sign", smallReport, "--key", key+".key", "--attestation", "--out", smallReport)
 	expect(t, 2, "--key: bad key", "sign", smallReport, "--key", filepath.Join(dir, "nope.key"), "--attestation")
 	expect(t, 2, "--pub: bad key", "verify", bundle, "--pub", filepath.Join(dir, "nope.pub"))
 	expect(t, 3, "no such file", "verify", filepath.Join(dir, "nope.intoto.jsonl"), "--pub", key+".pub")

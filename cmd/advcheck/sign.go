@@ -129,6 +129,9 @@ func signAttestation(o *signOptions, path string, stdout io.Writer) error {
 	if err := atomicfile.Check(out); err != nil {
 		return usageErr(fmt.Errorf("--out: %w", err))
 	}
+	if same(out, path) {
+		return usageErr(fmt.Errorf("--out %s is the report itself", out))
+	}
 	priv, id, err := signing.ReadPrivateKey(o.key)
 	if err != nil {
 		return usageErr(fmt.Errorf("--key: %w", err))
@@ -254,4 +257,11 @@ func checkInputs(o *verifyOptions, r *reports.Report, w io.Writer) error {
 		fmt.Fprintf(w, "data OK: %s matches the report (decoded sha256 %s)\n", o.data, sum)
 	}
 	return nil
+}
+
+// same reports whether paths a and b name one file.
+func same(a, b string) bool {
+	sa, errA := os.Stat(a)
+	sb, errB := os.Stat(b)
+	return errA == nil && errB == nil && os.SameFile(sa, sb)
 }
