@@ -7,6 +7,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"testing"
 
 	"github.com/advcheck/advcheck/internal/dsse"
@@ -73,6 +74,13 @@ func TestAttestationRoundTrip(t *testing.T) {
 	expect(t, 2, "--pub: bad key", "verify", bundle, "--pub", filepath.Join(dir, "nope.pub"))
 	expect(t, 3, "no such file", "verify", filepath.Join(dir, "nope.intoto.jsonl"), "--pub", key+".pub")
 	expect(t, 3, "bad report: not JSON", "sign", "../../testdata/models/mlp.onnx", "--key", key+".key", "--attestation", "--out", filepath.Join(dir, "m.intoto.jsonl"))
+	// A FIFO is refused, not waited on.
+	fifo := filepath.Join(dir, "fifo.intoto.jsonl")
+	if err := syscall.Mkfifo(fifo, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	expect(t, 3, "is not a regular file", "verify", fifo, "--pub", key+".pub")
+	expect(t, 3, "is not a regular file", "sign", fifo, "--key", key+".key", "--attestation", "--out", filepath.Join(dir, "f.intoto.jsonl"))
 	bad := filepath.Join(dir, "bad.json")
 	tamperJSON(t, smallReport, bad, func(v map[string]any) { jsonObj(v, "results", 1)["accuracy"] = 1.0 })
 	expect(t, 3, "results[1] (fgsm at linf eps 0.1).accuracy is 1 but the per-sample outcomes give 0.875", "sign", bad, "--key", key+".key", "--attestation")
