@@ -62,8 +62,9 @@ type Options struct {
 	Limits Limits
 
 	// Image folders only (see OpenFolder).
-	ClassFile string // a class list in the model's output order (--classes FILE); "" = none
-	Outputs   int    // the model's number of outputs, to check labels against; 0 = unknown
+	ClassFile  string     // a class list in the model's output order (--classes FILE); "" = none
+	Outputs    int        // the model's number of outputs, to check labels against; 0 = unknown
+	Preprocess Preprocess // resize and centre crop (--resize, --center-crop); zero = none
 }
 
 // File is a source file of a data set.
@@ -85,7 +86,11 @@ type Dataset struct {
 	Decoder string   // the JPEG decoder that made the pixels (JPEGDecoder), "" when no JPEG was read
 	Files   []File
 	Folder  *FolderInfo // how an image folder was labelled; nil for other formats
-	Notes   []string    // what a reader of the report should know about how the data were read
+	// Preprocess is the resize and crop the images went through before
+	// scaling (image folders); nil when none. The hash is of the pixels
+	// after it, so the same folder preprocessed differently hashes differently.
+	Preprocess *Preprocess
+	Notes      []string // what a reader of the report should know about how the data were read
 
 	hashOnce sync.Once
 	hash     string
@@ -118,6 +123,9 @@ func (d *Dataset) Label(i int) int { return d.Labels[i] }
 // N×C×H×W order, then every label as little-endian int64. The labels of an
 // image folder are the output indices its class mapping gives (see
 // OpenFolder), so the same images under another mapping hash differently.
+// The pixels of a preprocessed image folder (Options.Preprocess) are those
+// after resizing and cropping, so the preprocessing is part of the hash
+// through the pixels it makes; no other field of it is hashed.
 const HashHeader = "advcheck/dataset/v1\n"
 
 // SHA256 returns the hex SHA-256 of the decoded samples and labels in the

@@ -30,10 +30,13 @@ import (
 // inside a class folder (advcheck does not recurse).
 //
 // Images are converted to Options.Shape's channel count (1: luma, ITU-R 601
-// as PIL's "L"; 3: RGB; alpha dropped) and scaled by 1/255. advcheck never
-// resizes: an image whose size differs from Options.Shape is refused, because
-// resizing changes what is being tested. Without Options.Shape the first
-// image sets the size, with 3 channels if it is in colour and 1 if gray.
+// as PIL's "L"; 3: RGB; alpha dropped), preprocessed as Options.Preprocess
+// says (resized and centre-cropped on their 8-bit channels, as torchvision
+// does on PIL images) and scaled by 1/255. Without Options.Preprocess
+// advcheck does not resize: an image whose size differs from Options.Shape
+// is refused, because resizing changes what is being tested. Without
+// Options.Shape the first image sets the size (after preprocessing), with 3
+// channels if it is in colour and 1 if gray.
 func OpenFolder(dir string, opts Options) (*Dataset, error) {
 	lim := opts.Limits.withDefaults()
 	info := &FolderInfo{ClassSource: ClassesFromFolders}
@@ -48,7 +51,14 @@ func OpenFolder(dir string, opts Options) (*Dataset, error) {
 	if err != nil {
 		return nil, err
 	}
+	if err := opts.Preprocess.check(); err != nil {
+		return nil, err
+	}
 	d := &Dataset{Scaling: "uint8/255", Folder: info}
+	if !opts.Preprocess.IsZero() {
+		pp := opts.Preprocess
+		d.Preprocess = &pp
+	}
 	if cm == nil {
 		for _, c := range classes {
 			d.Classes = append(d.Classes, c.name)
@@ -91,20 +101,26 @@ func OpenFolder(dir string, opts Options) (*Dataset, error) {
 				d.Decoder = JPEGDecoder
 			}
 			b := img.Bounds()
-			if shape == nil {
-				c := 1
-				if !isGray(img) {
-					c = 3
-				}
-				shape = []int{c, b.Dy(), b.Dx()}
+			c := 1
+			if shape != nil {
+				c = shape[0]
+			} else if !isGray(img) {
+				c = 3
 			}
-			if b.Dy() != shape[1] || b.Dx() != shape[2] {
-				return nil, fmt.Errorf("%w: %s is %d×%d, the model takes %d×%d (advcheck does not resize images)", ErrBadData, path, b.Dx(), b.Dy(), shape[2], shape[1])
+			w, h, err := opts.Preprocess.size(path, b.Dx(), b.Dy(), c, lim)
+			if err != nil {
+				return nil, err
+			}
+			if shape == nil {
+				shape = []int{c, h, w}
+			}
+			if h != shape[1] || w != shape[2] {
+				return nil, fmt.Errorf("%w: %s is %d×%d%s, the model takes %d×%d%s", ErrBadData, path, w, h, opts.Preprocess.after(b.Dx(), b.Dy()), shape[2], shape[1], opts.Preprocess.hint())
 			}
 			if int64(len(d.X))+int64(shape[0]*shape[1]*shape[2]) > lim.MaxElements {
 				return nil, fmt.Errorf("%w: %s: more than %d pixel values", ErrBadData, dir, lim.MaxElements)
 			}
-			d.X = appendPixels(d.X, img, shape[0])
+			d.X = appendScaled(d.X, opts.Preprocess.apply(planes8(img, c), c, b.Dx(), b.Dy()))
 			d.Labels = append(d.Labels, label)
 			d.Files = append(d.Files, fileHash(path))
 		}
@@ -157,30 +173,43 @@ func isGray(img image.Image) bool {
 	return false
 }
 
-// appendPixels appends an image as C×H×W values in [0, 1].
-func appendPixels(dst []float32, img image.Image, c int) []float32 {
+// planes8 returns an image's 8-bit channels as c planes (C×H×W): RGB, or
+// for c = 1 the luma PIL's "L" conversion gives.
+func planes8(img image.Image, c int) []uint8 {
 	b := img.Bounds()
 	h, w := b.Dy(), b.Dx()
-	start := len(dst)
-	dst = append(dst, make([]float32, c*h*w)...)
-	out := dst[start:]
+	out := make([]uint8, c*h*w)
+	gray, isGray := img.(*image.Gray)
 	for y := 0; y < h; y++ {
 		for x := 0; x < w; x++ {
 			r, g, bl, _ := img.At(b.Min.X+x, b.Min.Y+y).RGBA()
-			r8, g8, b8 := float32(r>>8), float32(g>>8), float32(bl>>8)
+			r8, g8, b8 := uint8(r>>8), uint8(g>>8), uint8(bl>>8)
 			if c == 1 {
 				// PIL's "L" conversion: ITU-R 601 weights in 16-bit fixed point.
-				l := (uint32(r8)*19595 + uint32(g8)*38470 + uint32(b8)*7471 + 0x8000) >> 16
-				if gray, ok := img.(*image.Gray); ok {
-					l = uint32(gray.GrayAt(b.Min.X+x, b.Min.Y+y).Y)
+				l := uint8((uint32(r8)*19595 + uint32(g8)*38470 + uint32(b8)*7471 + 0x8000) >> 16)
+				if isGray {
+					l = gray.GrayAt(b.Min.X+x, b.Min.Y+y).Y
 				}
-				out[y*w+x] = float32(l) / 255
+				out[y*w+x] = l
 				continue
 			}
-			out[(0*h+y)*w+x] = r8 / 255
-			out[(1*h+y)*w+x] = g8 / 255
-			out[(2*h+y)*w+x] = b8 / 255
+			out[(0*h+y)*w+x] = r8
+			out[(1*h+y)*w+x] = g8
+			out[(2*h+y)*w+x] = b8
 		}
+	}
+	return out
+}
+
+// appendPixels appends an image as C×H×W values in [0, 1].
+func appendPixels(dst []float32, img image.Image, c int) []float32 {
+	return appendScaled(dst, planes8(img, c))
+}
+
+// appendScaled appends 8-bit values scaled to [0, 1].
+func appendScaled(dst []float32, v []uint8) []float32 {
+	for _, b := range v {
+		dst = append(dst, float32(b)/255)
 	}
 	return dst
 }

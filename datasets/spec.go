@@ -35,6 +35,9 @@ func Open(spec string, opts Options) (*Dataset, error) {
 	if opts.ClassFile != "" && kind != "folder" {
 		return nil, fmt.Errorf("%w: a class list (--classes) applies only to folder:DIR data, not %q", ErrSpec, spec)
 	}
+	if !opts.Preprocess.IsZero() && kind != "folder" {
+		return nil, fmt.Errorf("%w: resizing and cropping (--resize, --center-crop) apply only to folder:DIR data, not %q", ErrSpec, spec)
+	}
 	var d *Dataset
 	var err error
 	two := func() (string, string, error) {
