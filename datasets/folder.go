@@ -51,7 +51,7 @@ func OpenFolder(dir string, opts Options) (*Dataset, error) {
 	if err != nil {
 		return nil, err
 	}
-	if err := opts.Preprocess.check(); err != nil {
+	if err := opts.Preprocess.Check(); err != nil {
 		return nil, err
 	}
 	d := &Dataset{Scaling: "uint8/255", Folder: info}

@@ -27,8 +27,8 @@ type Preprocess struct {
 // IsZero tells whether p changes nothing.
 func (p Preprocess) IsZero() bool { return p.Resize == 0 && p.CenterCrop == nil }
 
-// check validates the sizes; a bad one is a usage error (ErrSpec).
-func (p Preprocess) check() error {
+// Check validates the sizes; a bad one is a usage error (ErrSpec).
+func (p Preprocess) Check() error {
 	if p.Resize < 0 || p.Resize > MaxPreprocessSize {
 		return fmt.Errorf("%w: resize %d: want 1 to %d", ErrSpec, p.Resize, MaxPreprocessSize)
 	}

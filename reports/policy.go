@@ -53,6 +53,10 @@ type PolicyData struct {
 	Limit   int
 	Labels  string
 	Classes string // class list file of folder:DIR data (sweep --classes)
+	// Resize and CenterCrop preprocess folder:DIR data (sweep --resize,
+	// --center-crop); 0 and nil = none.
+	Resize     int
+	CenterCrop []int // H, W
 }
 
 // Requirement is one check of a policy.
@@ -135,6 +139,10 @@ func ParsePolicy(r io.Reader) (*Policy, error) {
 				"limit":   func(n *yaml.Node) error { return integer(n, &p.Data.Limit, 0) },
 				"labels":  func(n *yaml.Node) error { return enum(n, &p.Data.Labels, "truth", "pred") },
 				"classes": func(n *yaml.Node) error { return str(n, &p.Data.Classes) },
+				"resize":  func(n *yaml.Node) error { return integer(n, &p.Data.Resize, 1) },
+				"center_crop": func(n *yaml.Node) error {
+					return cropSize(n, &p.Data.CenterCrop)
+				},
 			})
 		},
 		"seed": func(n *yaml.Node) error {
@@ -238,6 +246,30 @@ func integer(n *yaml.Node, dst *int, min int) error {
 		return posErr(n, "want an integer ≥ %d, got %q", min, n.Value)
 	}
 	*dst = v
+	return nil
+}
+
+// cropSize reads a centre crop: one size (a square) or a list [H, W].
+func cropSize(n *yaml.Node, dst *[]int) error {
+	var v int
+	if n.Kind == yaml.ScalarNode {
+		if err := integer(n, &v, 1); err != nil {
+			return err
+		}
+		*dst = []int{v, v}
+		return nil
+	}
+	if n.Kind != yaml.SequenceNode || len(n.Content) != 2 {
+		return posErr(n, "want a size or a list [H, W], got %s", kindOf(n))
+	}
+	var hw []int
+	for _, c := range n.Content {
+		if err := integer(c, &v, 1); err != nil {
+			return err
+		}
+		hw = append(hw, v)
+	}
+	*dst = hw
 	return nil
 }
 

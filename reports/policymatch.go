@@ -63,6 +63,9 @@ func (r *Report) MatchPolicy(p *Policy) error {
 	} else if p.Data.Spec != r.Dataset.Spec {
 		return mismatch("dataset.spec", fmt.Sprintf("%q", p.Data.Spec), fmt.Sprintf("%q", r.Dataset.Spec))
 	}
+	if err := matchPreprocess(p.Data, r.Dataset.Preprocess); err != nil {
+		return err
+	}
 	// A policy cannot name a --classes file, and one renumbers the labels
 	// of the same spec.
 	if cm := r.Dataset.ClassMap; cm != nil && cm.Source == "classes_file" {
@@ -95,6 +98,33 @@ func (r *Report) MatchPolicy(p *Policy) error {
 			return mismatch("samples.checks", fmt.Sprintf("a max_flags requirement (line %d), which needs the reliability checks", q.Line),
 				"no reliability checks (made with --checks=false, or without per-sample outcomes)")
 		}
+	}
+	return nil
+}
+
+// matchPreprocess checks that the report's images were resized and cropped
+// as the policy says (data.resize, data.center_crop).
+func matchPreprocess(d PolicyData, got *Preprocess) error {
+	var resize int
+	var crop []int
+	if got != nil {
+		resize, crop = got.Resize, got.CenterCrop
+	}
+	describe := func(resize int, crop []int) string {
+		var s []string
+		if resize > 0 {
+			s = append(s, fmt.Sprintf("resize %d", resize))
+		}
+		if crop != nil {
+			s = append(s, fmt.Sprintf("center crop %d×%d", crop[0], crop[1]))
+		}
+		if s == nil {
+			return "no resize or crop"
+		}
+		return strings.Join(s, " and ")
+	}
+	if d.Resize != resize || !slices.Equal(d.CenterCrop, crop) {
+		return mismatch("dataset.preprocess", describe(d.Resize, d.CenterCrop), describe(resize, crop))
 	}
 	return nil
 }

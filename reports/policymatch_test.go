@@ -3,6 +3,7 @@ package reports
 import (
 	"bytes"
 	"errors"
+	"slices"
 	"strings"
 	"testing"
 
@@ -58,5 +59,42 @@ func TestMatchPolicyParams(t *testing.T) {
 	err = decoded().MatchPolicy(p)
 	if !errors.Is(err, ErrPolicyMismatch) || !strings.Contains(err.Error(), `config.attacks[pgd:steps=3].params`) || !strings.Contains(err.Error(), `"restarts":5`) {
 		t.Errorf("other params under the same id: %v", err)
+	}
+}
+
+// A policy's data.resize and data.center_crop must be the report's
+// preprocessing: a report made without it, or with another crop, does not
+// match.
+func TestMatchPolicyPreprocess(t *testing.T) {
+	p, err := ParsePolicy(strings.NewReader("apiVersion: advcheck/policy/v1\nmodel: m.onnx\ndata: {spec: \"folder:imgs\", resize: 256, center_crop: 224}\nattacks: [fgsm]\neps: {linf: [0]}\nrequirements: [{min_clean_accuracy: 0.5}]\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if p.Data.Resize != 256 || !slices.Equal(p.Data.CenterCrop, []int{224, 224}) {
+		t.Fatalf("data %+v, want resize 256 and crop [224 224]", p.Data)
+	}
+	for _, c := range []struct {
+		pp   *Preprocess
+		want string // "" = matches
+	}{
+		{&Preprocess{Resize: 256, CenterCrop: []int{224, 224}, Filter: "f"}, ""},
+		{nil, "the policy gives resize 256 and center crop 224×224, the report has no resize or crop"},
+		{&Preprocess{Resize: 256, CenterCrop: []int{224, 200}, Filter: "f"}, "the report has resize 256 and center crop 224×200"},
+		{&Preprocess{CenterCrop: []int{224, 224}}, "the report has center crop 224×224"},
+	} {
+		err := matchPreprocess(p.Data, c.pp)
+		if c.want == "" && err != nil || c.want != "" && (!errors.Is(err, ErrPolicyMismatch) || !strings.Contains(err.Error(), c.want) || !strings.Contains(err.Error(), "dataset.preprocess")) {
+			t.Errorf("%+v: %v, want %q", c.pp, err, c.want)
+		}
+	}
+	q, err := ParsePolicy(strings.NewReader("apiVersion: advcheck/policy/v1\nmodel: m.onnx\ndata: {spec: \"folder:imgs\", center_crop: [224, 200]}\nattacks: [fgsm]\nrequirements: [{min_clean_accuracy: 0.5}]\n"))
+	if err != nil || q.Data.Resize != 0 || !slices.Equal(q.Data.CenterCrop, []int{224, 200}) {
+		t.Errorf("center_crop [224, 200]: %+v, %v", q.Data, err)
+	}
+	for _, bad := range []string{"resize: 0", "resize: -3", "center_crop: [1, 2, 3]", "center_crop: 0", "center_crop: {h: 1}"} {
+		_, err := ParsePolicy(strings.NewReader("apiVersion: advcheck/policy/v1\nmodel: m.onnx\ndata: {spec: \"folder:imgs\", " + bad + "}\nattacks: [fgsm]\nrequirements: [{min_clean_accuracy: 0.5}]\n"))
+		if !errors.Is(err, ErrPolicy) {
+			t.Errorf("%s: %v, want a policy error", bad, err)
+		}
 	}
 }

@@ -206,6 +206,7 @@ code { word-break: break-all; }
 <p>Model <code>{{.R.Model.Path}}</code> (SHA-256 <code>{{.R.Model.SHA256}}</code>, output kind {{.R.Model.OutputKind}}).
 Data <code>{{.R.Dataset.Spec}}</code> (decoded SHA-256 <code>{{.R.Dataset.SHA256Decoded}}</code>, {{.R.Dataset.Samples}} of {{.R.Dataset.Total}} samples, labels: {{.R.Dataset.LabelSource}}{{with .R.Dataset.Decoder}}, JPEG decoder: {{.}}{{end}}).
 Seed {{.R.Config.Seed}}, shard {{.R.Config.Shard.I}}/{{.R.Config.Shard.N}}. Epsilon is in pixel units: inputs in [{{index .R.Model.InputContract.Bounds 0}}, {{index .R.Model.InputContract.Bounds 1}}].</p>
+{{with .R.Dataset.Preprocess}}<p>Every image was preprocessed on its 8-bit channels before scaling to [0, 1] (the decoded SHA-256 is of the result):{{with .Resize}} shorter side resized to {{.}} px{{end}}{{with .Filter}} ({{.}}){{end}}{{if and .Resize .CenterCrop}}, then{{end}}{{with .CenterCrop}} centre crop {{index . 0}}×{{index . 1}} px (H×W){{end}}.</p>{{end}}
 {{with .R.Dataset.ClassMap}}<details><summary>Labels of the {{len .Classes}} class folders from {{.Source}}{{with .File}} <code>{{.}}</code>{{end}}</summary>
 <p>{{range $i, $c := .Classes}}{{if $i}}, {{end}}<code>{{$c.Folder}}</code> → {{$c.Label}} (images: {{$c.Images}}{{with $c.Symlink}}; a link to <code>{{.}}</code>{{end}}){{end}}.</p></details>{{end}}
 {{with .R.Dataset.Skipped}}<p>Skipped {{.Count}} entries of the data folder that are not class folders or images: {{range $i, $n := .Names}}{{if $i}}, {{end}}<code>{{$n}}</code>{{end}}{{if gt .Count (len .Names)}}, …{{end}}.</p>{{end}}

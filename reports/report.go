@@ -89,6 +89,18 @@ type Dataset struct {
 	Skipped     *Skipped     `json:"skipped,omitempty"`
 	LinkedFiles *LinkedFiles `json:"linked_files,omitempty"`
 	Notes       []string     `json:"notes,omitempty"`
+	// Preprocess is the resize and centre crop the images went through
+	// (sweep --resize, --center-crop); nil when none.
+	Preprocess *Preprocess `json:"preprocess,omitempty"`
+}
+
+// Preprocess is the standard preprocessing of an image folder: the shorter
+// side resized to Resize (0 = not resized) with Filter, then a centre crop
+// of CenterCrop (H, W; nil = none).
+type Preprocess struct {
+	Resize     int    `json:"resize,omitempty"`
+	CenterCrop []int  `json:"center_crop,omitempty"`
+	Filter     string `json:"filter,omitempty"` // with Resize
 }
 
 // ClassMap is the class mapping an image folder was read with.

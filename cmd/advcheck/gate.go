@@ -75,8 +75,11 @@ Policy format and integrity rules: see docs/gate.md.
 
 // sweepFromPolicy turns a policy into sweep flags.
 func sweepFromPolicy(p *reports.Policy) *sweepOptions {
-	so := &sweepOptions{data: p.Data.Spec, classes: p.Data.Classes, limit: p.Data.Limit, labels: p.Data.Labels, attacks: p.Attacks, eps: p.Eps,
+	so := &sweepOptions{data: p.Data.Spec, classes: p.Data.Classes, resize: p.Data.Resize, limit: p.Data.Limit, labels: p.Data.Labels, attacks: p.Attacks, eps: p.Eps,
 		batch: p.Batch, batchGiven: p.Batch > 0, seed: p.Seed, shard: "0/1", modelSHA256: p.Model.SHA256, examples: 4, checks: true}
+	if c := p.Data.CenterCrop; c != nil {
+		so.centerCrop = strconv.Itoa(c[0]) + "," + strconv.Itoa(c[1])
+	}
 	so.model = p.Model.Path
 	so.layout = p.Model.Layout
 	so.scale = p.Model.Scale

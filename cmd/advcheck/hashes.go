@@ -36,9 +36,17 @@ func fileSHA256(spec string) (string, error) {
 }
 
 // dataSHA256 decodes the data set as the report's run did (same limit and
-// layout) and returns the hash of the decoded samples.
+// layout, and the resize and crop the report records) and returns the hash
+// of the decoded samples.
 func dataSHA256(o *verifyOptions, r *reports.Report) (string, error) {
-	d, err := datasets.Open(o.data, datasets.Options{Limit: r.Config.Limit, Layout: o.dataLayout, Shape: r.Dataset.Shape, ClassFile: o.classes})
+	var pp datasets.Preprocess
+	if p := r.Dataset.Preprocess; p != nil {
+		pp = datasets.Preprocess{Resize: p.Resize, CenterCrop: p.CenterCrop}
+		if err := pp.Check(); err != nil {
+			return "", badInputErr(fmt.Errorf("the report's dataset.preprocess: %w", err))
+		}
+	}
+	d, err := datasets.Open(o.data, datasets.Options{Limit: r.Config.Limit, Layout: o.dataLayout, Shape: r.Dataset.Shape, ClassFile: o.classes, Preprocess: pp})
 	if err != nil {
 		return "", dataErr(fmt.Errorf("--data: %w", err))
 	}

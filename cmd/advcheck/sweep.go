@@ -23,6 +23,9 @@ type sweepOptions struct {
 	data        string
 	dataLayout  string
 	classes     string
+	resize      int    // --resize: the shorter side of every image, 0 = no resize
+	resizeGiven bool   // --resize was given (0 is then refused)
+	centerCrop  string // --center-crop H[,W], "" = none
 	maxData     int64
 	limit       int
 	attacks     []string
@@ -65,6 +68,8 @@ func (o *sweepOptions) addFlags(fs *pflag.FlagSet) {
 	fs.StringVar(&o.data, "data", "mnist-sample", "data set: mnist-sample, mnist:DIR, idx:IMAGES,LABELS, npy:X.npy,Y.npy, npz:FILE.npz, cifar10:DIR, cifar100:DIR or folder:DIR (see below)")
 	fs.StringVar(&o.dataLayout, "data-layout", "", "layout of 4-D NumPy image arrays: nchw or nhwc (default: NHWC when the last axis has 1, 3 or 4 entries and axis 1 does not)")
 	fs.StringVar(&o.classes, "classes", "", "folder:DIR data: the model's classes in output order, one folder name (e.g. a WordNet id) per line in `FILE`; labels are line numbers from 0")
+	fs.IntVar(&o.resize, "resize", 0, "folder:DIR data: resize every image so that its shorter side is `N` pixels, as torchvision's Resize(N) on PIL images (bilinear, antialiased)")
+	fs.StringVar(&o.centerCrop, "center-crop", "", "folder:DIR data: crop the centre `H[,W]` pixels of every image (after --resize), as torchvision's CenterCrop")
 	fs.IntVar(&o.limit, "limit", 0, "attack only the first N samples (0 = all)")
 	fs.Int64Var(&o.maxData, "max-data-bytes", datasets.DefaultLimits().MaxBytes, "refuse data files (decompressed) larger than this")
 	fs.StringArrayVar(&o.attacks, "attack", []string{"fgsm", "pgd"}, "attack `SPEC`, e.g. pgd:steps=100,restarts=5 (repeatable, or comma-separated names); see 'advcheck sweep --help'")
@@ -134,11 +139,13 @@ Attacks (--attack NAME or NAME:key=value,...):
   advcheck sweep --model model.onnx --data mnist:data/mnist --attack fgsm,pgd:steps=40 --eps 0:0.3:0.05 --html report.html
   advcheck sweep --model resnet.onnx --data folder:imgs --mean 0.485,0.456,0.406 --std 0.229,0.224,0.225 --eps 'linf=0,1/255,2/255,4/255'
   advcheck sweep --model resnet.onnx --data folder:val --classes imagenet-wnids.txt    # folders named by WordNet id
+  advcheck sweep --model resnet.onnx --data folder:val --resize 256 --center-crop 224 --mean 0.485,0.456,0.406 --std 0.229,0.224,0.225    # ImageNet preprocessing
   advcheck sweep --model cifar-resnet.onnx --data cifar10:cifar-10-batches-bin --attack pgd --eps 0,2/255,8/255
   advcheck sweep --shard 0/4 --json part0.json    # then: advcheck merge part*.json --json all.json`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			opts.batchGiven = cmd.Flags().Changed("batch")
+			opts.resizeGiven = cmd.Flags().Changed("resize")
 			return runSweep(cmd.Context(), opts, os.Args, cmd.OutOrStdout(), cmd.ErrOrStderr())
 		},
 	}
@@ -209,8 +216,12 @@ func (o *sweepOptions) buildPlan(stderr io.Writer) (*reports.Plan, reports.Repor
 	if err != nil {
 		return nil, base, err
 	}
+	pp, err := o.preprocess()
+	if err != nil {
+		return nil, base, err
+	}
 	data, err := datasets.Open(o.data, datasets.Options{Limit: o.limit, Layout: o.dataLayout, Shape: spec.Shape, Limits: datasets.Limits{MaxBytes: o.maxData},
-		ClassFile: o.classes, Outputs: spec.Classes})
+		ClassFile: o.classes, Outputs: spec.Classes, Preprocess: pp})
 	if err != nil {
 		return nil, base, dataErr(err)
 	}
@@ -232,6 +243,12 @@ func (o *sweepOptions) buildPlan(stderr io.Writer) (*reports.Plan, reports.Repor
 		base.Dataset.Files = append(base.Dataset.Files, reports.DataFile{Path: f.Path, SHA256: f.SHA256, Bytes: f.Bytes})
 	}
 	base.Dataset.Notes = append(base.Dataset.Notes, data.Notes...)
+	if pp := data.Preprocess; pp != nil {
+		base.Dataset.Preprocess = &reports.Preprocess{Resize: pp.Resize, CenterCrop: pp.CenterCrop}
+		if pp.Resize > 0 {
+			base.Dataset.Preprocess.Filter = datasets.ResizeFilter
+		}
+	}
 	if data.Folder != nil {
 		noteFolder(&base, data.Folder, o.data, stderr)
 	}

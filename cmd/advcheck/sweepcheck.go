@@ -1,9 +1,13 @@
 package main
 
 import (
+	"errors"
 	"fmt"
+	"strconv"
+	"strings"
 
 	"github.com/advcheck/advcheck/attacks"
+	"github.com/advcheck/advcheck/datasets"
 	"github.com/advcheck/advcheck/models"
 	"github.com/advcheck/advcheck/reports"
 )
@@ -28,7 +32,51 @@ func (o *sweepOptions) validate() error {
 			return usageErr(fmt.Errorf("--memory %v", err))
 		}
 	}
+	if _, err := o.preprocess(); err != nil {
+		return err
+	}
 	return nil
+}
+
+// preprocess parses --resize and --center-crop, which apply only to image
+// folders.
+func (o *sweepOptions) preprocess() (datasets.Preprocess, error) {
+	var p datasets.Preprocess
+	if o.resize < 0 || o.resize > datasets.MaxPreprocessSize || (o.resizeGiven && o.resize == 0) {
+		return p, usageErr(fmt.Errorf("--resize %d: want 1 to %d", o.resize, datasets.MaxPreprocessSize))
+	}
+	p.Resize = o.resize
+	if o.centerCrop != "" {
+		hw, err := parseCrop(o.centerCrop)
+		if err != nil {
+			return p, usageErr(fmt.Errorf("--center-crop %q: %v", o.centerCrop, err))
+		}
+		p.CenterCrop = hw
+	}
+	if !p.IsZero() && !strings.HasPrefix(o.data, "folder:") {
+		return p, usageErr(fmt.Errorf("--resize and --center-crop apply only to folder:DIR data, not %q", o.data))
+	}
+	return p, nil
+}
+
+// parseCrop parses H[,W]: one size is a square.
+func parseCrop(s string) ([]int, error) {
+	parts := strings.Split(s, ",")
+	if len(parts) > 2 {
+		return nil, errors.New("want H or H,W")
+	}
+	var hw []int
+	for _, part := range parts {
+		v, err := strconv.Atoi(strings.TrimSpace(part))
+		if err != nil || v < 1 || v > datasets.MaxPreprocessSize {
+			return nil, fmt.Errorf("want H or H,W, sizes from 1 to %d", datasets.MaxPreprocessSize)
+		}
+		hw = append(hw, v)
+	}
+	if len(hw) == 1 {
+		hw = append(hw, hw[0])
+	}
+	return hw, nil
 }
 
 // fitModel checks what depends on the loaded model: every attack's
