@@ -148,9 +148,11 @@ func ResizeBilinear(planes []uint8, c, w, h, nw, nh int) []uint8 {
 		for p := range c * h { // every row of every plane
 			in, out := src[p*w:(p+1)*w], dst[p*nw:(p+1)*nw]
 			for i := range nw {
+				wts := k.weights[i]
+				px := in[k.first[i] : k.first[i]+len(wts)]
 				s := int32(1 << (precisionBits - 1))
-				for j, wt := range k.weights[i] {
-					s += int32(in[k.first[i]+j]) * wt
+				for j, wt := range wts {
+					s += int32(px[j]) * wt
 				}
 				out[i] = clip8(s)
 			}
@@ -169,6 +171,7 @@ func ResizeBilinear(planes []uint8, c, w, h, nw, nh int) []uint8 {
 				}
 				for j, wt := range k.weights[i] {
 					row := in[(k.first[i]+j)*w : (k.first[i]+j+1)*w]
+					acc := acc[:len(row)]
 					for x, v := range row {
 						acc[x] += int32(v) * wt
 					}
