@@ -2,6 +2,8 @@ package datasets
 
 import (
 	"errors"
+	"image"
+	"image/png"
 	"os"
 	"path/filepath"
 	"strings"
@@ -215,4 +217,26 @@ func BenchmarkResizeImageNet(b *testing.B) {
 		p.apply(planes, 3, w, h)
 	}
 	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "img/s")
+}
+
+// TestResizeExtremeAspect: a 20000×1 image (a few bytes of PNG) resized to
+// a shorter side of 256 would be 5,120,000×256 pixels; it is refused, naming
+// the image, before any of it is allocated.
+func TestResizeExtremeAspect(t *testing.T) {
+	dir := t.TempDir()
+	if err := os.MkdirAll(filepath.Join(dir, "a"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	f, err := os.Create(filepath.Join(dir, "a", "line.png"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := png.Encode(f, image.NewGray(image.Rect(0, 0, 20000, 1))); err != nil {
+		t.Fatal(err)
+	}
+	f.Close()
+	_, err = Open("folder:"+dir, Options{Preprocess: Preprocess{Resize: 256}})
+	if !errors.Is(err, ErrBadData) || !strings.Contains(err.Error(), "line.png: 20000×1 resized to 5120000×256 is over the limit") {
+		t.Errorf("got %v", err)
+	}
 }
