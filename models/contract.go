@@ -42,41 +42,79 @@ type Contract struct {
 	ClassNames []string  // optional, one per class
 }
 
-// Normalized returns c with defaults filled in, or an error naming the
-// field that is wrong.
+// Normalized returns c with defaults filled in (see Contract), or an error
+// naming the field that is wrong (a *ContractValueError).
 func (c Contract) Normalized() (Contract, error) {
-	switch strings.ToLower(string(c.Layout)) {
-	case "", "nchw":
+	if c.Layout == "" {
 		c.Layout = NCHW
-	case "nhwc":
-		c.Layout = NHWC
-	default:
-		return c, fmt.Errorf("layout %q: want nchw or nhwc", c.Layout)
 	}
 	if c.Lo == 0 && c.Hi == 0 {
 		c.Hi = 1
 	}
-	if !(c.Lo < c.Hi) || math.IsInf(c.Lo, 0) || math.IsInf(c.Hi, 0) {
-		return c, fmt.Errorf("bounds [%v, %v]: want finite lo < hi", c.Lo, c.Hi)
-	}
 	if c.Scale == 0 {
 		c.Scale = 1
 	}
-	if math.IsNaN(c.Scale) || math.IsInf(c.Scale, 0) || c.Scale < 0 {
-		return c, fmt.Errorf("scale %v: want a positive number", c.Scale)
+	if err := CheckContract(c); err != nil {
+		return c, err
 	}
-	if (c.Mean == nil) != (c.Std == nil) {
-		return c, fmt.Errorf("mean and std must be given together")
+	c.Layout = Layout(strings.ToLower(string(c.Layout)))
+	return c, nil
+}
+
+// ContractValueError is a value of an input contract that no model can
+// take, such as bounds with lo ≥ hi or a zero scale. Field is "layout",
+// "bounds", "scale", "mean" or "std", so that a caller can name where the
+// value came from (a flag, a key of a policy file); Reason says what is
+// wanted and may name another field.
+type ContractValueError struct {
+	Field  string
+	Value  string // the value as the contract holds it
+	Reason string
+}
+
+func (e *ContractValueError) Error() string { return e.Field + " " + e.Value + ": " + e.Reason }
+
+// CheckContract checks the values of c as given, with no defaults: the
+// layout is nchw or nhwc (any case), the bounds are finite with Lo < Hi,
+// the scale is positive and finite, and mean and std are given together,
+// one finite value and one positive finite value per channel. Zero bounds
+// and a zero scale are errors here: only Normalized reads them as the
+// defaults, for callers that build a Contract in code. Settings a user
+// writes (command-line flags, policy files) are checked with this function
+// so that a mistake is refused, never replaced by a default. The error is a
+// *ContractValueError.
+func CheckContract(c Contract) error {
+	bad := func(field string, value any, format string, args ...any) error {
+		return &ContractValueError{Field: field, Value: fmt.Sprint(value), Reason: fmt.Sprintf(format, args...)}
 	}
-	for _, s := range c.Std {
-		if !(s > 0) || math.IsInf(s, 0) {
-			return c, fmt.Errorf("std %v: want positive values", c.Std)
-		}
+	switch strings.ToLower(string(c.Layout)) {
+	case "nchw", "nhwc":
+	default:
+		return bad("layout", fmt.Sprintf("%q", c.Layout), "want nchw or nhwc")
+	}
+	if !(c.Lo < c.Hi) || math.IsInf(c.Lo, 0) || math.IsInf(c.Hi, 0) {
+		return bad("bounds", []float64{c.Lo, c.Hi}, "want LO < HI, both finite")
+	}
+	if !(c.Scale > 0) || math.IsInf(c.Scale, 0) {
+		return bad("scale", c.Scale, "want a positive finite number")
+	}
+	switch {
+	case c.Mean != nil && c.Std == nil:
+		return bad("mean", c.Mean, "given without std: give both, one value per channel")
+	case c.Mean == nil && c.Std != nil:
+		return bad("std", c.Std, "given without mean: give both, one value per channel")
+	case len(c.Mean) != len(c.Std):
+		return bad("mean", c.Mean, "%d values, but std has %d: give one per channel in both", len(c.Mean), len(c.Std))
 	}
 	for _, m := range c.Mean {
 		if math.IsNaN(m) || math.IsInf(m, 0) {
-			return c, fmt.Errorf("mean %v: want finite values", c.Mean)
+			return bad("mean", c.Mean, "want finite values")
 		}
 	}
-	return c, nil
+	for _, s := range c.Std {
+		if !(s > 0) || math.IsInf(s, 0) {
+			return bad("std", c.Std, "want positive finite values")
+		}
+	}
+	return nil
 }

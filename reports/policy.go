@@ -14,6 +14,7 @@ import (
 	"gopkg.in/yaml.v3"
 
 	"github.com/advcheck/advcheck/attacks"
+	"github.com/advcheck/advcheck/models"
 )
 
 // PolicyAPIVersion is the policy format this package reads.
@@ -102,7 +103,7 @@ func ParsePolicy(r io.Reader) (*Policy, error) {
 		}
 		return nil, posErr(&extra, "a second YAML document; a policy is one document")
 	}
-	p := &Policy{Data: PolicyData{Spec: "mnist-sample", Labels: "truth"}, Model: PolicyModel{Layout: "nchw"}}
+	p := &Policy{Data: PolicyData{Spec: "mnist-sample", Labels: "truth"}, Model: PolicyModel{Layout: "nchw", Scale: 1}}
 	root := doc.Content[0]
 	err = fields(root, "policy", map[string]func(*yaml.Node) error{
 		"apiVersion": func(n *yaml.Node) error { return str(n, &p.APIVersion) },
@@ -110,15 +111,23 @@ func ParsePolicy(r io.Reader) (*Policy, error) {
 			if n.Kind == yaml.ScalarNode {
 				return str(n, &p.Model.Path)
 			}
-			return fields(n, "model", map[string]func(*yaml.Node) error{
+			at := map[string]*yaml.Node{} // where each input-contract key was given
+			keep := func(key string, h func(*yaml.Node) error) func(*yaml.Node) error {
+				return func(n *yaml.Node) error { at[key] = n; return h(n) }
+			}
+			err := fields(n, "model", map[string]func(*yaml.Node) error{
 				"path":   func(n *yaml.Node) error { return str(n, &p.Model.Path) },
 				"sha256": func(n *yaml.Node) error { return str(n, &p.Model.SHA256) },
-				"layout": func(n *yaml.Node) error { return str(n, &p.Model.Layout) },
-				"bounds": func(n *yaml.Node) error { return floats(n, &p.Model.Bounds, 2) },
-				"scale":  func(n *yaml.Node) error { return float(n, &p.Model.Scale) },
-				"mean":   func(n *yaml.Node) error { return floats(n, &p.Model.Mean, 0) },
-				"std":    func(n *yaml.Node) error { return floats(n, &p.Model.Std, 0) },
+				"layout": keep("layout", func(n *yaml.Node) error { return str(n, &p.Model.Layout) }),
+				"bounds": keep("bounds", func(n *yaml.Node) error { return floats(n, &p.Model.Bounds, 2) }),
+				"scale":  keep("scale", func(n *yaml.Node) error { return float(n, &p.Model.Scale) }),
+				"mean":   keep("mean", func(n *yaml.Node) error { return floats(n, &p.Model.Mean, 0) }),
+				"std":    keep("std", func(n *yaml.Node) error { return floats(n, &p.Model.Std, 0) }),
 			}, "path")
+			if err != nil {
+				return err
+			}
+			return p.Model.checkContract(n, at)
 		},
 		"data": func(n *yaml.Node) error {
 			if n.Kind == yaml.ScalarNode {
@@ -165,6 +174,36 @@ func ParsePolicy(r io.Reader) (*Policy, error) {
 		return nil, posErr(root, "apiVersion %q: want %q", p.APIVersion, PolicyAPIVersion)
 	}
 	return p, nil
+}
+
+// Contract is the input contract the policy's sweep loads the model under:
+// the policy's values, and those of the sweep flags' defaults where it is
+// silent (layout nchw, bounds [0, 1], scale 1).
+func (m PolicyModel) Contract() models.Contract {
+	c := models.Contract{Layout: models.Layout(strings.ToLower(m.Layout)), Lo: 0, Hi: 1, Scale: m.Scale, Mean: m.Mean, Std: m.Std}
+	if len(m.Bounds) == 2 {
+		c.Lo, c.Hi = m.Bounds[0], m.Bounds[1]
+	}
+	return c
+}
+
+// checkContract refuses input-contract values no model can take, as the
+// sweep flags do (models.CheckContract), at the key that gives the value
+// (at maps keys to nodes; n is the model mapping). A zero scale or empty
+// bounds are mistakes, never the defaults.
+func (m PolicyModel) checkContract(n *yaml.Node, at map[string]*yaml.Node) error {
+	err := models.CheckContract(m.Contract())
+	if err == nil {
+		return nil
+	}
+	var ce *models.ContractValueError
+	if !errors.As(err, &ce) {
+		return posErr(n, "%v", err)
+	}
+	if k, ok := at[ce.Field]; ok {
+		n = k
+	}
+	return posErr(n, "model.%s %s: %s", ce.Field, ce.Value, ce.Reason)
 }
 
 func posErr(n *yaml.Node, format string, args ...any) error {

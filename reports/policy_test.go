@@ -85,6 +85,9 @@ func TestPolicyErrors(t *testing.T) {
 		{"apiVersion: advcheck/policy/v1\nattacks: [fgsm]\nrequirements: [{min_clean_accuracy: 0.5}]\n", `needs "model"`},
 		{"{{{", "bad policy"},
 		{base + "requirements: [{min_clean_accuracy: 0.5}]\nmodel: x\n", "given twice"},
+		{"apiVersion: advcheck/policy/v1\nmodel: {path: m.onnx, scale: 0}\nattacks: [fgsm]\nrequirements: [{min_clean_accuracy: 0.5}]\n", "line 2, column 30: model.scale 0: want a positive finite number"},
+		{"apiVersion: advcheck/policy/v1\nmodel: {path: m.onnx, bounds: [0, 0]}\nattacks: [fgsm]\nrequirements: [{min_clean_accuracy: 0.5}]\n", "model.bounds [0 0]: want LO < HI"},
+		{"apiVersion: advcheck/policy/v1\nmodel: {path: m.onnx, std: [1]}\nattacks: [fgsm]\nrequirements: [{min_clean_accuracy: 0.5}]\n", "model.std [1]: given without mean"},
 	} {
 		_, err := ParsePolicy(strings.NewReader(c.doc))
 		if err == nil || !errors.Is(err, ErrPolicy) || !strings.Contains(err.Error(), c.want) {

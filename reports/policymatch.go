@@ -132,9 +132,9 @@ func matchPreprocess(d PolicyData, got *Preprocess) error {
 // policyContract is the input contract the policy's sweep loads the model
 // under (the defaults of the sweep flags where the policy is silent).
 func policyContract(p *Policy) (models.Contract, error) {
-	c := models.Contract{Layout: models.Layout(strings.ToLower(p.Model.Layout)), Lo: 0, Hi: 1, Scale: p.Model.Scale, Mean: p.Model.Mean, Std: p.Model.Std}
-	if len(p.Model.Bounds) == 2 {
-		c.Lo, c.Hi = p.Model.Bounds[0], p.Model.Bounds[1]
+	c := p.Model.Contract()
+	if err := models.CheckContract(c); err != nil {
+		return c, fmt.Errorf("%w: input contract: %v", ErrPolicy, err)
 	}
 	n, err := c.Normalized()
 	if err != nil {

@@ -81,15 +81,11 @@ func sweepFromPolicy(p *reports.Policy) *sweepOptions {
 		so.centerCrop = strconv.Itoa(c[0]) + "," + strconv.Itoa(c[1])
 	}
 	so.model = p.Model.Path
-	so.layout = p.Model.Layout
-	so.scale = p.Model.Scale
-	if so.scale == 0 {
-		so.scale = 1
-	}
-	so.bounds = "0,1"
-	if len(p.Model.Bounds) == 2 {
-		so.bounds = strconv.FormatFloat(p.Model.Bounds[0], 'g', -1, 64) + "," + strconv.FormatFloat(p.Model.Bounds[1], 'g', -1, 64)
-	}
+	// The policy parser has checked these values (models.CheckContract)
+	// and filled in the defaults; the sweep checks them again as flags.
+	c := p.Model.Contract()
+	so.layout = string(c.Layout)
+	so.scale = c.Scale
 	join := func(v []float64) string {
 		var s []string
 		for _, x := range v {
@@ -97,7 +93,8 @@ func sweepFromPolicy(p *reports.Policy) *sweepOptions {
 		}
 		return strings.Join(s, ",")
 	}
-	so.mean, so.std = join(p.Model.Mean), join(p.Model.Std)
+	so.bounds = join([]float64{c.Lo, c.Hi})
+	so.mean, so.std = join(c.Mean), join(c.Std)
 	def := defaultLimitsOptions()
 	so.maxBytes, so.maxTensor = def.maxBytes, def.maxTensor
 	so.maxData = datasets.DefaultLimits().MaxBytes

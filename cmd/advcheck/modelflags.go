@@ -1,6 +1,7 @@
 package main
 
 import (
+	"errors"
 	"fmt"
 	"math"
 	"strconv"
@@ -59,7 +60,9 @@ func parseFloats(s string) ([]float64, error) {
 	return out, nil
 }
 
-// contract builds the input contract from the flags.
+// contract builds the input contract from the flags. Its values are
+// checked by models.CheckContract, as a policy's are: zero bounds and a zero
+// scale are mistakes on the command line, not requests for [0, 1] or ×1.
 func (o *modelOptions) contract() (models.Contract, error) {
 	c := models.Contract{Layout: models.Layout(strings.ToLower(o.layout)), Scale: o.scale}
 	b, err := parseFloats(o.bounds)
@@ -67,22 +70,14 @@ func (o *modelOptions) contract() (models.Contract, error) {
 		return c, usageErr(fmt.Errorf("--bounds %q: want LO,HI", o.bounds))
 	}
 	c.Lo, c.Hi = b[0], b[1]
-	// models.Contract reads zero bounds and a zero scale as "the default";
-	// from the command line they are mistakes, not requests for [0, 1] or ×1.
-	if !(c.Lo < c.Hi) {
-		return c, usageErr(fmt.Errorf("--bounds %q: want LO < HI", o.bounds))
-	}
-	if !(o.scale > 0) || math.IsInf(o.scale, 0) {
-		return c, usageErr(fmt.Errorf("--scale %v: want a positive finite number", o.scale))
-	}
 	if c.Mean, err = parseFloats(o.mean); err != nil {
 		return c, usageErr(fmt.Errorf("--mean: %v", err))
 	}
 	if c.Std, err = parseFloats(o.std); err != nil {
 		return c, usageErr(fmt.Errorf("--std: %v", err))
 	}
-	if len(c.Mean) != len(c.Std) {
-		return c, usageErr(fmt.Errorf("--mean has %d values and --std %d: give one per channel in both", len(c.Mean), len(c.Std)))
+	if err := models.CheckContract(c); err != nil {
+		return c, usageErr(o.contractFlagError(err))
 	}
 	if err := o.checkLimits(); err != nil {
 		return c, err
@@ -92,6 +87,20 @@ func (o *modelOptions) contract() (models.Contract, error) {
 		return c, usageErr(fmt.Errorf("input contract: %v", err))
 	}
 	return n, nil
+}
+
+// contractFlagError names the flag, with the text given, of a value
+// models.CheckContract refused.
+func (o *modelOptions) contractFlagError(err error) error {
+	var ce *models.ContractValueError
+	if !errors.As(err, &ce) {
+		return fmt.Errorf("input contract: %w", err)
+	}
+	given := map[string]string{"layout": o.layout, "bounds": o.bounds, "scale": strconv.FormatFloat(o.scale, 'g', -1, 64), "mean": o.mean, "std": o.std}[ce.Field]
+	if ce.Field != "scale" {
+		given = strconv.Quote(given)
+	}
+	return fmt.Errorf("--%s %s: %s", ce.Field, given, ce.Reason)
 }
 
 // checkLimits refuses limits that are not positive: models.Limits reads

@@ -1,0 +1,44 @@
+package main
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+// A policy's input contract is checked as the sweep flags are (one
+// function, models.CheckContract): a zero scale, empty or inverted bounds,
+// std ≤ 0, mean without std or an unknown layout end the gate with exit 2 at
+// the key's line and column, before any model is read; none becomes a
+// default. Before, scale: 0 ran at scale 1 and bounds: [0, 0] was refused
+// under the name of a flag gate does not have.
+func TestGatePolicyContract(t *testing.T) {
+	dir := t.TempDir()
+	for _, c := range []struct{ model, say string }{
+		{"scale: 0", "line 4, column 10: model.scale 0: want a positive finite number"},
+		{"scale: -255", "line 4, column 10: model.scale -255: want a positive finite number"},
+		{"bounds: [0, 0]", "line 4, column 11: model.bounds [0 0]: want LO < HI, both finite"},
+		{"bounds: [1, 0]", "line 4, column 11: model.bounds [1 0]: want LO < HI"},
+		{"mean: [0.5]\n  std: [0]", "line 5, column 8: model.std [0]: want positive finite values"},
+		{"std: [-1]\n  mean: [0]", "line 4, column 8: model.std [-1]: want positive finite values"},
+		{"mean: [0.5]", "line 4, column 9: model.mean [0.5]: given without std"},
+		{"mean: [0.5, 0.5]\n  std: [1]", "line 4, column 9: model.mean [0.5 0.5]: 2 values, but std has 1"},
+		{"layout: nhcw", `line 4, column 11: model.layout "nhcw": want nchw or nhwc`},
+		{"scale: 1e400", "line 4, column 10: want a number"},
+	} {
+		doc := strings.Replace(smallPolicy, "model: zoo:mnist-cnn\n", "model:\n  path: zoo:mnist-cnn\n  "+c.model+"\n", 1)
+		p := filepath.Join(dir, "p.yaml")
+		if err := os.WriteFile(p, []byte(doc), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		expect(t, 2, c.say, "gate", "--policy", p, "-q")
+		// The policy is refused before a --report is read.
+		expect(t, 2, c.say, "gate", "--policy", p, "--report", filepath.Join(dir, "absent.json"), "-q")
+	}
+	// A control: the defaults written out run and pass.
+	doc := strings.Replace(smallPolicy, "model: zoo:mnist-cnn\n", "model:\n  path: zoo:mnist-cnn\n  layout: nchw\n  bounds: [0, 1]\n  scale: 1\n", 1)
+	p := filepath.Join(dir, "ok.yaml")
+	os.WriteFile(p, []byte(doc), 0o644)
+	expect(t, 0, "", "gate", "--policy", p, "-q")
+}
