@@ -31,6 +31,7 @@ type Policy struct {
 	Data         PolicyData
 	Seed         uint64
 	Batch        int      // 0 when not given: the sweep sizes it from its memory budget
+	BatchLine    int      // the line of batch, when given
 	Attacks      []string // attack specs
 	Eps          string   // an eps specification (see ParseEps); "" for the defaults
 	Requirements []Requirement
@@ -162,7 +163,7 @@ func ParsePolicy(r io.Reader) (*Policy, error) {
 			p.Seed = uint64(v)
 			return nil
 		},
-		"batch":        func(n *yaml.Node) error { return integer(n, &p.Batch, 1) },
+		"batch":        func(n *yaml.Node) error { p.BatchLine = n.Line; return integer(n, &p.Batch, 1) },
 		"attacks":      func(n *yaml.Node) error { return p.parseAttacks(n) },
 		"eps":          func(n *yaml.Node) error { return p.parseEps(n) },
 		"requirements": func(n *yaml.Node) error { return p.parseRequirements(n) },

@@ -22,6 +22,7 @@ type gateOptions struct {
 	report     string
 	baseline   string
 	requireSig string
+	memory     string // --memory budget of the sweep, "" for the default
 	timeout    time.Duration
 	progress   string
 	outputs    outputOptions
@@ -67,6 +68,7 @@ Policy format and integrity rules: see docs/gate.md.
 	f.StringVar(&o.report, "report", "", "gate this report instead of running the sweep")
 	f.StringVar(&o.baseline, "baseline", "", "an earlier report to compare with (no_regression requirements)")
 	f.StringVar(&o.requireSig, "require-signature", "", "refuse any model or report file read (the model, or --report, and --baseline) unless FILE.sig verifies with this public key `PUB` (exit 1)")
+	addMemoryFlag(f, &o.memory)
 	f.DurationVar(&o.timeout, "timeout", 0, "stop the sweep after this long (the incomplete report fails the gate; exit 124)")
 	f.StringVar(&o.progress, "progress", "auto", "progress bar on stderr: auto, always or never")
 	o.outputs.addFlags(f)
@@ -113,6 +115,9 @@ func runGate(ctx context.Context, o *gateOptions, command []string, stdout, stde
 	if err := checkPublicKey(o.requireSig); err != nil {
 		return err
 	}
+	if err := checkMemory(o.memory); err != nil {
+		return err
+	}
 	f, err := safeio.Open(o.policy)
 	if err != nil {
 		return usageErr(fmt.Errorf("--policy: %w", err))
@@ -152,7 +157,10 @@ func runGate(ctx context.Context, o *gateOptions, command []string, stdout, stde
 		}
 	} else {
 		so := sweepFromPolicy(p)
-		so.progress, so.timeout, so.requireSig = o.progress, o.timeout, o.requireSig
+		so.progress, so.timeout, so.requireSig, so.memory = o.progress, o.timeout, o.requireSig, o.memory
+		if so.batchGiven {
+			so.batchKey = fmt.Sprintf("%s, line %d", o.policy, p.BatchLine)
+		}
 		start := time.Now()
 		var base reports.Report
 		err = untilDone(ctx, func() (err error) {

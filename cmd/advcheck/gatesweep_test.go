@@ -1,10 +1,13 @@
 package main
 
 import (
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/advcheck/advcheck/models"
 )
 
 // A policy's input contract is checked as the sweep flags are (one
@@ -41,4 +44,36 @@ func TestGatePolicyContract(t *testing.T) {
 	p := filepath.Join(dir, "ok.yaml")
 	os.WriteFile(p, []byte(doc), 0o644)
 	expect(t, 0, "", "gate", "--policy", p, "-q")
+}
+
+// gate takes --memory as sweep does: it sizes the batch of a policy without
+// batch:, and a policy's batch: over the budget is refused (exit 2) naming
+// the policy key and the batch that fits, not a --batch flag gate lacks.
+func TestGateMemory(t *testing.T) {
+	models.SetThreads(1)
+	defer models.SetThreads(0)
+	opts := &modelOptions{layout: "nchw", bounds: "0,1", scale: 1, maxBytes: defaultLimitsOptions().maxBytes, maxTensor: defaultLimitsOptions().maxTensor}
+	m, err := opts.load("zoo:mnist-cnn")
+	if err != nil {
+		t.Fatal(err)
+	}
+	const eps = 2 // smallPolicy's linf radii
+	budget := (runMemory(m, 8, eps) + runMemory(m, 16, eps)) / 2
+	mem := fmt.Sprint(budget)
+	dir := t.TempDir()
+
+	p := filepath.Join(dir, "p.yaml")
+	os.WriteFile(p, []byte(smallPolicy), 0o644)
+	out := filepath.Join(dir, "r.json")
+	expect(t, 0, "", "gate", "--policy", p, "--threads", "1", "--memory", mem, "--json", out, "-q")
+	if cfg := readJSON(t, out)["config"].(map[string]any); cfg["batch"] != 8.0 {
+		t.Errorf("batch %v under a --memory budget of %s; want 8", cfg["batch"], formatBytes(budget))
+	}
+
+	big := filepath.Join(dir, "big.yaml")
+	os.WriteFile(big, []byte(smallPolicy+"batch: 16\n"), 0o644)
+	want := fmt.Sprintf("batch: 16 (%s, line 15) needs about %s (--memory budget %s); batch: 8 fits", big, formatBytes(runMemory(m, 16, eps)), formatBytes(budget))
+	expect(t, 2, want, "gate", "--policy", big, "--threads", "1", "--memory", mem, "-q")
+	expect(t, 2, "even batch 1 needs about", "gate", "--policy", big, "--memory", "1MiB", "-q")
+	expect(t, 2, `--memory "lots": want a size`, "gate", "--policy", big, "--memory", "lots", "-q")
 }

@@ -6,6 +6,8 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/spf13/pflag"
+
 	"github.com/advcheck/advcheck/models"
 )
 
@@ -17,6 +19,24 @@ const defaultMemory = 4 << 30
 
 // maxBatch bounds --batch before any arithmetic on it.
 const maxBatch = 1 << 20
+
+// addMemoryFlag defines --memory, the batch's memory budget, for the
+// commands that run a sweep (sweep and gate).
+func addMemoryFlag(fs *pflag.FlagSet, dst *string) {
+	fs.StringVar(dst, "memory", "", "memory `BUDGET` for a batch (compiled model and attack buffers, not the data set), e.g. 8GiB (default 4GiB)")
+}
+
+// checkMemory refuses a --memory budget that cannot be read ("" is the
+// default), before any file is read.
+func checkMemory(s string) error {
+	if s == "" {
+		return nil
+	}
+	if _, err := parseBytes(s); err != nil {
+		return usageErr(fmt.Errorf("--memory %v", err))
+	}
+	return nil
+}
 
 // parseBytes reads a size such as 4GiB, 512MiB, 2GB or 1000000 (bytes).
 func parseBytes(s string) (int64, error) {
@@ -86,12 +106,18 @@ func (o *sweepOptions) sizeBatch(m *models.Classifier, epsPerNorm int) error {
 		}
 	}
 	if o.batchGiven {
+		// Name the setting the user can change: --batch for sweep, the
+		// policy's batch: key for gate.
+		name, where := "--batch", ""
+		if o.batchKey != "" {
+			name, where = "batch:", " ("+o.batchKey+")"
+		}
 		if need := runMemory(m, o.batch, epsPerNorm); need > budget {
-			hint := fmt.Sprintf("--batch %d fits", fits)
+			hint := fmt.Sprintf("%s %d fits", name, fits)
 			if fits == 0 {
 				hint = fmt.Sprintf("even batch 1 needs about %s: raise --memory", formatBytes(runMemory(m, 1, epsPerNorm)))
 			}
-			return usageErr(fmt.Errorf("--batch %d needs about %s (--memory budget %s); %s", o.batch, formatBytes(need), formatBytes(budget), hint))
+			return usageErr(fmt.Errorf("%s %d%s needs about %s (--memory budget %s); %s", name, o.batch, where, formatBytes(need), formatBytes(budget), hint))
 		}
 	} else {
 		if fits == 0 {

@@ -32,6 +32,7 @@ type sweepOptions struct {
 	eps         string
 	batch       int
 	batchGiven  bool   // --batch was given (else it is sized from --memory)
+	batchKey    string // where a gate's policy gives the batch ("FILE, line N"); "" for --batch
 	memory      string // --memory budget, "" for the default
 	seed        uint64
 	shard       string
@@ -75,7 +76,7 @@ func (o *sweepOptions) addFlags(fs *pflag.FlagSet) {
 	fs.StringArrayVar(&o.attacks, "attack", []string{"fgsm", "pgd"}, "attack `SPEC`, e.g. pgd:steps=100,restarts=5 (repeatable, or comma-separated names); see 'advcheck sweep --help'")
 	fs.StringVar(&o.eps, "eps", "", "radii: a list 0,0.1,8/255, a range START:STOP:STEP, or per norm 'linf=0,8/255 l2=0,0.5' (default: chosen from the input shape, see below)")
 	fs.IntVar(&o.batch, "batch", 0, "samples per batch (default: the largest power of two up to 128 that fits --memory)")
-	fs.StringVar(&o.memory, "memory", "", "memory `BUDGET` for a batch (compiled model and attack buffers, not the data set), e.g. 8GiB (default 4GiB)")
+	addMemoryFlag(fs, &o.memory)
 	fs.Uint64Var(&o.seed, "seed", 0, "seed of every attack's randomness")
 	fs.StringVar(&o.shard, "shard", "0/1", "run only shard I/N of the data (contiguous blocks; combine the parts with 'advcheck merge')")
 	fs.StringVar(&o.labels, "labels", "truth", "attack away from the true labels (truth) or from the model's own predictions (pred: every sample is attacked)")

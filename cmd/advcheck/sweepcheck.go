@@ -27,10 +27,8 @@ func (o *sweepOptions) validate() error {
 	if o.timeout < 0 {
 		return usageErr(fmt.Errorf("--timeout %v: want 0 (no limit) or more", o.timeout))
 	}
-	if o.memory != "" {
-		if _, err := parseBytes(o.memory); err != nil {
-			return usageErr(fmt.Errorf("--memory %v", err))
-		}
+	if err := checkMemory(o.memory); err != nil {
+		return err
 	}
 	if _, err := o.preprocess(); err != nil {
 		return err
