@@ -72,7 +72,25 @@ type param struct {
 	doc  string
 	ptr  any // *int, *float64, *bool, *string, *Norm, *models.LossKind
 	def  string
+	max  int // for an *int iteration count, its upper bound (see MaxSteps); 0 for none
 }
+
+// Upper bounds of the iteration counts a spec may ask for, checked when it
+// is parsed. Each attack runs its count per sample and eps (restarts
+// multiply it), so a typo such as steps=100000000000 would otherwise run
+// until --timeout. The bounds lie far above published settings — AutoAttack
+// uses 100 APGD iterations and 5,000 Square queries, PGD evaluations a few
+// thousand steps and tens of restarts — so no real evaluation meets them.
+const (
+	MaxSteps    = 100_000   // steps and iters: gradient steps per run
+	MaxRestarts = 1_000     // restarts: runs per sample
+	MaxQueries  = 1_000_000 // queries: model evaluations per sample per run of a search attack
+	MaxDraws    = 100_000   // draws: noise samples per input
+)
+
+// iterationLimits bounds every integer parameter of these names, whichever
+// attack has it.
+var iterationLimits = map[string]int{"steps": MaxSteps, "iters": MaxSteps, "restarts": MaxRestarts, "queries": MaxQueries, "draws": MaxDraws}
 
 func (p param) value() any {
 	switch v := p.ptr.(type) {
@@ -183,12 +201,26 @@ func (b *base) ID() string {
 	return b.name + ":" + strings.Join(parts, ",")
 }
 
-// bind records the parameters and their current values as defaults.
+// bind records the parameters and their current values as defaults, and
+// the upper bounds of iteration counts.
 func (b *base) bind(ps ...param) {
 	for i := range ps {
 		ps[i].def = fmt.Sprint(param(ps[i]).value())
+		if _, ok := ps[i].ptr.(*int); ok {
+			ps[i].max = iterationLimits[ps[i].name]
+		}
 	}
 	b.params = ps
+}
+
+// checkBounds refuses an iteration count over its upper bound.
+func (b *base) checkBounds() error {
+	for _, p := range b.params {
+		if v, ok := p.ptr.(*int); ok && p.max > 0 && *v > p.max {
+			return fmt.Errorf("%s=%d: at most %d", p.name, *v, p.max)
+		}
+	}
+	return nil
 }
 
 func (b *base) apply(kv map[string]string) error {
@@ -220,8 +252,12 @@ type Doc struct {
 	Params  []ParamDoc
 }
 
-// ParamDoc describes one parameter.
-type ParamDoc struct{ Name, Default, Doc string }
+// ParamDoc describes one parameter. Max is the upper bound of an
+// iteration count, 0 for a parameter without one.
+type ParamDoc struct {
+	Name, Default, Doc string
+	Max                int
+}
 
 type constructor struct {
 	summary string
@@ -252,7 +288,7 @@ func Docs() []Doc {
 		_, b, _ := c.make()
 		d := Doc{Name: n, Summary: c.summary}
 		for _, p := range b.params {
-			d.Params = append(d.Params, ParamDoc{p.name, p.def, p.doc})
+			d.Params = append(d.Params, ParamDoc{p.name, p.def, p.doc, p.max})
 		}
 		out = append(out, d)
 	}
@@ -261,7 +297,13 @@ func Docs() []Doc {
 
 // Parse builds an attack from a spec: a name, optionally followed by ':' and
 // comma-separated key=value parameters, e.g. "pgd:steps=100,restarts=5".
-func Parse(spec string) (Attack, error) {
+// Iteration counts over their bounds (MaxSteps, MaxRestarts, MaxQueries,
+// MaxDraws) are refused.
+func Parse(spec string) (Attack, error) { return parse(spec, true) }
+
+// parse is Parse; bounded false lets the convergence check's doubled
+// attack (Doubler) exceed the bounds by its factor of two.
+func parse(spec string, bounded bool) (Attack, error) {
 	spec = strings.TrimSpace(spec)
 	name, rest, _ := strings.Cut(spec, ":")
 	name = strings.ToLower(strings.TrimSpace(name))
@@ -290,6 +332,11 @@ func Parse(spec string) (Attack, error) {
 	if err := validate(); err != nil {
 		return nil, fmt.Errorf("%w: %s: %v", ErrSpec, name, err)
 	}
+	if bounded {
+		if err := b.checkBounds(); err != nil {
+			return nil, fmt.Errorf("%w: %s: %v", ErrSpec, name, err)
+		}
+	}
 	return a, nil
 }
 
@@ -315,7 +362,7 @@ func withParam(a Attack, key, value string) Attack {
 		}
 		parts = append(parts, k+"="+v)
 	}
-	b, err := Parse(a.Name() + ":" + strings.Join(parts, ","))
+	b, err := parse(a.Name()+":"+strings.Join(parts, ","), false)
 	if err != nil {
 		panic("attacks: re-parsing an attack's own parameters: " + err.Error())
 	}

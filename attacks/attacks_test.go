@@ -2,6 +2,7 @@ package attacks
 
 import (
 	"context"
+	"errors"
 	"math"
 	"math/rand/v2"
 	"path/filepath"
@@ -314,6 +315,47 @@ func TestDoubled(t *testing.T) {
 		a, _ := Parse(spec)
 		if got := a.(Doubler).Doubled().ID(); got != want {
 			t.Errorf("%s doubled: %s, want %s", spec, got, want)
+		}
+	}
+}
+
+// Iteration counts are bounded when a spec is read, each at its documented
+// bound (the bound itself is accepted); before, pgd:steps=100000000000 was
+// accepted and ran until --timeout. The convergence check's doubled attack
+// may exceed the bound by its factor of two.
+func TestIterationBounds(t *testing.T) {
+	for spec, want := range map[string]string{
+		"pgd:steps=100000000000":      "pgd: steps=100000000000: at most 100000",
+		"bim:steps=100001":            "bim: steps=100001: at most 100000",
+		"mifgsm:steps=100001":         "steps=100001: at most 100000",
+		"pgd:restarts=1001":           "pgd: restarts=1001: at most 1000",
+		"apgd-ce:iters=1000000":       "apgd-ce: iters=1000000: at most 100000",
+		"apgd-t:restarts=5000":        "restarts=5000: at most 1000",
+		"square:queries=1000001":      "square: queries=1000001: at most 1000000",
+		"square:restarts=1001":        "restarts=1001: at most 1000",
+		"autoattack:queries=10000000": "queries=10000000: at most 1000000",
+		"autoattack:iters=200000":     "iters=200000: at most 100000",
+		"noise-uniform:draws=100001":  "draws=100001: at most 100000",
+	} {
+		_, err := Parse(spec)
+		if !errors.Is(err, ErrSpec) || !strings.Contains(err.Error(), want) {
+			t.Errorf("Parse(%q) = %v, want an error saying %q", spec, err, want)
+		}
+	}
+	for _, spec := range []string{"pgd:steps=100000,restarts=1000", "apgd-ce:iters=100000", "square:queries=1000000", "noise-gaussian:draws=100000"} {
+		if _, err := Parse(spec); err != nil {
+			t.Errorf("Parse(%q) at the bounds: %v", spec, err)
+		}
+	}
+	a, _ := Parse("pgd:steps=100000")
+	if got := a.(Doubler).Doubled().ID(); got != "pgd:steps=200000" {
+		t.Errorf("pgd:steps=100000 doubled: %s", got)
+	}
+	for _, d := range Docs() {
+		for _, p := range d.Params {
+			if want := iterationLimits[p.Name]; want != p.Max {
+				t.Errorf("%s %s: documented bound %d, want %d", d.Name, p.Name, p.Max, want)
+			}
 		}
 	}
 }

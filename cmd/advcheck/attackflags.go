@@ -60,7 +60,11 @@ func attackHelp() string {
 			if def == "" {
 				def = `""`
 			}
-			fmt.Fprintf(&b, "      %-13s %s (default %s)\n", p.Name, p.Doc, def)
+			limit := ""
+			if p.Max > 0 {
+				limit = fmt.Sprintf(", at most %d", p.Max)
+			}
+			fmt.Fprintf(&b, "      %-13s %s (default %s%s)\n", p.Name, p.Doc, def, limit)
 		}
 	}
 	return b.String()

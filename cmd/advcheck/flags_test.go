@@ -29,6 +29,10 @@ func TestFlagMistakes(t *testing.T) {
 		{[]string{"--attack", "pgd:rel_step=nan/1"}, `rel_step="nan/1": want a number`},
 		{[]string{"--attack", "pgd:steps=0"}, "steps, restarts and rel_step must be positive"},
 		{[]string{"--attack", "pgd:restarts=-1"}, "steps, restarts and rel_step must be positive"},
+		// Unbounded, these ran until --timeout (exit 124).
+		{[]string{"--attack", "pgd:steps=100000000000", "--timeout", "20s"}, `--attack "pgd:steps=100000000000": bad attack spec: pgd: steps=100000000000: at most 100000`},
+		{[]string{"--attack", "pgd:restarts=1000000", "--timeout", "20s"}, "pgd: restarts=1000000: at most 1000"},
+		{[]string{"--attack", "square:queries=1000000000", "--timeout", "20s"}, "square: queries=1000000000: at most 1000000"},
 		{[]string{"--bounds", "0,0"}, `--bounds "0,0": want LO < HI`},
 		{[]string{"--bounds", "0,inf"}, `--bounds "0,inf"`},
 		{[]string{"--bounds", "0"}, `--bounds "0"`},

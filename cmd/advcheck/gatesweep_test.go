@@ -77,3 +77,31 @@ func TestGateMemory(t *testing.T) {
 	expect(t, 2, "even batch 1 needs about", "gate", "--policy", big, "--memory", "1MiB", "-q")
 	expect(t, 2, `--memory "lots": want a size`, "gate", "--policy", big, "--memory", "lots", "-q")
 }
+
+// A policy's attack parameters are bounded as --attack's are: exit 2 at the
+// attack's position, not a sweep that runs until --timeout (exit 124).
+func TestGatePolicyIterationBounds(t *testing.T) {
+	p := filepath.Join(t.TempDir(), "p.yaml")
+	os.WriteFile(p, []byte(strings.Replace(smallPolicy, "params: {steps: 3}", "params: {steps: 100000000000}", 1)), 0o644)
+	expect(t, 2, "line 7, column 5: bad attack spec: pgd: steps=100000000000: at most 100000", "gate", "--policy", p, "--timeout", "20s", "-q")
+}
+
+// sweep --help states the bound of every iteration count, as the attacks
+// package enforces it.
+func TestHelpStatesIterationBounds(t *testing.T) {
+	code, out, errs := advcheck(t, "sweep", "--help")
+	if code != 0 {
+		t.Fatalf("sweep --help: exit %d: %s", code, errs)
+	}
+	for _, want := range []string{
+		"steps         iterations (default 10, at most 100000)",
+		"restarts      attempts per sample; each new one only on samples not yet broken (default 1, at most 1000)",
+		"queries       model queries per sample per restart (default 5000, at most 1000000)",
+		"iters         iterations per run (default 100, at most 100000)",
+		"draws         noise samples per input (default 10, at most 100000)",
+	} {
+		if !strings.Contains(out, want) {
+			t.Errorf("sweep --help does not say %q", want)
+		}
+	}
+}
