@@ -34,7 +34,7 @@ func verifyAttestation(o *verifyOptions, path string, w io.Writer) error {
 	}
 	for _, a := range found {
 		fmt.Fprintf(w, "attestation OK: %s line %d: in-toto Statement, predicate %s, subject %s (sha256 %s), signed by key %s\n",
-			path, a.Line, attest.PredicateType, textsafe.Line(a.Subject.Name), a.SHA256(), a.KeyID)
+			textsafe.Line(path), a.Line, attest.PredicateType, textsafe.Line(a.Subject.Name), textsafe.Line(a.SHA256()), textsafe.Line(a.KeyID))
 	}
 	if o.model != "" {
 		got, err := fileSHA256(o.model)
@@ -46,7 +46,7 @@ func verifyAttestation(o *verifyOptions, path string, w io.Writer) error {
 				return checkErr(fmt.Errorf("line %d attests model sha256 %s; %s has sha256 %s", a.Line, a.SHA256(), o.model, got))
 			}
 		}
-		fmt.Fprintf(w, "model OK: %s matches the attested subject (sha256 %s)\n", o.model, got)
+		fmt.Fprintf(w, "model OK: %s matches the attested subject (sha256 %s)\n", textsafe.Line(o.model), got)
 	}
 	if o.data != "" {
 		data := *o

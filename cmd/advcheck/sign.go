@@ -14,6 +14,7 @@ import (
 	"github.com/advcheck/advcheck/internal/atomicfile"
 	"github.com/advcheck/advcheck/internal/attest"
 	"github.com/advcheck/advcheck/internal/signing"
+	"github.com/advcheck/advcheck/internal/textsafe"
 	"github.com/advcheck/advcheck/reports"
 )
 
@@ -37,7 +38,9 @@ a key id derived from the public key. Existing files are never overwritten.
 			if err != nil {
 				return badInputErr(err)
 			}
-			fmt.Fprintf(cmd.OutOrStdout(), "key id %s\nprivate key %s.key (keep it secret)\npublic key  %s.pub\n", id, out, out)
+			// Paths from the command line are printed with their control
+			// characters escaped, as every untrusted string is.
+			fmt.Fprintf(cmd.OutOrStdout(), "key id %s\nprivate key %s.key (keep it secret)\npublic key  %s.pub\n", textsafe.Line(id), textsafe.Line(out), textsafe.Line(out))
 			return nil
 		},
 	}
@@ -104,7 +107,7 @@ func runSign(o *signOptions, path string, stdout, stderr io.Writer) error {
 	// As ssh does for identity files: a private key others can read may
 	// already be in other hands, and signatures made with it prove little.
 	if st, err := os.Stat(o.key); err == nil && st.Mode().Perm()&0o077 != 0 {
-		fmt.Fprintf(stderr, "advcheck: WARNING: UNPROTECTED PRIVATE KEY FILE: %s has mode %04o, readable beyond its owner; run chmod 600 %s\n", o.key, st.Mode().Perm(), o.key)
+		fmt.Fprintf(stderr, "advcheck: WARNING: UNPROTECTED PRIVATE KEY FILE: %s has mode %04o, readable beyond its owner; run chmod 600 %s\n", textsafe.Line(o.key), st.Mode().Perm(), textsafe.Line(o.key))
 	}
 	return nil
 }
@@ -117,7 +120,7 @@ func signDetached(key, path string, stdout io.Writer) error {
 		}
 		return badInputErr(err)
 	}
-	fmt.Fprintf(stdout, "signed %s (sha256 %s) with key %s: %s\n", path, s.FileSHA256, s.KeyID, signing.SigPath(path))
+	fmt.Fprintf(stdout, "signed %s (sha256 %s) with key %s: %s\n", textsafe.Line(path), s.FileSHA256, textsafe.Line(s.KeyID), textsafe.Line(signing.SigPath(path)))
 	return nil
 }
 
@@ -148,7 +151,7 @@ func signAttestation(o *signOptions, path string, stdout io.Writer) error {
 		return err
 	}
 	fmt.Fprintf(stdout, "attested %s: subject %s (sha256 %s), predicate %s, signed with key %s: %s\n",
-		path, r.Model.Path, r.Model.SHA256, attest.PredicateType, id, out)
+		textsafe.Line(path), textsafe.Line(r.Model.Path), textsafe.Line(r.Model.SHA256), attest.PredicateType, textsafe.Line(id), textsafe.Line(out))
 	return nil
 }
 
@@ -222,7 +225,7 @@ func runVerify(_ context.Context, o *verifyOptions, path string, w io.Writer) er
 	if err != nil {
 		return err
 	}
-	fmt.Fprintf(w, "signature OK: %s (sha256 %s, %d bytes) signed by key %s\n", path, v.SHA256, v.Bytes, v.KeyID)
+	fmt.Fprintf(w, "signature OK: %s (sha256 %s, %d bytes) signed by key %s\n", textsafe.Line(path), v.SHA256, v.Bytes, textsafe.Line(v.KeyID))
 	if o.model == "" && o.data == "" {
 		return nil
 	}
@@ -244,7 +247,7 @@ func checkInputs(o *verifyOptions, r *reports.Report, w io.Writer) error {
 		if got != r.Model.SHA256 {
 			return checkErr(fmt.Errorf("the report is about model sha256 %s; %s has sha256 %s", r.Model.SHA256, o.model, got))
 		}
-		fmt.Fprintf(w, "model OK: %s matches the report (sha256 %s)\n", o.model, got)
+		fmt.Fprintf(w, "model OK: %s matches the report (sha256 %s)\n", textsafe.Line(o.model), got)
 	}
 	if o.data != "" {
 		sum, err := dataSHA256(o, r)
@@ -254,7 +257,7 @@ func checkInputs(o *verifyOptions, r *reports.Report, w io.Writer) error {
 		if sum != r.Dataset.SHA256Decoded {
 			return checkErr(fmt.Errorf("the report is about data sha256 %s; %s decodes to sha256 %s", r.Dataset.SHA256Decoded, o.data, sum))
 		}
-		fmt.Fprintf(w, "data OK: %s matches the report (decoded sha256 %s)\n", o.data, sum)
+		fmt.Fprintf(w, "data OK: %s matches the report (decoded sha256 %s)\n", textsafe.Line(o.data), sum)
 	}
 	return nil
 }
