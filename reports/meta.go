@@ -4,6 +4,7 @@ import (
 	"os"
 	"time"
 
+	"github.com/advcheck/advcheck/datasets"
 	"github.com/advcheck/advcheck/internal/buildinfo"
 	"github.com/advcheck/advcheck/models"
 )
@@ -27,7 +28,9 @@ func RunOf(start time.Time, command []string) Run {
 	bi := buildinfo.Read()
 	host, _ := os.Hostname()
 	return Run{
-		Tool:      Tool{Name: "advcheck", Version: bi.Version, Go: bi.Go, BLAS: models.Backend(), Threads: models.Threads()},
+		// Both native libraries a result can depend on: the matrix
+		// products' BLAS and the JPEG decoder that made the pixels.
+		Tool:      Tool{Name: "advcheck", Version: bi.Version, Go: bi.Go, BLAS: models.Backend(), JPEG: datasets.JPEGDecoder, Threads: models.Threads()},
 		Created:   start.UTC().Format(time.RFC3339),
 		DurationS: Num(time.Since(start).Seconds()),
 		Host:      host,

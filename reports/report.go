@@ -38,6 +38,7 @@ type Tool struct {
 	Version string `json:"version"`
 	Go      string `json:"go"`
 	BLAS    string `json:"blas"`
+	JPEG    string `json:"jpeg,omitempty"` // the JPEG decoder compiled in (v1.x addition; absent from earlier reports)
 	Threads int    `json:"threads"`
 }
 
