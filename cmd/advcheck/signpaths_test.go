@@ -72,4 +72,26 @@ func TestSignVerifyEscapePaths(t *testing.T) {
 			t.Errorf("verify says %q; want %q", out, want)
 		}
 	}
+
+	// The same for a report signed as an in-toto attestation.
+	code, out, errs = advcheck(t, "sign", rep, "--key", key+".key", "--attestation")
+	if code != 0 {
+		t.Fatalf("sign --attestation: exit %d: %s", code, errs)
+	}
+	raw("sign --attestation", out)
+	raw("sign --attestation's warning", errs)
+	bundle := rep + ".intoto.jsonl"
+	if want := "attested " + textsafe.Line(rep) + ": "; !strings.HasPrefix(out, want) || !strings.Contains(out, textsafe.Line(bundle)) {
+		t.Errorf("sign --attestation says %q; want it to start %q and name the bundle", out, want)
+	}
+	code, out, errs = advcheck(t, "verify", bundle, "--pub", key+".pub", "--model", model)
+	if code != 0 {
+		t.Fatalf("verify the attestation: exit %d: %s", code, errs)
+	}
+	raw("verify of an attestation", out)
+	for _, want := range []string{"attestation OK: " + textsafe.Line(bundle) + " line 1", "model OK: " + textsafe.Line(model) + " "} {
+		if !strings.Contains(out, want) {
+			t.Errorf("verify says %q; want %q", out, want)
+		}
+	}
 }
