@@ -41,8 +41,9 @@ bench: deps
 bench-peer: build
 	./scripts/bench-peer.sh
 
-## lint: go vet and staticcheck.
+## lint: go vet, staticcheck, and go.mod as `go mod tidy` leaves it (direct dependencies marked direct).
 lint: deps
+	$(GO) mod tidy -diff
 	$(GO) vet -tags '$(TAGS)' $(PKGS)
 	$(GO) run honnef.co/go/tools/cmd/staticcheck@v0.6.1 -tags '$(TAGS)' $(PKGS)
 
