@@ -85,19 +85,28 @@ func TestFlagMistakes(t *testing.T) {
 // batch that would fit. The expectation is computed here from the same
 // estimate (models.ProgramMemory plus the attack buffers), at a budget that
 // lies between batch 8 and batch 16.
-func TestBatchFromMemory(t *testing.T) {
-	models.SetThreads(1)
-	defer models.SetThreads(0)
+// budgetBetween8And16 loads zoo:mnist-cnn and returns it with a --memory
+// budget, in bytes, between the estimates of a run at batch 8 and at batch 16
+// with eps radii per norm: batch 8 fits and batch 16 does not.
+func budgetBetween8And16(t *testing.T, eps int) (*models.Classifier, int64) {
+	t.Helper()
 	opts := &modelOptions{layout: "nchw", bounds: "0,1", scale: 1, maxBytes: defaultLimitsOptions().maxBytes, maxTensor: defaultLimitsOptions().maxTensor}
 	m, err := opts.load("zoo:mnist-cnn")
 	if err != nil {
 		t.Fatal(err)
 	}
-	const eps = 7 // the default MNIST grid's values per norm
 	budget := (runMemory(m, 8, eps) + runMemory(m, 16, eps)) / 2
 	if budget < 1<<20 {
 		t.Fatalf("budget %d is under the smallest --memory", budget)
 	}
+	return m, budget
+}
+
+func TestBatchFromMemory(t *testing.T) {
+	models.SetThreads(1)
+	defer models.SetThreads(0)
+	const eps = 7 // the default MNIST grid's values per norm
+	m, budget := budgetBetween8And16(t, eps)
 	mem := fmt.Sprint(budget)
 	out := filepath.Join(t.TempDir(), "r.json")
 	code, _, errs := advcheck(t, "sweep", "--threads", "1", "--memory", mem, "--limit", "20", "--attack", "fgsm", "--json", out, "-q")

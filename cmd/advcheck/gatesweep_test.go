@@ -52,13 +52,8 @@ func TestGatePolicyContract(t *testing.T) {
 func TestGateMemory(t *testing.T) {
 	models.SetThreads(1)
 	defer models.SetThreads(0)
-	opts := &modelOptions{layout: "nchw", bounds: "0,1", scale: 1, maxBytes: defaultLimitsOptions().maxBytes, maxTensor: defaultLimitsOptions().maxTensor}
-	m, err := opts.load("zoo:mnist-cnn")
-	if err != nil {
-		t.Fatal(err)
-	}
 	const eps = 2 // smallPolicy's linf radii
-	budget := (runMemory(m, 8, eps) + runMemory(m, 16, eps)) / 2
+	m, budget := budgetBetween8And16(t, eps)
 	mem := fmt.Sprint(budget)
 	dir := t.TempDir()
 
