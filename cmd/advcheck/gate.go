@@ -19,6 +19,7 @@ import (
 
 type gateOptions struct {
 	policy     string
+	model      string // replaces the policy's model.path when given
 	report     string
 	baseline   string
 	requireSig string
@@ -31,7 +32,7 @@ type gateOptions struct {
 func newGateCommand() *cobra.Command {
 	o := &gateOptions{}
 	cmd := &cobra.Command{
-		Use:   "gate --policy POLICY.yaml [--report REPORT.json] [--baseline LAST.json]",
+		Use:   "gate --policy POLICY.yaml [--model PATH] [--report REPORT.json] [--baseline LAST.json]",
 		Short: "Fail a build when a model is not robust enough, or got worse",
 		Long: `Check a model against a robustness policy. Without --report, gate runs the
 sweep the policy describes (model, data, attacks, eps, seed); with --report it
@@ -43,6 +44,10 @@ contract, data, seed, attacks with their parameters and eps; exit 3 naming the
 first field that differs). Every requirement becomes a check with a stable id,
 such as worst_case/linf/0.3/min_accuracy, in the table, the JSON report (key
 "gate"), the Markdown summary and the JUnit XML.
+
+--model PATH gates another model with the same policy (for example each
+build's model file): it replaces the policy's model.path, and a model.sha256
+pin in the policy still applies.
 
 A requirement whose attack or eps is missing from the report fails; an
 incomplete report never passes. no_regression requirements compare per-sample
@@ -65,6 +70,7 @@ Policy format and integrity rules: see docs/gate.md.
 	}
 	f := cmd.Flags()
 	f.StringVar(&o.policy, "policy", "", "the policy `FILE` (YAML)")
+	f.StringVar(&o.model, "model", "", "the model `PATH` (a file or zoo:NAME) instead of the policy's model.path; its model.sha256 pin still applies")
 	f.StringVar(&o.report, "report", "", "gate this report instead of running the sweep")
 	f.StringVar(&o.baseline, "baseline", "", "an earlier report to compare with (no_regression requirements)")
 	f.StringVar(&o.requireSig, "require-signature", "", "refuse any model or report file read (the model, or --report, and --baseline) unless FILE.sig verifies with this public key `PUB` (exit 1)")
@@ -126,6 +132,11 @@ func runGate(ctx context.Context, o *gateOptions, command []string, stdout, stde
 	f.Close()
 	if err != nil {
 		return usageErr(fmt.Errorf("%s: %w", o.policy, err))
+	}
+	if o.model != "" {
+		// The same policy gates each build's model; a sha256 pin in the
+		// policy still binds whatever file is named here.
+		p.Model.Path = o.model
 	}
 	// A policy that cannot be checked without a baseline is a usage error
 	// before any report is read or any sweep is run.
