@@ -157,6 +157,8 @@ func inferShape(op Op, in []Shape) (Shape, error) {
 			out[d] = sliceLen(op.Starts[d], op.Ends[d], op.Steps[d])
 		}
 		return out, nil
+	case LayerNorm:
+		return layerNormShape(op, in)
 	case Reduce:
 		x := in[0]
 		var out Shape

@@ -63,6 +63,7 @@ var opTable = map[string]opEntry{
 	"Softmax":    {1, (*importer).softmax, "axis not the batch; a final Softmax is set aside (output kind probabilities)"},
 	"LogSoftmax": {1, (*importer).softmax, "axis not the batch; a final LogSoftmax is set aside (output kind log_probabilities)"},
 	"ReduceMean": {1, (*importer).reduce, "axes (attribute, or constant input from opset 18), keepdims, noop_with_empty_axes; not over the batch axis"},
+	"LayerNormalization": {17, (*importer).layerNorm, "axis not the batch; constant scale and bias; the saved statistics outputs cannot be used. The ReduceMean/Sub/Pow/ReduceMean/Add/Sqrt/Div pattern of earlier exports is fused into the same op"},
 	"ReduceSum":  {1, (*importer).reduce, "axes (attribute, or constant input from opset 13), keepdims, noop_with_empty_axes; not over the batch axis"},
 
 	"Flatten":         {1, (*importer).flatten, "axis; the batch is not merged with other dimensions"},

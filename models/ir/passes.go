@@ -41,6 +41,7 @@ func (g *Graph) finish() error {
 		return errorf(ErrUnsupported, "the output has %d class score; advcheck needs at least 2 classes", k)
 	}
 	g.Classes = k
+	g.fuseLayerNorm()
 	g.foldAffine()
 	g.prune()
 	return g.Validate()

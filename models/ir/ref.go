@@ -85,6 +85,8 @@ func evalOp(op Op, in []*Tensor, out []int) (*Tensor, error) {
 		refSlice(op, in[0], y)
 	case Reduce:
 		refReduce(op, in[0], y)
+	case LayerNorm:
+		refLayerNorm(op, in, y)
 	default:
 		return nil, fmt.Errorf("ir: no reference implementation of %s", op.Kind())
 	}

@@ -111,6 +111,8 @@ func lower[T Float](node *ir.Node, n int, sc *scratch[T], relu bool) (layer[T], 
 		return newSliceLayer[T](shapes[0], out, op), nil
 	case ir.Reduce:
 		return newReduceLayer[T](shapes[0], op), nil
+	case ir.LayerNorm:
+		return newLayerNormLayer[T](node, shapes[0], op), nil
 	}
 	return nil, fmt.Errorf("%w: no lowering for %s", ir.ErrUnsupported, node.Op.Kind())
 }

@@ -90,6 +90,9 @@ func Estimate[T Float](g *ir.Graph, n int, withGrad bool, workers int) Memory {
 			}
 		case ir.GlobalAvgPool:
 			m.Other += el
+		case ir.LayerNorm:
+			x := node.Inputs[0].Shape.Concrete(n)
+			m.Other += int64(prodInts(x)/max(1, prodInts(x[op.Axis:]))) * 2 * 8 // per-row mean and inverse deviation (float64)
 		}
 		if withGrad && hasRelu[node] {
 			m.Gradients += out * el // the fused ReLU's masked output gradient
@@ -122,7 +125,7 @@ func Estimate[T Float](g *ir.Graph, n int, withGrad bool, workers int) Memory {
 func constElems(node *ir.Node) int64 {
 	var ins []*ir.Value
 	switch node.Op.(type) {
-	case ir.Conv, ir.Dense:
+	case ir.Conv, ir.Dense, ir.LayerNorm:
 		ins = node.Inputs[1:]
 	case ir.Binary, ir.MatMul:
 		ins = node.Inputs[:2]

@@ -1,0 +1,84 @@
+package engine
+
+import (
+	"testing"
+
+	"github.com/advcheck/advcheck/models/ir"
+)
+
+// TestTransformerGoldens is TestPyTorchGoldens for the transformer-era
+// exports of testdata/gen_models_vit.py: a ConvNeXt (layer norms fused from
+// their opset-13 pattern, or LayerNormalization at opset 17) and a DeiT-style
+// vision transformer (class token expanded to the batch, multi-head
+// attention with batched MatMuls and Softmax, Gather of q, k, v and of the
+// class token). Both engines must match PyTorch's float64 autograd to
+// 1e-7 (float64) and 1e-5 (float32), logits and input gradients.
+func TestTransformerGoldens(t *testing.T) {
+	for _, name := range []string{"convnext13", "convnext17"} {
+		t.Run(name, func(t *testing.T) {
+			g := loadGraph(t, name)
+			ops := map[string]int{}
+			for _, n := range g.Nodes {
+				ops[n.Op.Kind()]++
+			}
+			if ops["LayerNormalization"] != 7 || ops["ReduceMean"]+ops["Sqrt"] != 0 {
+				t.Errorf("want 7 LayerNormalization nodes and no unfused pattern, got %v", ops)
+			}
+			x := loadNPY(t, name, "x")
+			labels64, err := loadNPY(t, name, "y").Int64s()
+			if err != nil {
+				t.Fatal(err)
+			}
+			labels := make([]int, len(labels64))
+			for i, v := range labels64 {
+				labels[i] = int(v)
+			}
+			wantLogits := loadNPY(t, name, "logits").Float64s()
+			wantGrad := loadNPY(t, name, "grad_ce").Float64s()
+			ref, err := g.Eval(&ir.Tensor{Shape: x.Shape, Data: x.Float64s()})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if e := relErr(ref.Data, wantLogits); e > 1e-7 {
+				t.Errorf("reference interpreter logits: relative error %.3g", e)
+			}
+			for _, c := range []struct {
+				name string
+				run  func(*testing.T, *ir.Graph, int, []float64, []int) ([]float64, []float64)
+				tol  float64
+			}{{"float64", runGolden[float64], 1e-7}, {"float32", runGolden[float32], 1e-5}} {
+				logits, grad := c.run(t, g, x.Shape[0], x.Float64s(), labels)
+				if e := relErr(logits, wantLogits); e > c.tol {
+					t.Errorf("%s logits: relative error %.3g > %g", c.name, e, c.tol)
+				}
+				if e := relErr(grad, wantGrad); e > c.tol {
+					t.Errorf("%s input gradient: relative error %.3g > %g", c.name, e, c.tol)
+				}
+				t.Logf("%s: logits %.2g, gradient %.2g", c.name, relErr(logits, wantLogits), relErr(grad, wantGrad))
+			}
+		})
+	}
+}
+
+// Estimate equals a compiled program's buffers for the transformer-era
+// models too (LayerNorm's scale, bias and per-row statistics).
+func TestEstimateMatchesProgramTransformers(t *testing.T) {
+	for _, name := range []string{"convnext17"} {
+		g := loadGraph(t, name)
+		for _, n := range []int{1, 3} {
+			for _, grad := range []bool{false, true} {
+				p, err := Build[float32](g, n, grad)
+				if err != nil {
+					t.Fatalf("%s: %v", name, err)
+				}
+				if err := p.Run(&Objective{Labels: make([]int, n)}); err != nil {
+					t.Fatalf("%s: %v", name, err)
+				}
+				if got, want := p.Memory(), Estimate[float32](g, n, grad, 0); got != want {
+					t.Errorf("%s n=%d grad=%v: program holds %+v, estimate %+v", name, n, grad, got, want)
+				}
+				p.Close()
+			}
+		}
+	}
+}
