@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"slices"
 	"sort"
 	"sync"
 
@@ -101,6 +102,10 @@ func Decode(data []byte, c Contract, lim Limits) (*Classifier, error) {
 		}
 		return nil, fmt.Errorf("%w: %v", ErrBadModel, err)
 	}
+	shaped, err := applyInputShape(om, c)
+	if err != nil {
+		return nil, contractError{err}
+	}
 	// --max-tensor-elements and the total bound every constant import folds
 	// too, not only the tensors stored in the file.
 	g, err := ir.FromONNX(om, ir.Limits{MaxTensorElements: lim.MaxTensorElements, MaxFoldElements: lim.MaxTotalElements})
@@ -109,12 +114,21 @@ func Decode(data []byte, c Contract, lim Limits) (*Classifier, error) {
 		// not as a bad model, though it is still bad input.
 		return nil, &badModelError{err}
 	}
+	if err != nil && shaped {
+		// The file's graph did not fix these sizes; the caller's shape is
+		// what the graph cannot take (too small for its kernels, or not
+		// the size a Reshape inside it assumes).
+		return nil, contractError{fmt.Errorf("input_shape %s does not fit the model: %v", ShapeString(c.InputShape), err)}
+	}
 	if err != nil {
 		return nil, fmt.Errorf("%w: %v", ErrBadModel, err)
 	}
 	sum := sha256.Sum256(data)
 	info := describe(om, g)
 	info.SHA256, info.Bytes = hex.EncodeToString(sum[:]), int64(len(data))
+	if shaped {
+		info.Notes = append(info.Notes, fmt.Sprintf("input sizes the file leaves open fixed by input_shape %s", ShapeString(c.InputShape)))
+	}
 	return FromGraph(g, c, info)
 }
 
@@ -138,6 +152,9 @@ func FromGraph(g *ir.Graph, c Contract, info Info) (*Classifier, error) {
 	}
 	m := &Classifier{graph: g, info: info, contract: c, maxBatch: DefaultMaxBatch, free: map[progKey][]*engine.Program[float32]{}}
 	m.spec = InputSpec{Shape: []int(g.Input.Shape[1:].Clone()), Lo: c.Lo, Hi: c.Hi, Classes: g.Classes, ClassNames: c.ClassNames}
+	if c.InputShape != nil && !slices.Equal(c.InputShape, m.spec.Shape) {
+		return nil, contractError{fmt.Errorf("input_shape %s, but the model's input is %s", ShapeString(c.InputShape), ShapeString(m.spec.Shape))}
+	}
 	// Build the smallest program now: errors in the lowering surface at load.
 	p, err := m.program(1, true)
 	if err != nil {

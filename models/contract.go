@@ -40,6 +40,12 @@ type Contract struct {
 	Scale      float64   // multiply pixels by Scale first (e.g. 255 for a model that expects [0, 255]); 0 means 1
 	Mean, Std  []float64 // per-channel normalisation after Scale; nil means none
 	ClassNames []string  // optional, one per class
+	// InputShape is the per-sample input shape in pixel space (C×H×W for
+	// images, whatever the layout), fixing the input's dimensions that the
+	// file leaves open (ONNX dim_param names, e.g. a dynamic height and
+	// width); nil means the file's shape, which must then be fixed. A size
+	// the file fixes must be given as the file has it.
+	InputShape []int
 }
 
 // Normalized returns c with defaults filled in (see Contract), or an error
@@ -63,7 +69,7 @@ func (c Contract) Normalized() (Contract, error) {
 
 // ContractValueError is a value of an input contract that no model can
 // take, such as bounds with lo ≥ hi or a zero scale. Field is "layout",
-// "bounds", "scale", "mean" or "std", so that a caller can name where the
+// "bounds", "scale", "mean", "std" or "input_shape", so that a caller can name where the
 // value came from (a flag, a key of a policy file); Reason says what is
 // wanted and may name another field.
 type ContractValueError struct {
@@ -116,5 +122,5 @@ func CheckContract(c Contract) error {
 			return bad("std", c.Std, "want positive finite values")
 		}
 	}
-	return nil
+	return checkInputShape(c.InputShape)
 }

@@ -17,7 +17,7 @@ func ModelOf(path string, m *models.Classifier) Model {
 		Path: path, SHA256: info.SHA256, Opset: info.Opset, Params: info.Params, OutputKind: info.OutputKind,
 		Inputs:        []TensorInfo{{Name: info.InputName, Shape: info.InputShape}},
 		Outputs:       []TensorInfo{{Name: info.OutputName, Shape: info.OutputShape}},
-		InputContract: InputContract{Layout: string(c.Layout), Bounds: [2]float64{c.Lo, c.Hi}, Scale: c.Scale, Mean: c.Mean, Std: c.Std},
+		InputContract: InputContract{Layout: string(c.Layout), Bounds: [2]float64{c.Lo, c.Hi}, Scale: c.Scale, Mean: c.Mean, Std: c.Std, InputShape: c.InputShape},
 		Classes:       m.Spec().ClassNames,
 		Notes:         info.Notes,
 	}

@@ -46,6 +46,9 @@ type PolicyModel struct {
 	Scale  float64
 	Mean   []float64
 	Std    []float64
+	// InputShape fixes the sizes the model's input leaves open (C,H,W), as
+	// sweep --input-shape does; nil for a model with fixed sizes.
+	InputShape []int
 }
 
 // PolicyData says which data to attack.
@@ -124,6 +127,9 @@ func ParsePolicy(r io.Reader) (*Policy, error) {
 				"scale":  keep("scale", func(n *yaml.Node) error { return float(n, &p.Model.Scale) }),
 				"mean":   keep("mean", func(n *yaml.Node) error { return floats(n, &p.Model.Mean, 0) }),
 				"std":    keep("std", func(n *yaml.Node) error { return floats(n, &p.Model.Std, 0) }),
+				"input_shape": keep("input_shape", func(n *yaml.Node) error {
+					return sizes(n, &p.Model.InputShape)
+				}),
 			}, "path")
 			if err != nil {
 				return err
@@ -181,7 +187,7 @@ func ParsePolicy(r io.Reader) (*Policy, error) {
 // the policy's values, and those of the sweep flags' defaults where it is
 // silent (layout nchw, bounds [0, 1], scale 1).
 func (m PolicyModel) Contract() models.Contract {
-	c := models.Contract{Layout: models.Layout(strings.ToLower(m.Layout)), Lo: 0, Hi: 1, Scale: m.Scale, Mean: m.Mean, Std: m.Std}
+	c := models.Contract{Layout: models.Layout(strings.ToLower(m.Layout)), Lo: 0, Hi: 1, Scale: m.Scale, Mean: m.Mean, Std: m.Std, InputShape: m.InputShape}
 	if len(m.Bounds) == 2 {
 		c.Lo, c.Hi = m.Bounds[0], m.Bounds[1]
 	}
@@ -310,6 +316,21 @@ func cropSize(n *yaml.Node, dst *[]int) error {
 		hw = append(hw, v)
 	}
 	*dst = hw
+	return nil
+}
+
+// sizes reads a non-empty list of sizes ≥ 1, e.g. an input shape [3, 224, 224].
+func sizes(n *yaml.Node, dst *[]int) error {
+	if n.Kind != yaml.SequenceNode || len(n.Content) == 0 {
+		return posErr(n, "want a list of sizes, e.g. [3, 224, 224], got %s", kindOf(n))
+	}
+	out := make([]int, len(n.Content))
+	for i, c := range n.Content {
+		if err := integer(c, &out[i], 1); err != nil {
+			return err
+		}
+	}
+	*dst = out
 	return nil
 }
 

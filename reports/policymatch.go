@@ -55,6 +55,8 @@ func (r *Report) MatchPolicy(p *Policy) error {
 		return mismatch("model.input_contract.mean", fmtFloats(c.Mean), fmtFloats(got.Mean))
 	case !slices.Equal(c.Std, got.Std):
 		return mismatch("model.input_contract.std", fmtFloats(c.Std), fmtFloats(got.Std))
+	case !slices.Equal(c.InputShape, got.InputShape):
+		return mismatch("model.input_contract.input_shape", fmtShape(c.InputShape), fmtShape(got.InputShape))
 	}
 	if p.Data.SHA256 != "" {
 		if p.Data.SHA256 != r.Dataset.SHA256Decoded {
@@ -257,4 +259,12 @@ func fmtFloats(v []float64) string {
 		s[i] = fmtEps(x)
 	}
 	return "[" + strings.Join(s, ", ") + "]"
+}
+
+// fmtShape writes an input shape as a policy gives it, or "none".
+func fmtShape(s []int) string {
+	if s == nil {
+		return "none"
+	}
+	return "[" + strings.ReplaceAll(models.ShapeString(s), ",", ", ") + "]"
 }

@@ -70,6 +70,9 @@ type InputContract struct {
 	Scale  float64    `json:"scale"`
 	Mean   []float64  `json:"mean"`
 	Std    []float64  `json:"std"`
+	// InputShape is the per-sample shape (C,H,W) given to fix sizes the
+	// model's input leaves open (v1.x addition; absent when none was given).
+	InputShape []int `json:"input_shape,omitempty"`
 }
 
 // Dataset describes the data attacked.

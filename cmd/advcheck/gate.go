@@ -14,6 +14,7 @@ import (
 
 	"github.com/advcheck/advcheck/datasets"
 	"github.com/advcheck/advcheck/internal/safeio"
+	"github.com/advcheck/advcheck/models"
 	"github.com/advcheck/advcheck/reports"
 )
 
@@ -103,6 +104,7 @@ func sweepFromPolicy(p *reports.Policy) *sweepOptions {
 	}
 	so.bounds = join([]float64{c.Lo, c.Hi})
 	so.mean, so.std = join(c.Mean), join(c.Std)
+	so.shape = models.ShapeString(c.InputShape)
 	def := defaultLimitsOptions()
 	so.maxBytes, so.maxTensor = def.maxBytes, def.maxTensor
 	so.maxData = datasets.DefaultLimits().MaxBytes

@@ -20,6 +20,7 @@ type modelOptions struct {
 	bounds    string
 	scale     float64
 	mean, std string
+	shape     string
 	maxBytes  int64
 	maxTensor int64
 }
@@ -33,6 +34,7 @@ func (o *modelOptions) addFlags(fs *pflag.FlagSet, withModel bool) {
 	fs.Float64Var(&o.scale, "scale", 1, "the model expects pixels × SCALE (e.g. 255 for models trained on [0,255])")
 	fs.StringVar(&o.mean, "mean", "", "per-channel mean subtracted inside the model after --scale, e.g. 0.485,0.456,0.406")
 	fs.StringVar(&o.std, "std", "", "per-channel std divided inside the model after --mean, e.g. 0.229,0.224,0.225")
+	fs.StringVar(&o.shape, "input-shape", "", "C,H,W: the per-sample input size, for models whose input sizes are not fixed (e.g. dynamic height and width); sizes the model fixes must match")
 	def := defaultLimitsOptions()
 	fs.Int64Var(&o.maxBytes, "max-model-bytes", def.maxBytes, "refuse model files larger than this")
 	fs.Int64Var(&o.maxTensor, "max-tensor-elements", def.maxTensor, "refuse models with a tensor (stored in the file or folded at load) of more elements than this")
@@ -60,6 +62,22 @@ func parseFloats(s string) ([]float64, error) {
 	return out, nil
 }
 
+// parseShape parses "C,H,W" (sizes of at least 1; an empty string is nil).
+func parseShape(s string) ([]int, error) {
+	if strings.TrimSpace(s) == "" {
+		return nil, nil
+	}
+	var out []int
+	for _, f := range strings.Split(s, ",") {
+		v, err := strconv.Atoi(strings.TrimSpace(f))
+		if err != nil || v < 1 {
+			return nil, fmt.Errorf("%q is not a size; want C,H,W, e.g. 3,224,224", f)
+		}
+		out = append(out, v)
+	}
+	return out, nil
+}
+
 // contract builds the input contract from the flags. Its values are
 // checked by models.CheckContract, as a policy's are: zero bounds and a zero
 // scale are mistakes on the command line, not requests for [0, 1] or ×1.
@@ -75,6 +93,9 @@ func (o *modelOptions) contract() (models.Contract, error) {
 	}
 	if c.Std, err = parseFloats(o.std); err != nil {
 		return c, usageErr(fmt.Errorf("--std: %v", err))
+	}
+	if c.InputShape, err = parseShape(o.shape); err != nil {
+		return c, usageErr(fmt.Errorf("--input-shape %q: %v", o.shape, err))
 	}
 	if err := models.CheckContract(c); err != nil {
 		return c, usageErr(o.contractFlagError(err))
@@ -96,11 +117,11 @@ func (o *modelOptions) contractFlagError(err error) error {
 	if !errors.As(err, &ce) {
 		return fmt.Errorf("input contract: %w", err)
 	}
-	given := map[string]string{"layout": o.layout, "bounds": o.bounds, "scale": strconv.FormatFloat(o.scale, 'g', -1, 64), "mean": o.mean, "std": o.std}[ce.Field]
+	given := map[string]string{"layout": o.layout, "bounds": o.bounds, "scale": strconv.FormatFloat(o.scale, 'g', -1, 64), "mean": o.mean, "std": o.std, "input_shape": o.shape}[ce.Field]
 	if ce.Field != "scale" {
 		given = strconv.Quote(given)
 	}
-	return fmt.Errorf("--%s %s: %s", ce.Field, given, ce.Reason)
+	return fmt.Errorf("--%s %s: %s", strings.ReplaceAll(ce.Field, "_", "-"), given, ce.Reason)
 }
 
 // checkLimits refuses limits that are not positive: models.Limits reads
