@@ -182,6 +182,39 @@ func TestBatchIndependence(t *testing.T) {
 	}
 }
 
+// The logit difference z_t − z_y has the input gradient of the targeted
+// cross-entropy towards t plus the untargeted one away from y (their
+// log-sum-exp terms cancel): two independent routes to the same vector.
+func TestLogitDiffGradient(t *testing.T) {
+	ctx := context.Background()
+	m := open(t, "mlp", models.Contract{})
+	size := m.Spec().Size()
+	const n = 5
+	x := randomBatch(n, size, 3)
+	labels, targets := []int{0, 3, 9, 2, 5}, []int{1, 7, 0, 2, 6}
+	gd, g1, g2 := make([]float32, n*size), make([]float32, n*size), make([]float32, n*size)
+	logits, loss := make([]float32, n*10), make([]float64, n)
+	if err := m.LossGradient(ctx, x, n, models.Objective{Loss: models.LogitDiff, Labels: labels, Targets: targets}, gd, logits, loss); err != nil {
+		t.Fatal(err)
+	}
+	if err := m.LossGradient(ctx, x, n, models.Objective{Loss: models.CrossEntropy, Labels: labels, Targets: targets}, g1, nil, nil); err != nil {
+		t.Fatal(err)
+	}
+	if err := m.LossGradient(ctx, x, n, models.Objective{Loss: models.CrossEntropy, Labels: labels}, g2, nil, nil); err != nil {
+		t.Fatal(err)
+	}
+	for i := 0; i < n; i++ {
+		if want := float64(logits[i*10+targets[i]] - logits[i*10+labels[i]]); math.Abs(loss[i]-want) > 1e-5 {
+			t.Errorf("sample %d: loss %v, want z_t − z_y = %v", i, loss[i], want)
+		}
+		for q := i * size; q < (i+1)*size; q++ {
+			if want := g1[q] + g2[q]; math.Abs(float64(gd[q]-want)) > 1e-4*(1+math.Abs(float64(want))) {
+				t.Fatalf("sample %d value %d: gradient %v, CE routes give %v", i, q-i*size, gd[q], want)
+			}
+		}
+	}
+}
+
 func TestObjectiveErrors(t *testing.T) {
 	ctx := context.Background()
 	m := open(t, "mlp", models.Contract{})
@@ -196,6 +229,9 @@ func TestObjectiveErrors(t *testing.T) {
 		if !errors.Is(err, models.ErrObjective) {
 			t.Errorf("%+v: error %v", obj, err)
 		}
+	}
+	if err := models.CheckObjective(models.Objective{Loss: models.LogitDiff, Labels: []int{0}}, 1, 10); err == nil {
+		t.Error("logit difference accepted without targets")
 	}
 	if err := models.CheckObjective(models.Objective{Loss: models.DLR, Labels: []int{0}}, 1, 2); err == nil {
 		t.Error("DLR accepted for 2 classes")

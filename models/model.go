@@ -21,6 +21,9 @@ const (
 	// targeted −(z_y − z_t)/(z_π1 − (z_π3 + z_π4)/2), with π sorting z in
 	// decreasing order. Needs at least 3 classes (4 when targeted).
 	DLR
+	// LogitDiff: z_t − z_y, the difference whose sign says which of two
+	// classes wins; targeted only. FAB linearises it (Croce & Hein 2020).
+	LogitDiff
 )
 
 func (k LossKind) String() string {
@@ -31,6 +34,8 @@ func (k LossKind) String() string {
 		return "margin"
 	case DLR:
 		return "dlr"
+	case LogitDiff:
+		return "diff"
 	}
 	return fmt.Sprintf("LossKind(%d)", int(k))
 }
@@ -107,6 +112,10 @@ func CheckObjective(obj Objective, n, classes int) error {
 	}
 	switch obj.Loss {
 	case CrossEntropy, Margin:
+	case LogitDiff:
+		if obj.Targets == nil {
+			return fmt.Errorf("%w: the logit difference needs a target per sample", ErrObjective)
+		}
 	case DLR:
 		need := 3
 		if obj.Targets != nil {

@@ -14,6 +14,8 @@ const (
 	// DLR (Croce & Hein 2020): untargeted −(z_y − max_{j≠y} z_j)/(z_π1 − z_π3);
 	// targeted −(z_y − z_t)/(z_π1 − (z_π3 + z_π4)/2), π sorting z in decreasing order.
 	DLR
+	// LogitDiff: z_t − z_y; targeted only (untargeted rows give 0).
+	LogitDiff
 )
 
 // dlrEps is added to DLR's denominator, as in the reference implementation.
@@ -102,6 +104,12 @@ func lossRow(kind LossKind, z []float64, y, t int, g []float64) float64 {
 		g[p3] -= 0.5 * u / (d * d)
 		g[p4] -= 0.5 * u / (d * d)
 		return -u / d
+	case LogitDiff:
+		if t < 0 || t == y {
+			return 0
+		}
+		g[t], g[y] = 1, -1
+		return z[t] - z[y]
 	}
 	panic("kernels: unknown loss")
 }

@@ -18,7 +18,7 @@ func TestLossGradients(t *testing.T) {
 	}
 	labels := []int{0, 3, 6, 2, 2, 5}
 	targets := []int{1, 3, 0, 4, 6, 2} // target == label in row 1: a defined, if odd, case
-	for _, kind := range []LossKind{CrossEntropy, Margin, DLR} {
+	for _, kind := range []LossKind{CrossEntropy, Margin, DLR, LogitDiff} {
 		for _, tg := range [][]int{nil, targets} {
 			loss := make([]float64, n)
 			grad := make([]float64, n*k)
@@ -88,6 +88,11 @@ func definition(kind LossKind, z []float64, y, t int) float64 {
 			return -(z[y] - maxExcept(y)) / (sorted[0] - sorted[2] + 1e-12)
 		}
 		return -(z[y] - z[t]) / (sorted[0] - 0.5*(sorted[2]+sorted[3]) + 1e-12)
+	case LogitDiff:
+		if t < 0 {
+			return 0
+		}
+		return z[t] - z[y]
 	}
 	panic("unknown loss")
 }
