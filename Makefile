@@ -6,7 +6,7 @@ VERSION  ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev
 LDFLAGS  := -X github.com/advcheck/advcheck/internal/buildinfo.Version=$(VERSION)
 PKGS     := ./...
 
-.PHONY: all build build-purego sweep test bench bench-peer lint fuzz data deps clean
+.PHONY: all build build-purego sweep test bench bench-peer check-architectures lint fuzz data deps clean
 
 all: build
 
@@ -40,6 +40,14 @@ bench: deps
 ## bench-peer: the same work in advcheck and in PyTorch on the same weights, with the ratio.
 bench-peer: build
 	./scripts/bench-peer.sh
+
+## check-architectures: full-size torchvision models (ViT-B/16, DeiT-S, Swin-T, ConvNeXt-T,
+## MobileNetV3, EfficientNet-B0, ResNets, ...) with random weights, exported to a temporary
+## directory: loads?, logits, predictions and FGSM signs against PyTorch (needs PyTorch; not part
+## of make test). ARCH_ARGS passes options, e.g. ARCH_ARGS='--models vit_b_16 --opset 17'.
+check-architectures: deps
+	$(GO) build -tags '$(TAGS)' -o bin/archcheck ./scripts/archcheck
+	/usr/bin/python3 scripts/check_architectures.py --archcheck bin/archcheck $(ARCH_ARGS)
 
 ## lint: go vet, staticcheck, and go.mod as `go mod tidy` leaves it (direct dependencies marked direct).
 lint: deps
