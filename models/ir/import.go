@@ -49,11 +49,15 @@ type importer struct {
 	stored int        // elements of the constants stored in the file
 
 	gemmWeights map[gemmKey]*Tensor // transformed Gemm weights, shared between nodes
+
+	// bcast holds constants expanded to a batch-sized shape, with the
+	// Expand node's name: their batch axis has size 1.
+	bcast map[*Value]string
 }
 
 func newImporter(opset int64, lim Limits) *importer {
 	return &importer{opset: opset, lim: lim.capped(), vals: map[string]*Value{}, poison: map[string]string{}, names: map[string]bool{},
-		gemmWeights: map[gemmKey]*Tensor{}}
+		gemmWeights: map[gemmKey]*Tensor{}, bcast: map[*Value]string{}}
 }
 
 func (im *importer) run(og *onnx.Graph) (*Graph, error) {
@@ -346,6 +350,11 @@ func (im *importer) convert(idx int, n *onnx.Node) error {
 	if len(n.Outputs) == 0 {
 		return errorf(ErrInvalid, "no outputs")
 	}
+	for _, in := range n.Inputs {
+		if v, ok := im.vals[in]; ok && im.bcast[v] != "" && !batchBroadcastReaders[n.OpType] {
+			return errorf(ErrUnsupported, "the constant that Expand %q broadcasts to the batch is read by %s, which advcheck cannot broadcast over the batch", im.bcast[v], n.OpType)
+		}
+	}
 	e, ok := opTable[n.OpType]
 	if !ok {
 		// check refuses unknown ops before conversion starts; this guards
@@ -355,6 +364,14 @@ func (im *importer) convert(idx int, n *onnx.Node) error {
 	out, err := e.conv(im, n, name)
 	if err != nil {
 		return err
+	}
+	if out.IsConst() && im.bcast[out] == "" {
+		// A constant computed from a batch-broadcast one is one too.
+		for _, in := range n.Inputs {
+			if v, ok := im.vals[in]; ok && im.bcast[v] != "" {
+				im.bcast[out] = im.bcast[v]
+			}
+		}
 	}
 	im.vals[n.Outputs[0]] = out
 	for _, extra := range n.Outputs[1:] {
@@ -1028,6 +1045,8 @@ func (im *importer) reshapeTo(name, source string, x *Value, target Shape) (*Val
 		}
 	} else if target.PerSample() != x.Shape.PerSample() || !slices.Contains(target, Batch) {
 		return nil, errorf(ErrInvalid, "cannot reshape %v to %v", x.Shape, target)
+	} else if !sameBatchLayout(x.Shape, target) {
+		return nil, errorf(ErrUnsupported, "reshaping %v to %v would mix samples: the batch axis must keep the same elements before and after it", x.Shape, target)
 	}
 	if x.Shape.Equal(target) {
 		return x, nil
@@ -1210,12 +1229,15 @@ func (im *importer) gather(n *onnx.Node, name string) (*Value, error) {
 		return nil, err
 	}
 	data, idx := in[0], in[1]
-	if !data.IsConst() || !idx.IsConst() {
-		return nil, errorf(ErrUnsupported, "Gather on the model's activations")
+	if !idx.IsConst() {
+		return nil, errorf(ErrUnsupported, "Gather with indices computed from the model's activations")
 	}
 	axis, err := normAxis(int(attrInt(n, "axis", 0)), len(data.Shape))
 	if err != nil {
 		return nil, err
+	}
+	if !data.IsConst() {
+		return im.gatherActivations(data, idx, axis, name)
 	}
 	d := data.Const
 	outShape := append(append(append([]int(nil), d.Shape[:axis]...), idx.Shape...), d.Shape[axis+1:]...)

@@ -39,16 +39,40 @@ func constDims(v *Value, what string) ([]int, error) {
 	return dims, nil
 }
 
-func (im *importer) expand(n *onnx.Node, _ string) (*Value, error) {
+func (im *importer) expand(n *onnx.Node, name string) (*Value, error) {
 	in, err := im.inputs(n, 2, 2)
 	if err != nil {
 		return nil, err
 	}
-	x, err := constInput(in[0], "Expand")
+	if !in[1].IsConst() {
+		return nil, errorf(ErrUnsupported, "Expand shape must be a constant (it depends on the input values)")
+	}
+	dims, err := constInts(in[1], "Expand shape")
 	if err != nil {
 		return nil, err
 	}
-	dims, err := constDims(in[1], "Expand shape")
+	batch := false
+	for i, d := range dims {
+		switch {
+		case d == symDim:
+			// x.expand(N, ...), as a class token is broadcast to the batch.
+			batch = true
+			dims[i] = 1
+		case d < 0:
+			return nil, errorf(ErrInvalid, "Expand shape %v holds a negative size", dims)
+		}
+	}
+	if !in[0].IsConst() {
+		if batch {
+			for i := range dims {
+				if in[1].Const.Sym[i] {
+					dims[i] = symDim
+				}
+			}
+		}
+		return im.expandActivations(in[0], dims, name)
+	}
+	x, err := constInput(in[0], "Expand")
 	if err != nil {
 		return nil, err
 	}
@@ -66,7 +90,13 @@ func (im *importer) expand(n *onnx.Node, _ string) (*Value, error) {
 		unravel(i, out, idx)
 		y.Data[i] = x.Data[broadcastOffset(idx, x.Shape)]
 	}
-	return constValue(n.Outputs[0], y), nil
+	v := constValue(n.Outputs[0], y)
+	if batch {
+		// The batch axis stays 1: the ops that may read v broadcast it
+		// over the batch (see batchBroadcastReaders).
+		im.bcast[v] = name
+	}
+	return v, nil
 }
 
 func (im *importer) tile(n *onnx.Node, _ string) (*Value, error) {

@@ -133,12 +133,17 @@ func inferShape(op Op, in []Shape) (Shape, error) {
 				return nil, errorf(ErrInvalid, "Concat of %v and %v", in[0], s)
 			}
 			for d := range s {
-				if d == op.Axis {
+				switch {
+				case d == op.Axis:
 					if s[d] == Batch {
 						return nil, errorf(ErrUnsupported, "Concat along the batch axis")
 					}
 					out[d] += s[d]
-				} else if s[d] != out[d] {
+				case s[d] == Batch && out[d] == 1, s[d] == 1 && out[d] == Batch:
+					// A constant expanded to the batch (class tokens) keeps a
+					// batch axis of 1 and is broadcast over the batch.
+					out[d] = Batch
+				case s[d] != out[d]:
 					return nil, errorf(ErrInvalid, "Concat of %v and %v along axis %d", in[0], s, op.Axis)
 				}
 			}

@@ -30,7 +30,7 @@ opset versions it accepts the op at, and what of the op is supported. A model th
 uses any other op (or an op of another domain) is refused with one message naming
 every missing op, the number of its nodes and the first of them:
 
-    advcheck does not support ops Where (2 nodes, first "/Where"), LayerNormalization (node "/norm/LayerNormalization") yet
+    advcheck does not support ops Greater (2 nodes, first "/Greater"), GridSample (node "/warp/GridSample") yet
 
 Constants are folded at import (shape computations, arithmetic on constants). Every
 tensor that folding creates is checked before it is allocated: one folded constant,

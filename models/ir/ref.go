@@ -424,6 +424,23 @@ func refTranspose(perm []int, x, y *Tensor) {
 }
 
 func refConcat(axis int, in []*Tensor, y *Tensor) {
+	for i, t := range in {
+		if len(t.Data) != len(y.Data)/max(1, y.Shape[axis])*t.Shape[axis] {
+			// An input whose batch axis is 1 (a constant expanded to the
+			// batch) is broadcast first.
+			in = append([]*Tensor(nil), in...)
+			shape := append([]int(nil), y.Shape...)
+			shape[axis] = t.Shape[axis]
+			b := NewTensor(shape...)
+			idx := make([]int, len(shape))
+			for j := range b.Data {
+				unravel(j, shape, idx)
+				b.Data[j] = t.Data[broadcastOffset(idx, t.Shape)]
+			}
+			b.Int = t.Int
+			in[i] = b
+		}
+	}
 	outer, _, inner := splitAxis(y.Shape, axis)
 	pos := 0
 	y.Int = true

@@ -44,5 +44,16 @@ func init() {
 		opCase{"layernorm/last-two", ir.Shape{ir.Batch, 3, 4, 5}, layerNorm(2, nil)},
 		opCase{"layernorm/batch-axis1", ir.Shape{ir.Batch, 3, 6}, layerNorm(2, []int{1, 0, 2})},
 		opCase{"layernorm/one-axis-rank2", ir.Shape{ir.Batch, 9}, layerNorm(1, nil)},
+		// A class token expanded to the batch keeps a batch axis of 1.
+		opCase{"concat/batch-broadcast-const", ir.Shape{ir.Batch, 3, 4}, func(b *ir.Builder, rng *rand.Rand) (*ir.Value, error) {
+			y, err := b.Add("cat", ir.Concat{Axis: 1}, nil, b.Const("tok", randTensor(rng, 1, 1, 1, 4)), b.Input(), b.Const("tail", randTensor(rng, 1, 1, 2, 4)))
+			if err != nil {
+				return nil, err
+			}
+			if y, err = b.Add("tanh", ir.Unary{Func: ir.Tanh}, nil, y); err != nil {
+				return nil, err
+			}
+			return flatten(b, y)
+		}},
 	)
 }

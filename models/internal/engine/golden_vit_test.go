@@ -14,15 +14,19 @@ import (
 // class token). Both engines must match PyTorch's float64 autograd to
 // 1e-7 (float64) and 1e-5 (float32), logits and input gradients.
 func TestTransformerGoldens(t *testing.T) {
-	for _, name := range []string{"convnext13", "convnext17"} {
+	for _, c := range []struct {
+		name  string
+		norms int // LayerNorm nodes, all fused at opset 13
+	}{{"convnext13", 7}, {"convnext17", 7}, {"deit13", 5}, {"deit17", 5}} {
+		name := c.name
 		t.Run(name, func(t *testing.T) {
 			g := loadGraph(t, name)
 			ops := map[string]int{}
 			for _, n := range g.Nodes {
 				ops[n.Op.Kind()]++
 			}
-			if ops["LayerNormalization"] != 7 || ops["ReduceMean"]+ops["Sqrt"] != 0 {
-				t.Errorf("want 7 LayerNormalization nodes and no unfused pattern, got %v", ops)
+			if ops["LayerNormalization"] != c.norms || ops["ReduceMean"]+ops["Sqrt"] != 0 {
+				t.Errorf("want %d LayerNormalization nodes and no unfused pattern, got %v", c.norms, ops)
 			}
 			x := loadNPY(t, name, "x")
 			labels64, err := loadNPY(t, name, "y").Int64s()
@@ -63,7 +67,7 @@ func TestTransformerGoldens(t *testing.T) {
 // Estimate equals a compiled program's buffers for the transformer-era
 // models too (LayerNorm's scale, bias and per-row statistics).
 func TestEstimateMatchesProgramTransformers(t *testing.T) {
-	for _, name := range []string{"convnext17"} {
+	for _, name := range []string{"convnext17", "deit13"} {
 		g := loadGraph(t, name)
 		for _, n := range []int{1, 3} {
 			for _, grad := range []bool{false, true} {

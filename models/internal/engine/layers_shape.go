@@ -268,7 +268,10 @@ func newConcatLayer[T Float](node *ir.Node, shapes [][]int, out []int, axis int)
 		l.views = append(l.views, kernels.Strided{Shape: shapes[i], Strides: os, Offset: pos * os[axis]})
 		pos += shapes[i][axis]
 		if v.IsConst() {
-			l.consts = append(l.consts, toT[T](v.Const.Data))
+			l.consts = append(l.consts, broadcastConst[T](v.Const, shapes[i], out, axis))
+			l.views[i].Shape = l.views[i].Shape[:0:0]
+			l.views[i].Shape = append(l.views[i].Shape, out...)
+			l.views[i].Shape[axis] = shapes[i][axis]
 			l.dynIndex = append(l.dynIndex, -1)
 		} else {
 			l.consts = append(l.consts, nil)

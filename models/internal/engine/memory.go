@@ -71,7 +71,7 @@ func Estimate[T Float](g *ir.Graph, n int, withGrad bool, workers int) Memory {
 				}
 			}
 		}
-		m.Weights += constElems(node) * el
+		m.Weights += constElems(node, n) * el
 		switch op := node.Op.(type) {
 		case ir.Conv:
 			x, w, o := node.Inputs[0].Shape.Concrete(n), node.Inputs[1].Shape.Concrete(n), node.Output.Shape.Concrete(n)
@@ -122,15 +122,24 @@ func Estimate[T Float](g *ir.Graph, n int, withGrad bool, workers int) Memory {
 // constElems counts the constants the layer of node copies into its own
 // element type (see lower): weights and biases of Conv and Dense, constant
 // operands of binary ops, MatMul and Concat.
-func constElems(node *ir.Node) int64 {
+func constElems(node *ir.Node, n int) int64 {
 	var ins []*ir.Value
-	switch node.Op.(type) {
+	switch op := node.Op.(type) {
 	case ir.Conv, ir.Dense, ir.LayerNorm:
 		ins = node.Inputs[1:]
 	case ir.Binary, ir.MatMul:
 		ins = node.Inputs[:2]
 	case ir.Concat:
-		ins = node.Inputs
+		// Constants are broadcast to the output's shape (a constant
+		// expanded to the batch keeps a batch axis of 1 in the IR).
+		var k int64
+		out := node.Output.Shape.Concrete(n)
+		for _, v := range node.Inputs {
+			if v.IsConst() {
+				k += int64(prodInts(out) / out[op.Axis] * v.Shape[op.Axis])
+			}
+		}
+		return k
 	}
 	var k int64
 	for _, v := range ins {
