@@ -6,7 +6,7 @@ VERSION  ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev
 LDFLAGS  := -X github.com/advcheck/advcheck/internal/buildinfo.Version=$(VERSION)
 PKGS     := ./...
 
-.PHONY: all build build-purego sweep test bench bench-peer check-architectures lint fuzz data deps clean
+.PHONY: all build build-purego dist sweep test bench bench-peer check-architectures lint fuzz data deps clean
 
 all: build
 
@@ -22,6 +22,11 @@ build: deps
 ## not PIL-exact; no system libraries).
 build-purego:
 	CGO_ENABLED=0 $(GO) build -ldflags '$(LDFLAGS)' -o bin/advcheck ./cmd/advcheck
+
+## dist: the release binaries the GitHub Action installs (static pure-Go advcheck-OS-ARCH and
+## SHA256SUMS) in dist/VERSION.
+dist:
+	VERSION=$(VERSION) ./scripts/dist.sh dist/$(VERSION)
 
 ## sweep: the main job on the embedded model and data, with an HTML report in report.html.
 sweep: build
