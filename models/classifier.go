@@ -329,8 +329,14 @@ func (m *Classifier) run(ctx context.Context, x []float32, n int, grad bool, obj
 		clear(in[c*size:])
 		if grad {
 			eobj.Loss = kernels.LossKind(obj.Loss)
-			eobj.Labels = padInts(obj.Labels[lo:hi], b)
-			eobj.Targets = nil
+			eobj.Targets, eobj.Reference = nil, nil
+			if obj.Loss.IsOutputLoss() {
+				// Output losses read no labels; padded rows compare zeros.
+				eobj.Labels = padInts(nil, b)
+				eobj.Reference = padFloats(obj.Reference[lo*k:hi*k], b*k)
+			} else {
+				eobj.Labels = padInts(obj.Labels[lo:hi], b)
+			}
 			if obj.Targets != nil {
 				eobj.Targets = padInts(obj.Targets[lo:hi], b)
 			}
@@ -359,6 +365,16 @@ func padInts(v []int, n int) []int {
 		return v
 	}
 	out := make([]int, n)
+	copy(out, v)
+	return out
+}
+
+// padFloats returns v extended with zeros to length n (v itself when long enough).
+func padFloats(v []float32, n int) []float32 {
+	if len(v) == n {
+		return v
+	}
+	out := make([]float32, n)
 	copy(out, v)
 	return out
 }

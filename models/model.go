@@ -24,7 +24,20 @@ const (
 	// LogitDiff: z_t − z_y, the difference whose sign says which of two
 	// classes wins; targeted only. FAB linearises it (Croce & Hein 2020).
 	LogitDiff
+	// OutputCosine: 1 − cos(f(x), r), the cosine distance of the outputs
+	// from a reference r per sample (Objective.Reference, usually the clean
+	// outputs): the loss of an output task, where the outputs are an
+	// embedding or another vector rather than class scores. 1 when either
+	// vector is zero (with a zero gradient).
+	OutputCosine
+	// OutputMSE: (1/K)·Σ_j (f_j(x) − r_j)², the mean squared distance of the
+	// K outputs from the reference.
+	OutputMSE
 )
+
+// IsOutputLoss reports whether k compares the outputs with a reference
+// (OutputCosine, OutputMSE) instead of scoring classes.
+func (k LossKind) IsOutputLoss() bool { return k == OutputCosine || k == OutputMSE }
 
 func (k LossKind) String() string {
 	switch k {
@@ -36,6 +49,10 @@ func (k LossKind) String() string {
 		return "dlr"
 	case LogitDiff:
 		return "diff"
+	case OutputCosine:
+		return "cosine"
+	case OutputMSE:
+		return "mse"
 	}
 	return fmt.Sprintf("LossKind(%d)", int(k))
 }
@@ -45,6 +62,10 @@ type Objective struct {
 	Loss    LossKind
 	Labels  []int // true class of each sample, in [0, Classes)
 	Targets []int // nil for untargeted attacks; else the target class of each sample
+	// Reference holds n×Classes reference outputs for the output losses
+	// (OutputCosine, OutputMSE), which use neither Labels nor Targets
+	// (Labels may then be nil); nil for the other losses.
+	Reference []float32
 }
 
 // InputSpec describes the space attacks work in: pixel space, before any
@@ -94,6 +115,18 @@ func (e *badModelError) Unwrap() []error { return []error{ErrBadModel, e.err} }
 
 // CheckObjective validates obj for n samples of a model with the given classes.
 func CheckObjective(obj Objective, n, classes int) error {
+	if obj.Loss.IsOutputLoss() {
+		if len(obj.Reference) != n*classes {
+			return fmt.Errorf("%w: the %s loss needs %d×%d reference outputs, got %d values", ErrObjective, obj.Loss, n, classes, len(obj.Reference))
+		}
+		if obj.Targets != nil {
+			return fmt.Errorf("%w: the %s loss has no targets", ErrObjective, obj.Loss)
+		}
+		return nil
+	}
+	if obj.Reference != nil {
+		return fmt.Errorf("%w: reference outputs given for the %s loss, which scores classes", ErrObjective, obj.Loss)
+	}
 	if len(obj.Labels) != n {
 		return fmt.Errorf("%w: %d labels for %d samples", ErrObjective, len(obj.Labels), n)
 	}

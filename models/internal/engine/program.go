@@ -21,6 +21,9 @@ type Objective struct {
 	Loss    kernels.LossKind
 	Labels  []int // true class per sample
 	Targets []int // target class per sample, nil when untargeted
+	// Reference holds n×classes reference outputs for the output losses
+	// (kernels.OutputCosine, kernels.OutputMSE), which ignore the labels.
+	Reference []float32
 }
 
 // Program runs one IR graph at one batch size: forward only, or forward and
@@ -194,6 +197,9 @@ func (p *Program[T]) Run(obj *Objective) error {
 		if obj == nil || len(obj.Labels) != p.n || (obj.Targets != nil && len(obj.Targets) != p.n) {
 			return errors.New("engine: objective labels do not match the batch")
 		}
+		if isOutputLoss(obj.Loss) && len(obj.Reference) != p.n*p.classes {
+			return errors.New("engine: reference outputs do not match the batch")
+		}
 		*p.obj = *obj
 	}
 	err := p.m.vm.RunAll()
@@ -225,7 +231,11 @@ type lossLayer[T Float] struct {
 
 func (l *lossLayer[T]) forward(y []T, ins [][]T) {
 	copy(l.logits, ins[0])
-	kernels.Loss(l.obj.Loss, ins[0], l.n, l.k, l.obj.Labels, l.obj.Targets, nil, l.loss, l.g)
+	if isOutputLoss(l.obj.Loss) {
+		kernels.OutputLoss(l.obj.Loss, ins[0], l.obj.Reference, l.n, l.k, l.loss, l.g)
+	} else {
+		kernels.Loss(l.obj.Loss, ins[0], l.n, l.k, l.obj.Labels, l.obj.Targets, nil, l.loss, l.g)
+	}
 	for i, v := range l.loss {
 		y[i] = T(v)
 	}
@@ -238,4 +248,8 @@ func (l *lossLayer[T]) backward(_ int, dx, dy []T, _ [][]T, _ []T) {
 			dx[i*l.k+j] = l.g[i*l.k+j] * s
 		}
 	}
+}
+
+func isOutputLoss(k kernels.LossKind) bool {
+	return k == kernels.OutputCosine || k == kernels.OutputMSE
 }

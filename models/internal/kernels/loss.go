@@ -16,7 +16,54 @@ const (
 	DLR
 	// LogitDiff: z_t − z_y; targeted only (untargeted rows give 0).
 	LogitDiff
+	// OutputCosine: 1 − cos(z, r) against a reference row r (see OutputLoss).
+	OutputCosine
+	// OutputMSE: (1/k)·Σ_j (z_j − r_j)² against a reference row r (see OutputLoss).
+	OutputMSE
 )
+
+// OutputLoss computes, for each of the n rows of outputs (n×k), the loss of
+// the row against the same row of ref (kind OutputCosine or OutputMSE) into
+// loss[i] and its gradient with respect to the row into grad (n×k).
+// Arithmetic is float64. A cosine with a zero vector is taken as 0: loss 1,
+// gradient 0.
+func OutputLoss[T Float](kind LossKind, out []T, ref []float32, n, k int, loss []float64, grad []T) {
+	for i := 0; i < n; i++ {
+		z, r, g := out[i*k:(i+1)*k], ref[i*k:(i+1)*k], grad[i*k:(i+1)*k]
+		switch kind {
+		case OutputCosine:
+			var zr, zz, rr float64
+			for j := range z {
+				a, b := float64(z[j]), float64(r[j])
+				zr += a * b
+				zz += a * a
+				rr += b * b
+			}
+			if zz == 0 || rr == 0 {
+				loss[i] = 1
+				clear(g)
+				continue
+			}
+			nz, nr := math.Sqrt(zz), math.Sqrt(rr)
+			c := zr / (nz * nr)
+			loss[i] = 1 - c
+			// ∂(1 − cos)/∂z_j = −r_j/(|z||r|) + cos·z_j/|z|².
+			for j := range g {
+				g[j] = T(-float64(r[j])/(nz*nr) + c*float64(z[j])/zz)
+			}
+		case OutputMSE:
+			s := 0.0
+			for j := range z {
+				d := float64(z[j]) - float64(r[j])
+				s += d * d
+				g[j] = T(2 * d / float64(k))
+			}
+			loss[i] = s / float64(k)
+		default:
+			panic("kernels: not an output loss")
+		}
+	}
+}
 
 // dlrEps is added to DLR's denominator, as in the reference implementation.
 const dlrEps = 1e-12
