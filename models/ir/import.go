@@ -375,6 +375,9 @@ func (im *importer) convert(idx int, n *onnx.Node) error {
 	}
 	im.vals[n.Outputs[0]] = out
 	for _, extra := range n.Outputs[1:] {
+		if _, done := im.vals[extra]; done {
+			continue // set by the conversion (Split)
+		}
 		if _, set := im.poison[extra]; !set && extra != "" {
 			im.poison[extra] = fmt.Sprintf("output %d of %s %q is not supported", slices.Index(n.Outputs, extra), n.OpType, name)
 		}

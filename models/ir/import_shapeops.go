@@ -392,3 +392,77 @@ func sameBatchLayout(s, t Shape) bool {
 	bs, bt := s.BatchAxis(), t.BatchAxis()
 	return prod(s[:bs]) == prod(t[:bt]) && prod(s[bs+1:]) == prod(t[bt+1:])
 }
+
+// split cuts x into parts along a non-batch axis, one Slice per output:
+// sizes from the split attribute (opset < 13) or input, else equal parts
+// (num_outputs from opset 18, or one per output).
+func (im *importer) split(n *onnx.Node, name string) (*Value, error) {
+	in, err := im.inputs(n, 1, 2)
+	if err != nil {
+		return nil, err
+	}
+	x := in[0]
+	axis, err := normAxis(int(attrInt(n, "axis", 0)), len(x.Shape))
+	if err != nil {
+		return nil, err
+	}
+	if x.Shape[axis] == Batch {
+		return nil, errorf(ErrUnsupported, "Split along the batch axis")
+	}
+	var sizes []int
+	if im.opset < 13 {
+		sizes, _, err = attrInts(n, "split")
+	} else if len(in) > 1 && in[1] != nil {
+		sizes, err = constInts(in[1], "Split sizes")
+	}
+	if err != nil {
+		return nil, err
+	}
+	dim := x.Shape[axis]
+	if sizes == nil {
+		parts := len(n.Outputs)
+		if k := attrInt(n, "num_outputs", 0); k > 0 {
+			parts = int(k)
+		}
+		if parts < 1 || parts != len(n.Outputs) {
+			return nil, errorf(ErrInvalid, "Split into %d parts with %d outputs", parts, len(n.Outputs))
+		}
+		each := (dim + parts - 1) / parts // the last part may be smaller (opset 18)
+		for i := 0; i < parts; i++ {
+			sizes = append(sizes, max(0, min(each, dim-i*each)))
+		}
+	}
+	if len(sizes) != len(n.Outputs) {
+		return nil, errorf(ErrInvalid, "Split has %d sizes for %d outputs", len(sizes), len(n.Outputs))
+	}
+	total := 0
+	for _, s := range sizes {
+		if s < 0 {
+			return nil, errorf(ErrInvalid, "Split sizes %v", sizes)
+		}
+		total += s
+	}
+	if total != dim {
+		return nil, errorf(ErrInvalid, "Split sizes %v do not add up to %d", sizes, dim)
+	}
+	var first *Value
+	at := 0
+	for i, s := range sizes {
+		op := Slice{Starts: make([]int, len(x.Shape)), Ends: x.Shape.Clone(), Steps: make([]int, len(x.Shape))}
+		for d := range op.Steps {
+			op.Steps[d] = 1
+		}
+		op.Starts[axis], op.Ends[axis] = at, at+s
+		at += s
+		v, err := im.add(fmt.Sprintf("%s/%d", name, i), "Split", op, nil, x)
+		if err != nil {
+			return nil, err
+		}
+		if i == 0 {
+			first = v
+		} else if n.Outputs[i] != "" {
+			im.vals[n.Outputs[i]] = v
+		}
+	}
+	return first, nil
+}

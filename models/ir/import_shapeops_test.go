@@ -151,6 +151,16 @@ func TestShapeOpsOnActivations(t *testing.T) {
 			node("Expand", []string{"row1", "shape"}, "e"), node("Flatten", []string{"e"}, "y")},
 			[]*onnx.Tensor{i64("one", []int64{}, 1), i64("axes1", []int64{1}, 1), i64("shape", []int64{3}, 1, 2, 4)},
 			func(s, i int) float64 { return x.Data[s*12+4+i%4] }, 8},
+		{"Split with sizes", []*onnx.Node{
+			{Name: "s", OpType: "Split", Inputs: []string{"x", "sizes"}, Outputs: []string{"a", "b"}, Attrs: []*onnx.Attribute{intAttr("axis", 2)}},
+			node("Concat", []string{"b", "a"}, "c", intAttr("axis", 2)), node("Flatten", []string{"c"}, "y")},
+			[]*onnx.Tensor{i64("sizes", []int64{2}, 1, 3)},
+			func(s, i int) float64 { return x.Data[s*12+i/4*4+[]int{1, 2, 3, 0}[i%4]] }, 12},
+		{"Split in equal parts", []*onnx.Node{
+			{Name: "s", OpType: "Split", Inputs: []string{"x"}, Outputs: []string{"a", "b", "c"}, Attrs: []*onnx.Attribute{intAttr("axis", 1)}},
+			node("Concat", []string{"c", "b", "a"}, "r", intAttr("axis", 1)), node("Flatten", []string{"r"}, "y")},
+			nil,
+			func(s, i int) float64 { return x.Data[s*12+(2-i/4)*4+i%4] }, 12},
 		{"Mod and ScatterND folded", []*onnx.Node{
 			node("Mod", []string{"a", "three"}, "r"),
 			node("ScatterND", []string{"r", "at", "upd"}, "sc"),

@@ -74,6 +74,7 @@ var opTable = map[string]opEntry{
 	"Not":             {1, (*importer).not, "constants only; folded"},
 	"Mod":             {10, (*importer).mod, "constants only, fmod 0 or 1; folded"},
 	"Where":           {9, (*importer).where, "constant condition; folded on constants, a masked select on activations"},
+	"Split":           {2, (*importer).split, "not along the batch axis; sizes as attribute (opset < 13) or constant input, or equal parts"},
 	"ScatterND":       {11, (*importer).scatterND, "constants only; reduction none, add or mul; folded"},
 	"Squeeze":         {1, (*importer).squeeze, "axes as attribute (opset < 13) or constant input"},
 	"Unsqueeze":       {1, (*importer).squeeze, "axes as attribute (opset < 13) or constant input"},
