@@ -54,8 +54,11 @@ check-architectures: deps
 	$(GO) build -tags '$(TAGS)' -o bin/archcheck ./scripts/archcheck
 	/usr/bin/python3 scripts/check_architectures.py --archcheck bin/archcheck $(ARCH_ARGS)
 
-## lint: go vet, staticcheck, and go.mod as `go mod tidy` leaves it (direct dependencies marked direct).
+## lint: go vet, staticcheck, go.mod as `go mod tidy` leaves it (direct dependencies marked direct),
+## and shellcheck over the shell scripts.
+SHELL_SCRIPTS := scripts/*.sh deploy/slurm/*.sbatch ci/github/*.sh .ci/run
 lint: deps
+	shellcheck $(SHELL_SCRIPTS)
 	$(GO) mod tidy -diff
 	$(GO) vet -tags '$(TAGS)' $(PKGS)
 	$(GO) run honnef.co/go/tools/cmd/staticcheck@v0.6.1 -tags '$(TAGS)' $(PKGS)

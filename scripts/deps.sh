@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
 # deps.sh — make sure what the build and the tests need is installed:
 # OpenBLAS (the fast matrix-multiply backend, via cgo), libjpeg-turbo (JPEG
-# decoding bit-identical to PIL's, via cgo) and Chromium (the HTML report test
-# renders reports in it). On Debian/Ubuntu as root it installs
-# missing packages with apt-get; elsewhere it says what to install and fails.
+# decoding bit-identical to PIL's, via cgo), Chromium (the HTML report test
+# renders reports in it) and shellcheck (make lint). On Debian/Ubuntu as root
+# it installs missing packages with apt-get; elsewhere it says what to install
+# and fails.
 set -euo pipefail
 
 need=()
@@ -11,6 +12,7 @@ need=()
 [ -e /usr/include/jpeglib.h ] || [ -e /usr/include/x86_64-linux-gnu/jpeglib.h ] || need+=(libjpeg62-turbo-dev)
 command -v chromium >/dev/null || command -v chromium-browser >/dev/null || need+=(chromium)
 command -v gcc >/dev/null || need+=(gcc)
+command -v shellcheck >/dev/null || need+=(shellcheck)
 
 if [ ${#need[@]} -eq 0 ]; then
   exit 0
