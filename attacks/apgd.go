@@ -215,7 +215,7 @@ func (a *APGD) runOnce(ctx context.Context, m models.Model, b Batch, targets []i
 			sub[q] = rows[j]
 		}
 		gather(buf, x, active, size)
-		obj := models.Objective{Loss: a.loss, Labels: pick(b.Labels, sub), Targets: pick(targets, sub)}
+		obj := b.objective(a.loss, sub, targets, k)
 		lb := make([]float64, nb)
 		if err := m.LossGradient(ctx, buf[:nb*size], nb, obj, gbuf[:nb*size], logits[:nb*k], lb); err != nil {
 			return err
@@ -226,7 +226,7 @@ func (a *APGD) runOnce(ctx context.Context, m models.Model, b Batch, targets []i
 		for q, j := range active {
 			loss[j] = lb[q]
 			i := rows[j]
-			if broken(logits[q*k:(q+1)*k], b.Labels[i], -1) {
+			if b.brokenAt(logits[q*k:(q+1)*k], i, -1) {
 				copy(adv[i*size:(i+1)*size], x[j*size:(j+1)*size])
 				st.done[i] = true
 				continue

@@ -17,10 +17,21 @@ type Batch struct {
 	X      []float32 // n samples in pixel space, Spec().Size() values each, within bounds
 	Labels []int     // n labels the attack tries to move away from (truth or the model's prediction)
 	Index  []int     // n global sample indices, from which randomness is derived
+	// Reference, when not nil, makes the batch an output task (see
+	// OutputTasker): n×K reference outputs, the clean outputs of X, whose
+	// distance OutputLoss (models.OutputCosine or models.OutputMSE) the
+	// attack maximises. Labels are then not used and may be nil.
+	Reference  []float32
+	OutputLoss models.LossKind
 }
 
 // Len returns the number of samples.
-func (b Batch) Len() int { return len(b.Labels) }
+func (b Batch) Len() int {
+	if b.Reference != nil {
+		return len(b.Index)
+	}
+	return len(b.Labels)
+}
 
 // Result collects per-sample facts about a run. Attacks add to it.
 type Result struct {

@@ -66,6 +66,9 @@ func (a *AutoAttack) Run(ctx context.Context, m models.Model, b Batch, eps float
 	if err := checkBatch(m, b, adv, eps); err != nil {
 		return err
 	}
+	if b.isOutput() {
+		return fmt.Errorf("attacks: autoattack needs classes (its stages are targeted or use class-score losses); an output task has none")
+	}
 	spec := m.Spec()
 	n, size, k := b.Len(), spec.Size(), spec.Classes
 	copy(adv, b.X)

@@ -61,6 +61,9 @@ func (a *FGSM) RunSweep(ctx context.Context, m models.Model, b Batch, eps []floa
 			return err
 		}
 	}
+	if b.isOutput() {
+		return a.runOutput(ctx, m, b, eps, seeds, adv, res)
+	}
 	n, size := b.Len(), m.Spec().Size()
 	// Targets do not depend on eps for FGSM ("random" is drawn with eps 0),
 	// so every radius attacks the same target.
@@ -74,7 +77,7 @@ func (a *FGSM) RunSweep(ctx context.Context, m models.Model, b Batch, eps []floa
 		}
 	}
 	grad := make([]float32, len(b.X))
-	obj := models.Objective{Loss: a.loss, Labels: b.Labels, Targets: targets}
+	obj := b.objective(a.loss, nil, targets, m.Spec().Classes)
 	if err := m.LossGradient(ctx, b.X, n, obj, grad, nil, nil); err != nil {
 		return err
 	}
@@ -87,6 +90,21 @@ func (a *FGSM) RunSweep(ctx context.Context, m models.Model, b Batch, eps []floa
 			row, x := out[i*size:(i+1)*size], b.X[i*size:(i+1)*size]
 			a.norm.Step(row, grad[i*size:(i+1)*size], e)
 			a.norm.Project(row, x, e, spec.Lo, spec.Hi)
+		}
+	}
+	return nil
+}
+
+// runOutput is FGSM on an output task, where the gradient at the clean
+// input is zero: per eps, one step of size eps along the gradient at a
+// uniformly random point of the eps-ball, from that point, projected onto
+// the ball and the bounds (one-step PGD; two queries: the gradient and the
+// output at the result).
+func (a *FGSM) runOutput(ctx context.Context, m models.Model, b Batch, eps []float64, seeds Seeds, adv [][]float32, res []*Result) error {
+	for k, e := range eps {
+		it := iteration{norm: a.norm, steps: 1, alpha: e, randomStart: true, restarts: 1, loss: a.loss}
+		if err := it.run(ctx, m, b, nil, e, seeds, adv[k], res[k]); err != nil {
+			return err
 		}
 	}
 	return nil

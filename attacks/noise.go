@@ -92,12 +92,12 @@ func (a *Noise) Run(ctx context.Context, m models.Model, b Batch, eps float64, s
 		res.addQueries(rows, 1)
 		for j, i := range rows {
 			row := logits[j*k : (j+1)*k]
-			if broken(row, b.Labels[i], -1) {
+			if b.brokenAt(row, i, -1) {
 				done[i] = true
 				copy(adv[i*size:(i+1)*size], buf[j*size:(j+1)*size])
 				continue
 			}
-			if l := lossOf(models.CrossEntropy, row, b.Labels[i], -1); l > best[i] {
+			if l := b.lossAt(models.CrossEntropy, row, i, -1); l > best[i] {
 				best[i] = l
 				copy(adv[i*size:(i+1)*size], buf[j*size:(j+1)*size])
 			}

@@ -123,7 +123,10 @@ func (it iteration) run(ctx context.Context, m models.Model, b Batch, targets []
 		gather(cur, b.X, rows, size)
 		gather(x0, b.X, rows, size)
 		clear(mom[:len(rows)*size])
-		if it.randomStart {
+		// The gradient of an output task's loss, a distance to the clean
+		// output, is zero at the clean input: every iteration starts at a
+		// random point there (see OutputTasker).
+		if it.randomStart || b.isOutput() {
 			for j, i := range rows {
 				rng := seeds.Stream(eps, b.Index[i], r)
 				it.norm.RandomStart(rng, cur[j*size:(j+1)*size], x0[j*size:(j+1)*size], eps, spec.Lo, spec.Hi)
@@ -134,7 +137,7 @@ func (it iteration) run(ctx context.Context, m models.Model, b Batch, targets []
 				return err
 			}
 			na := len(rows)
-			obj := models.Objective{Loss: it.loss, Labels: pick(b.Labels, rows), Targets: pick(targets, rows)}
+			obj := b.objective(it.loss, rows, targets, k)
 			if err := m.LossGradient(ctx, cur[:na*size], na, obj, grad[:na*size], logits[:na*k], nil); err != nil {
 				return err
 			}
@@ -142,7 +145,7 @@ func (it iteration) run(ctx context.Context, m models.Model, b Batch, targets []
 			keep := 0
 			for j, i := range rows {
 				c, x, g := cur[j*size:(j+1)*size], x0[j*size:(j+1)*size], grad[j*size:(j+1)*size]
-				if broken(logits[j*k:(j+1)*k], b.Labels[i], targetAt(targets, i)) {
+				if b.brokenAt(logits[j*k:(j+1)*k], i, targetAt(targets, i)) {
 					copy(adv[i*size:(i+1)*size], c)
 					done[i] = true
 					continue
@@ -194,12 +197,12 @@ func (it iteration) run(ctx context.Context, m models.Model, b Batch, targets []
 			row := logits[j*k : (j+1)*k]
 			c := cur[j*size : (j+1)*size]
 			t := targetAt(targets, i)
-			if broken(row, b.Labels[i], t) {
+			if b.brokenAt(row, i, t) {
 				copy(adv[i*size:(i+1)*size], c)
 				done[i] = true
 				continue
 			}
-			if l := lossOf(it.loss, row, b.Labels[i], t); l > bestLoss[i] {
+			if l := b.lossAt(it.loss, row, i, t); l > bestLoss[i] {
 				bestLoss[i] = l
 				copy(adv[i*size:(i+1)*size], c)
 			}

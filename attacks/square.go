@@ -92,6 +92,15 @@ func squareScore(kind models.LossKind, row []float32, y int) (margin, loss float
 	return margin, margin
 }
 
+// score is squareScore for sample i of b; for an output task the margin is
+// +Inf (never broken) and the search lowers the negated output loss.
+func (a *Square) score(b Batch, row []float32, i int) (margin, loss float64) {
+	if b.isOutput() {
+		return math.Inf(1), -b.lossAt(a.loss, row, i, -1)
+	}
+	return squareScore(a.loss, row, b.Labels[i])
+}
+
 // Run implements Attack.
 func (a *Square) Run(ctx context.Context, m models.Model, b Batch, eps float64, seeds Seeds, adv []float32, res *Result) error {
 	if err := checkBatch(m, b, adv, eps); err != nil {
@@ -166,7 +175,7 @@ func (a *Square) Run(ctx context.Context, m models.Model, b Batch, eps float64, 
 			active = keep
 		}
 		for j := range rows {
-			margin[j], lossMin[j] = squareScore(a.loss, logits[j*k:(j+1)*k], b.Labels[rows[j]])
+			margin[j], lossMin[j] = a.score(b, logits[j*k:(j+1)*k], rows[j])
 		}
 		retire()
 		buf := make([]float32, na*size)
@@ -206,7 +215,7 @@ func (a *Square) Run(ctx context.Context, m models.Model, b Batch, eps float64, 
 			}
 			res.addQueries(sub, 1)
 			for q, j := range active {
-				mg, l := squareScore(a.loss, logits[q*k:(q+1)*k], b.Labels[rows[j]])
+				mg, l := a.score(b, logits[q*k:(q+1)*k], rows[j])
 				improved := l < lossMin[j]
 				if improved {
 					lossMin[j] = l

@@ -76,11 +76,19 @@ func checkBatch(m models.Model, b Batch, adv []float32, eps float64) error {
 	if eps < 0 || math.IsNaN(eps) || math.IsInf(eps, 0) {
 		return fmt.Errorf("attacks: eps %v", eps)
 	}
+	if b.isOutput() {
+		if !b.OutputLoss.IsOutputLoss() {
+			return fmt.Errorf("attacks: an output task with the %s loss", b.OutputLoss)
+		}
+		return models.CheckObjective(models.Objective{Loss: b.OutputLoss, Reference: b.Reference}, n, spec.Classes)
+	}
 	return models.CheckObjective(models.Objective{Labels: b.Labels}, n, spec.Classes)
 }
 
 // lossOf computes the attack loss of one row of logits in float64 (the same
 // definitions the models package differentiates).
+func sqrt(v float64) float64 { return math.Sqrt(v) }
+
 func lossOf(kind models.LossKind, row []float32, y, t int) float64 {
 	z := make([]float64, len(row))
 	for j, v := range row {
@@ -151,6 +159,9 @@ func validTarget(rule string) error {
 func chooseTargets(ctx context.Context, m models.Model, b Batch, rule string, seeds Seeds, eps float64, res *Result) ([]int, error) {
 	if rule == "" {
 		return nil, nil
+	}
+	if b.isOutput() {
+		return nil, fmt.Errorf("attacks: target=%s needs classes; an output task has none", rule)
 	}
 	k := m.Spec().Classes
 	n := b.Len()
