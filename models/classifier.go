@@ -47,9 +47,10 @@ type Info struct {
 
 // Classifier is an ONNX classifier lowered to Gorgonia graphs: one compiled
 // program per batch size and mode, kept in a pool so concurrent callers each
-// get their own.
+// get their own. The programs share one float32 copy of the weights.
 type Classifier struct {
 	graph    *ir.Graph
+	model    *engine.Model[float32]
 	info     Info
 	spec     InputSpec
 	contract Contract
@@ -150,7 +151,7 @@ func FromGraph(g *ir.Graph, c Contract, info Info) (*Classifier, error) {
 		info.OutputKind = string(g.OutputKind)
 		info.Nodes = len(g.Nodes)
 	}
-	m := &Classifier{graph: g, info: info, contract: c, maxBatch: DefaultMaxBatch, free: map[progKey][]*engine.Program[float32]{}}
+	m := &Classifier{graph: g, model: engine.NewModel[float32](g), info: info, contract: c, maxBatch: DefaultMaxBatch, free: map[progKey][]*engine.Program[float32]{}}
 	m.spec = InputSpec{Shape: []int(g.Input.Shape[1:].Clone()), Lo: c.Lo, Hi: c.Hi, Classes: g.Classes, ClassNames: c.ClassNames}
 	if c.InputShape != nil && !slices.Equal(c.InputShape, m.spec.Shape) {
 		return nil, contractError{fmt.Errorf("input_shape %s, but the model's input is %s", ShapeString(c.InputShape), ShapeString(m.spec.Shape))}
@@ -258,7 +259,7 @@ func (m *Classifier) program(n int, grad bool) (*engine.Program[float32], error)
 		return p, nil
 	}
 	m.mu.Unlock()
-	return engine.Build[float32](m.graph, n, grad)
+	return m.model.Build(n, grad)
 }
 
 func (m *Classifier) release(key progKey, p *engine.Program[float32]) {

@@ -15,8 +15,9 @@ type Memory = engine.Memory
 // (powers of two, capped by the maximum batch; see bucket) one forward and
 // one forward-and-gradient program, because attacks shrink their batches as
 // samples break and the cache keeps every program it built. Each program
-// holds its own activations, gradients, scratch and float32 copy of the
-// weights; the float64 weights of the IR itself are not included.
+// holds its own activations, gradients and scratch; the float32 copy of the
+// weights is shared by all of them and counted once; the float64 weights of
+// the IR itself are not included.
 func (m *Classifier) ProgramMemory(batch int) Memory {
 	if batch < 1 {
 		batch = 1
@@ -35,6 +36,7 @@ func (m *Classifier) ProgramMemory(batch int) Memory {
 			break
 		}
 	}
+	total.Weights = engine.Estimate[float32](m.graph, 1, false, workers).Weights
 	return total
 }
 
@@ -46,7 +48,10 @@ func (m *Classifier) HeldMemory() Memory {
 	var total Memory
 	for _, ps := range m.free {
 		for _, p := range ps {
-			total = total.Add(p.Memory())
+			pm := p.Memory()
+			total.Weights = pm.Weights // shared (see ProgramMemory)
+			pm.Weights = 0
+			total = total.Add(pm)
 		}
 	}
 	return total

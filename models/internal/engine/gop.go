@@ -1,6 +1,7 @@
 package engine
 
 import (
+	"errors"
 	"fmt"
 	"hash"
 	"hash/fnv"
@@ -10,16 +11,16 @@ import (
 	"gorgonia.org/tensor"
 )
 
-// fwdOp is a Gorgonia Op that runs a layer's forward pass. It owns its output
-// buffer, which it allocates once: steady-state runs allocate nothing. Its
-// hash covers the node's unique name, so Gorgonia never merges two of them.
+// fwdOp is a Gorgonia Op that stands for a layer's forward pass in the graph
+// that Gorgonia differentiates; the program runs the layer itself, on the
+// buffers it planned (see plan.go). Its hash covers the node's unique name,
+// so Gorgonia never merges two of them.
 type fwdOp[T Float] struct {
 	l     layer[T]
 	name  string // unique within the program
 	desc  string // the op and its attributes
 	ranks []int  // ranks of the dynamic inputs
-	out   *tensor.Dense
-	ins   [][]T // reused slice of input buffers
+	shape tensor.Shape
 }
 
 func dtypeOf[T Float]() tensor.Dtype {
@@ -31,9 +32,7 @@ func dtypeOf[T Float]() tensor.Dtype {
 }
 
 func newFwdOp[T Float](l layer[T], name, desc string, ranks []int, outShape []int) *fwdOp[T] {
-	return &fwdOp[T]{l: l, name: name, desc: desc, ranks: ranks,
-		out: tensor.New(tensor.WithShape(outShape...), tensor.WithBacking(make([]T, prodInts(outShape)))),
-		ins: make([][]T, len(ranks))}
+	return &fwdOp[T]{l: l, name: name, desc: desc, ranks: ranks, shape: tensor.Shape(outShape).Clone()}
 }
 
 func fnType(dt tensor.Dtype, ranks []int, out int) hm.Type {
@@ -46,15 +45,15 @@ func fnType(dt tensor.Dtype, ranks []int, out int) hm.Type {
 }
 
 func (o *fwdOp[T]) Arity() int    { return len(o.ranks) }
-func (o *fwdOp[T]) Type() hm.Type { return fnType(dtypeOf[T](), o.ranks, o.out.Dims()) }
+func (o *fwdOp[T]) Type() hm.Type { return fnType(dtypeOf[T](), o.ranks, o.shape.Dims()) }
 func (o *fwdOp[T]) InferShape(...gorgonia.DimSizer) (tensor.Shape, error) {
-	return o.out.Shape().Clone(), nil
+	return o.shape.Clone(), nil
 }
 func (o *fwdOp[T]) ReturnsPtr() bool     { return false }
 func (o *fwdOp[T]) CallsExtern() bool    { return false }
 func (o *fwdOp[T]) OverwritesInput() int { return -1 }
 func (o *fwdOp[T]) WriteHash(h hash.Hash) {
-	fmt.Fprintf(h, "advcheck.fwd(%s)%s%v", o.name, o.desc, o.out.Shape())
+	fmt.Fprintf(h, "advcheck.fwd(%s)%s%v", o.name, o.desc, o.shape)
 }
 func (o *fwdOp[T]) Hashcode() uint32 { return hashOf(o) }
 func (o *fwdOp[T]) String() string   { return o.name }
@@ -65,33 +64,11 @@ func hashOf(op interface{ WriteHash(hash.Hash) }) uint32 {
 	return h.Sum32()
 }
 
-// data returns the buffer of a Value the engine created.
-func data[T Float](v gorgonia.Value) ([]T, error) {
-	d, ok := v.(*tensor.Dense)
-	if !ok {
-		return nil, fmt.Errorf("engine: unexpected value %T", v)
-	}
-	b, ok := d.Data().([]T)
-	if !ok {
-		return nil, fmt.Errorf("engine: unexpected element type %v", d.Dtype())
-	}
-	return b, nil
-}
+// errNotRun: a program runs its layers on its own tape, never through
+// Gorgonia's machines.
+var errNotRun = errors.New("engine: the program's ops run only on its own tape")
 
-func (o *fwdOp[T]) Do(vals ...gorgonia.Value) (gorgonia.Value, error) {
-	if len(vals) != len(o.ranks) {
-		return nil, fmt.Errorf("engine: %s got %d inputs, want %d", o.name, len(vals), len(o.ranks))
-	}
-	for i, v := range vals {
-		b, err := data[T](v)
-		if err != nil {
-			return nil, err
-		}
-		o.ins[i] = b
-	}
-	o.l.forward(o.out.Data().([]T), o.ins)
-	return o.out, nil
-}
+func (o *fwdOp[T]) Do(...gorgonia.Value) (gorgonia.Value, error) { return nil, errNotRun }
 
 // DiffWRT: every dynamic input is differentiable (constants are not inputs).
 func (o *fwdOp[T]) DiffWRT(n int) []bool {
@@ -127,23 +104,20 @@ func (o *fwdOp[T]) SymDiff(inputs gorgonia.Nodes, output, grad *gorgonia.Node) (
 type gradOp[T Float] struct {
 	fwd   *fwdOp[T]
 	which int
-	out   *tensor.Dense
-	ins   [][]T
+	shape tensor.Shape
 }
 
 func newGradOp[T Float](fwd *fwdOp[T], which int, shape tensor.Shape) *gradOp[T] {
-	return &gradOp[T]{fwd: fwd, which: which,
-		out: tensor.New(tensor.WithShape(shape.Clone()...), tensor.WithBacking(make([]T, shape.TotalSize()))),
-		ins: make([][]T, len(fwd.ranks))}
+	return &gradOp[T]{fwd: fwd, which: which, shape: shape.Clone()}
 }
 
 func (o *gradOp[T]) Arity() int { return len(o.fwd.ranks) + 2 }
 func (o *gradOp[T]) Type() hm.Type {
-	r := append(append([]int{}, o.fwd.ranks...), o.fwd.out.Dims(), o.fwd.out.Dims())
-	return fnType(dtypeOf[T](), r, o.out.Dims())
+	r := append(append([]int{}, o.fwd.ranks...), o.fwd.shape.Dims(), o.fwd.shape.Dims())
+	return fnType(dtypeOf[T](), r, o.shape.Dims())
 }
 func (o *gradOp[T]) InferShape(...gorgonia.DimSizer) (tensor.Shape, error) {
-	return o.out.Shape().Clone(), nil
+	return o.shape.Clone(), nil
 }
 func (o *gradOp[T]) ReturnsPtr() bool     { return false }
 func (o *gradOp[T]) CallsExtern() bool    { return false }
@@ -154,26 +128,4 @@ func (o *gradOp[T]) WriteHash(h hash.Hash) {
 func (o *gradOp[T]) Hashcode() uint32 { return hashOf(o) }
 func (o *gradOp[T]) String() string   { return fmt.Sprintf("∂%s/∂in%d", o.fwd.name, o.which) }
 
-func (o *gradOp[T]) Do(vals ...gorgonia.Value) (gorgonia.Value, error) {
-	k := len(o.fwd.ranks)
-	if len(vals) != k+2 {
-		return nil, fmt.Errorf("engine: %s got %d inputs, want %d", o, len(vals), k+2)
-	}
-	for i := 0; i < k; i++ {
-		b, err := data[T](vals[i])
-		if err != nil {
-			return nil, err
-		}
-		o.ins[i] = b
-	}
-	y, err := data[T](vals[k])
-	if err != nil {
-		return nil, err
-	}
-	dy, err := data[T](vals[k+1])
-	if err != nil {
-		return nil, err
-	}
-	o.fwd.l.backward(o.which, o.out.Data().([]T), dy, o.ins, y)
-	return o.out, nil
-}
+func (o *gradOp[T]) Do(...gorgonia.Value) (gorgonia.Value, error) { return nil, errNotRun }

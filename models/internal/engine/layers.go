@@ -21,20 +21,43 @@ type layer[T Float] interface {
 
 // scratch is per-worker scratch memory shared by the layers of one program
 // (programs run one call at a time, so layers never use it concurrently).
-type scratch[T Float] struct{ bufs [][]T }
+type scratch[T Float] struct {
+	need    int // elements per worker: the most any layer reserves
+	workers int
+	bufs    [][]T
+}
 
-func (s *scratch[T]) reserve(n int) {
-	for len(s.bufs) < parallel.Workers() {
-		s.bufs = append(s.bufs, nil)
-	}
+func (s *scratch[T]) reserve(n int) { s.need = max(s.need, n) }
+
+func (s *scratch[T]) allocate() {
+	s.bufs = make([][]T, s.workers)
 	for i := range s.bufs {
-		if len(s.bufs[i]) < n {
-			s.bufs[i] = make([]T, n)
-		}
+		s.bufs[i] = make([]T, s.need)
 	}
 }
 
 func (s *scratch[T]) get(c, n int) []T { return s.bufs[c][:n] }
+
+// allocator is implemented by layers with buffers of their own beside their
+// output, made once the program is planned (never in a dry build).
+type allocator interface{ allocate() }
+
+// lowering is what lower needs beside the node: where constants come from
+// (nil in a dry build, which allocates nothing), the program's scratch and
+// whether the program computes gradients.
+type lowering[T Float] struct {
+	model *Model[T]
+	sc    *scratch[T]
+	grad  bool
+}
+
+// constant returns v's data in the element type (nil in a dry build).
+func (lw lowering[T]) constant(v *ir.Value) []T {
+	if lw.model == nil {
+		return nil
+	}
+	return lw.model.constant(v)
+}
 
 func toT[T Float](d []float64) []T {
 	out := make([]T, len(d))
@@ -47,7 +70,8 @@ func toT[T Float](d []float64) []T {
 // lower builds the layer for node at batch size n. With relu, a Conv or
 // Dense layer also applies the ReLU that follows it (fused: one pass less
 // over memory forward and backward).
-func lower[T Float](node *ir.Node, n int, sc *scratch[T], relu bool) (layer[T], error) {
+func lower[T Float](node *ir.Node, n int, lw lowering[T], relu bool) (layer[T], error) {
+	sc := lw.sc
 	shapes := make([][]int, len(node.Inputs))
 	for i, v := range node.Inputs {
 		shapes[i] = v.Shape.Concrete(n)
@@ -57,7 +81,7 @@ func lower[T Float](node *ir.Node, n int, sc *scratch[T], relu bool) (layer[T], 
 		if i >= len(node.Inputs) || node.Inputs[i] == nil {
 			return nil
 		}
-		return toT[T](node.Inputs[i].Const.Data)
+		return lw.constant(node.Inputs[i])
 	}
 	switch op := node.Op.(type) {
 	case ir.Conv:
@@ -65,8 +89,9 @@ func lower[T Float](node *ir.Node, n int, sc *scratch[T], relu bool) (layer[T], 
 		g := kernels.ConvGeom{C: x[1], H: x[2], W: x[3], M: out[1], OH: out[2], OW: out[3],
 			KH: w[2], KW: w[3], SH: op.Strides[0], SW: op.Strides[1], DH: op.Dilations[0], DW: op.Dilations[1],
 			PT: op.Pads[0], PL: op.Pads[1], Group: op.Group}
-		sc.reserve(g.ConvScratch())
-		return &convLayer[T]{g: g, n: n, w: constAt(1), b: constAt(2), sc: sc, relu: relu}, nil
+		l := &convLayer[T]{g: g, n: n, w: constAt(1), b: constAt(2), sc: sc, relu: relu}
+		sc.reserve(l.scratch(lw.grad))
+		return l, nil
 	case ir.Pool:
 		x := shapes[0]
 		g := kernels.PoolGeom{H: x[2], W: x[3], OH: out[2], OW: out[3], KH: op.Kernel[0], KW: op.Kernel[1],
@@ -74,7 +99,7 @@ func lower[T Float](node *ir.Node, n int, sc *scratch[T], relu bool) (layer[T], 
 			PT: op.Pads[0], PL: op.Pads[1], PB: op.Pads[2], PR: op.Pads[3]}
 		planes := x[0] * x[1]
 		if op.Max {
-			return &maxPoolLayer[T]{g: g, planes: planes, arg: make([]int32, planes*g.OH*g.OW)}, nil
+			return &maxPoolLayer[T]{g: g, planes: planes}, nil
 		}
 		if op.Dilations != [2]int{1, 1} {
 			return nil, fmt.Errorf("%w: AveragePool with dilations", ir.ErrUnsupported)
@@ -90,12 +115,13 @@ func lower[T Float](node *ir.Node, n int, sc *scratch[T], relu bool) (layer[T], 
 	case ir.Dense:
 		x, w := shapes[0], shapes[1]
 		k, m := w[0], w[1]
-		sc.reserve(kernels.DenseScratch(k, m))
-		return &denseLayer[T]{k: k, m: m, rows: prodInts(x) / k, w: constAt(1), b: constAt(2), relu: relu, sc: sc}, nil
+		l := &denseLayer[T]{k: k, m: m, rows: prodInts(x) / k, w: constAt(1), b: constAt(2), relu: relu, sc: sc}
+		sc.reserve(l.scratch(lw.grad))
+		return l, nil
 	case ir.MatMul:
-		return newMatMulLayer[T](node, shapes, out)
+		return newMatMulLayer[T](node, shapes, out, lw)
 	case ir.Binary:
-		return newBinaryLayer[T](node, shapes, out)
+		return newBinaryLayer[T](node, shapes, out, lw)
 	case ir.Unary:
 		return &unaryLayer[T]{u: kernels.Unary{Kind: kernels.UnaryKind(op.Func), Alpha: op.Alpha, Beta: op.Beta, Min: op.Min, Max: op.Max}}, nil
 	case ir.Softmax:
@@ -106,13 +132,13 @@ func lower[T Float](node *ir.Node, n int, sc *scratch[T], relu bool) (layer[T], 
 	case ir.Transpose:
 		return newTransposeLayer[T](shapes[0], op.Perm), nil
 	case ir.Concat:
-		return newConcatLayer[T](node, shapes, out, op.Axis)
+		return newConcatLayer[T](node, shapes, out, op.Axis, lw)
 	case ir.Slice:
 		return newSliceLayer[T](shapes[0], out, op), nil
 	case ir.Reduce:
 		return newReduceLayer[T](shapes[0], op), nil
 	case ir.LayerNorm:
-		return newLayerNormLayer[T](node, shapes[0], op), nil
+		return newLayerNormLayer[T](node, shapes[0], op, lw), nil
 	}
 	return nil, fmt.Errorf("%w: no lowering for %s", ir.ErrUnsupported, node.Op.Kind())
 }
@@ -133,16 +159,29 @@ type convLayer[T Float] struct {
 	w, b []T
 	sc   *scratch[T]
 	relu bool
-	mask []T // dy masked by the fused ReLU
+}
+
+// scratch is the layer's per-worker scratch: im2col columns, and with the
+// gradient of a fused ReLU one sample's masked output gradient.
+func (l *convLayer[T]) scratch(grad bool) int {
+	k := l.g.ConvScratch()
+	if grad && l.relu {
+		k += l.g.M * l.g.OH * l.g.OW
+	}
+	return k
 }
 
 func (l *convLayer[T]) forward(y []T, ins [][]T) {
 	k := l.g.ConvScratch()
 	per := l.g.M * l.g.OH * l.g.OW
 	parallel.ForChunks(l.n, func(c, lo, hi int) {
-		kernels.ConvForward(l.g, ins[0], l.w, l.b, y, lo, hi, l.sc.get(c, k))
-		if l.relu {
-			kernels.UnaryForward(kernels.Unary{Kind: kernels.Relu}, y[lo*per:hi*per], y[lo*per:hi*per])
+		col := l.sc.get(c, k)
+		for i := lo; i < hi; i++ {
+			kernels.ConvForward(l.g, ins[0], l.w, l.b, y, i, i+1, col)
+			if l.relu {
+				// While the sample's output is still in cache.
+				kernels.UnaryForward(kernels.Unary{Kind: kernels.Relu}, y[i*per:(i+1)*per], y[i*per:(i+1)*per])
+			}
 		}
 	})
 }
@@ -150,16 +189,18 @@ func (l *convLayer[T]) forward(y []T, ins [][]T) {
 func (l *convLayer[T]) backward(_ int, dx, dy []T, _ [][]T, y []T) {
 	k := l.g.ConvScratch()
 	per := l.g.M * l.g.OH * l.g.OW
-	if l.relu && l.mask == nil {
-		l.mask = make([]T, len(dy))
-	}
+	in := l.g.C * l.g.H * l.g.W
 	parallel.ForChunks(l.n, func(c, lo, hi int) {
-		g := dy
-		if l.relu {
-			kernels.UnaryBackward(kernels.Unary{Kind: kernels.Relu}, nil, y[lo*per:hi*per], dy[lo*per:hi*per], l.mask[lo*per:hi*per])
-			g = l.mask
+		if !l.relu {
+			kernels.ConvBackwardInput(l.g, dy, l.w, dx, lo, hi, l.sc.get(c, k))
+			return
 		}
-		kernels.ConvBackwardInput(l.g, g, l.w, dx, lo, hi, l.sc.get(c, k))
+		buf := l.sc.get(c, k+per)
+		col, mask := buf[:k], buf[k:]
+		for i := lo; i < hi; i++ {
+			kernels.UnaryBackward(kernels.Unary{Kind: kernels.Relu}, nil, y[i*per:(i+1)*per], dy[i*per:(i+1)*per], mask)
+			kernels.ConvBackwardInput(l.g, mask, l.w, dx[i*in:(i+1)*in], 0, 1, col)
+		}
 	})
 }
 
@@ -168,8 +209,10 @@ func (l *convLayer[T]) backward(_ int, dx, dy []T, _ [][]T, y []T) {
 type maxPoolLayer[T Float] struct {
 	g      kernels.PoolGeom
 	planes int
-	arg    []int32
+	arg    []int32 // argmax of every output, for the backward pass
 }
+
+func (l *maxPoolLayer[T]) allocate() { l.arg = make([]int32, l.planes*l.g.OH*l.g.OW) }
 
 func (l *maxPoolLayer[T]) forward(y []T, ins [][]T) {
 	parallel.For(l.planes, func(lo, hi int) { kernels.MaxPoolForward(l.g, ins[0], y, l.arg, lo, hi) })
@@ -199,8 +242,17 @@ type denseLayer[T Float] struct {
 	k, m, rows int
 	w, b       []T
 	relu       bool
-	mask       []T
 	sc         *scratch[T]
+}
+
+// scratch is the layer's per-worker scratch: the transposed blocks, and with
+// the gradient of a fused ReLU one block's masked output gradient.
+func (l *denseLayer[T]) scratch(grad bool) int {
+	k := kernels.DenseScratch(l.k, l.m)
+	if grad && l.relu {
+		k += kernels.DenseBlock * l.m
+	}
+	return k
 }
 
 // denseChunks splits rows into worker chunks made of whole DenseBlocks.
@@ -221,16 +273,20 @@ func (l *denseLayer[T]) forward(y []T, ins [][]T) {
 }
 
 func (l *denseLayer[T]) backward(_ int, dx, dy []T, _ [][]T, y []T) {
-	if l.relu && l.mask == nil {
-		l.mask = make([]T, len(dy))
-	}
+	k := kernels.DenseScratch(l.k, l.m)
 	l.chunks(func(c, lo, hi int) {
-		g := dy
-		if l.relu {
-			kernels.UnaryBackward(kernels.Unary{Kind: kernels.Relu}, nil, y[lo*l.m:hi*l.m], dy[lo*l.m:hi*l.m], l.mask[lo*l.m:hi*l.m])
-			g = l.mask
+		if !l.relu {
+			kernels.DenseBackward(dy, l.w, dx, l.k, l.m, lo, hi, l.sc.get(c, k))
+			return
 		}
-		kernels.DenseBackward(g, l.w, dx, l.k, l.m, lo, hi, l.sc.get(c, kernels.DenseScratch(l.k, l.m)))
+		buf := l.sc.get(c, k+kernels.DenseBlock*l.m)
+		sc, mask := buf[:k], buf[k:]
+		for r := lo; r < hi; r += kernels.DenseBlock {
+			e := min(r+kernels.DenseBlock, hi)
+			mk := mask[:(e-r)*l.m]
+			kernels.UnaryBackward(kernels.Unary{Kind: kernels.Relu}, nil, y[r*l.m:e*l.m], dy[r*l.m:e*l.m], mk)
+			kernels.DenseBackward(mk, l.w, dx[r*l.k:e*l.k], l.k, l.m, 0, e-r, sc)
+		}
 	})
 }
 

@@ -16,12 +16,15 @@ type layerNormLayer[T Float] struct {
 	mean, inv []float64
 }
 
-func newLayerNormLayer[T Float](node *ir.Node, x []int, op ir.LayerNorm) layer[T] {
+func newLayerNormLayer[T Float](node *ir.Node, x []int, op ir.LayerNorm, lw lowering[T]) layer[T] {
 	d := prodInts(x[op.Axis:])
 	rows := prodInts(x) / max(d, 1)
 	return &layerNormLayer[T]{rows: rows, d: d, eps: op.Epsilon,
-		g: toT[T](node.Inputs[1].Const.Data), b: toT[T](node.Inputs[2].Const.Data),
-		mean: make([]float64, rows), inv: make([]float64, rows)}
+		g: lw.constant(node.Inputs[1]), b: lw.constant(node.Inputs[2])}
+}
+
+func (l *layerNormLayer[T]) allocate() {
+	l.mean, l.inv = make([]float64, l.rows), make([]float64, l.rows)
 }
 
 // each splits the rows over the workers, about grain elements at least per worker.
@@ -39,8 +42,7 @@ func (l *layerNormLayer[T]) backward(_ int, dx, dy []T, ins [][]T, _ []T) {
 	l.each(func(lo, hi int) { kernels.LayerNormBackward(ins[0], dy, l.g, l.d, l.mean, l.inv, dx, lo, hi) })
 }
 
-func (l *layerNormLayer[T]) buffers() Memory {
-	return Memory{Weights: int64(len(l.g)+len(l.b)) * sizeOf[T](), Other: int64(len(l.mean)+len(l.inv)) * 8}
-}
+// buffers: the per-row mean and inverse deviation (the weights are the model's).
+func (l *layerNormLayer[T]) buffers(int) Memory { return Memory{Other: int64(2*l.rows) * 8} }
 
 var _ layer[float32] = (*layerNormLayer[float32])(nil)

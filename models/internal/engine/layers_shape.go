@@ -30,13 +30,13 @@ type pair[T Float] struct {
 	dynIndex [2]int // position of each operand in the layer's inputs, or -1
 }
 
-func newPair[T Float](node *ir.Node) pair[T] {
+func newPair[T Float](node *ir.Node, lw lowering[T]) pair[T] {
 	var p pair[T]
 	k := 0
 	for i, v := range node.Inputs[:2] {
 		if v.IsConst() {
 			p.dynIndex[i] = -1
-			p.consts[i] = toT[T](v.Const.Data)
+			p.consts[i] = lw.constant(v)
 			continue
 		}
 		p.dynIndex[i] = k
@@ -68,8 +68,8 @@ type binaryLayer[T Float] struct {
 	split  bool   // the batch is axis 0 of the output: work splits by sample
 }
 
-func newBinaryLayer[T Float](node *ir.Node, shapes [][]int, out []int) (layer[T], error) {
-	l := &binaryLayer[T]{pair: newPair[T](node), op: kernels.BinaryKind(node.Op.(ir.Binary).Op)}
+func newBinaryLayer[T Float](node *ir.Node, shapes [][]int, out []int, lw lowering[T]) (layer[T], error) {
+	l := &binaryLayer[T]{pair: newPair[T](node, lw), op: kernels.BinaryKind(node.Op.(ir.Binary).Op)}
 	l.bc = kernels.Broadcast{Shape: out, AStrides: operandStrides(shapes[0], out), BStrides: operandStrides(shapes[1], out)}
 	for i := range l.dynIndex {
 		if l.dynIndex[i] >= 0 {
@@ -129,7 +129,7 @@ type matmulLayer[T Float] struct {
 	entries int
 }
 
-func newMatMulLayer[T Float](node *ir.Node, shapes [][]int, out []int) (layer[T], error) {
+func newMatMulLayer[T Float](node *ir.Node, shapes [][]int, out []int, lw lowering[T]) (layer[T], error) {
 	a, b := append([]int(nil), shapes[0]...), append([]int(nil), shapes[1]...)
 	if len(a) == 1 {
 		a = []int{1, a[0]}
@@ -149,7 +149,7 @@ func newMatMulLayer[T Float](node *ir.Node, shapes [][]int, out []int) (layer[T]
 		}
 		batch = append(batch, max(da, db))
 	}
-	l := &matmulLayer[T]{pair: newPair[T](node), g: kernels.MatMulGeom{Batch: batch, ABatch: a[:na], BBatch: b[:nb], N: a[na], K: a[na+1], M: b[nb+1]}}
+	l := &matmulLayer[T]{pair: newPair[T](node, lw), g: kernels.MatMulGeom{Batch: batch, ABatch: a[:na], BBatch: b[:nb], N: a[na], K: a[na+1], M: b[nb+1]}}
 	l.entries = prodInts(batch)
 	if l.entries*l.g.N*l.g.M != prodInts(out) {
 		return nil, fmt.Errorf("%w: MatMul shapes %v × %v → %v", ir.ErrInvalid, shapes[0], shapes[1], out)
@@ -260,7 +260,7 @@ type concatLayer[T Float] struct {
 	dynIndex []int // per input: position in ins or -1
 }
 
-func newConcatLayer[T Float](node *ir.Node, shapes [][]int, out []int, axis int) (layer[T], error) {
+func newConcatLayer[T Float](node *ir.Node, shapes [][]int, out []int, axis int, lw lowering[T]) (layer[T], error) {
 	os := kernels.ContiguousStrides(out)
 	l := &concatLayer[T]{}
 	pos, k := 0, 0
@@ -268,7 +268,11 @@ func newConcatLayer[T Float](node *ir.Node, shapes [][]int, out []int, axis int)
 		l.views = append(l.views, kernels.Strided{Shape: shapes[i], Strides: os, Offset: pos * os[axis]})
 		pos += shapes[i][axis]
 		if v.IsConst() {
-			l.consts = append(l.consts, broadcastConst[T](v.Const, shapes[i], out, axis))
+			var c []T
+			if lw.model != nil { // batch-sized: converted per program
+				c = broadcastConst[T](v.Const, shapes[i], out, axis)
+			}
+			l.consts = append(l.consts, c)
 			l.views[i].Shape = l.views[i].Shape[:0:0]
 			l.views[i].Shape = append(l.views[i].Shape, out...)
 			l.views[i].Shape[axis] = shapes[i][axis]

@@ -8,10 +8,12 @@ package engine
 import (
 	"errors"
 	"fmt"
+	"sync"
 
 	"gorgonia.org/gorgonia"
 	"gorgonia.org/tensor"
 
+	"github.com/advcheck/advcheck/internal/parallel"
 	"github.com/advcheck/advcheck/models/internal/kernels"
 	"github.com/advcheck/advcheck/models/ir"
 )
@@ -32,21 +34,61 @@ type Objective struct {
 type Program[T Float] struct {
 	n, classes int
 	withGrad   bool
-	m          *machine
+	plan       *plan[T]
+	out        *gorgonia.Node // the logits (forward) or the input gradient
 	x          []T
 	logits     []T
 	grad       []T
+	ones       []T
 	loss       *lossLayer[T]
 	obj        *Objective
 	graph      *gorgonia.ExprGraph
 	sc         *scratch[T]
+	layers     []layer[T]
+	weights    int64 // elements of the constants the layers read
 }
 
-type machine struct{ vm gorgonia.VM }
+// Model holds an IR graph and its constants converted to the element type
+// once: every program Build makes reads the same weights.
+type Model[T Float] struct {
+	g      *ir.Graph
+	mu     sync.Mutex
+	consts map[*ir.Value][]T
+}
 
-// Build lowers g for batch size n. With withGrad the program also computes
-// the input gradient of the objective passed to Run.
-func Build[T Float](g *ir.Graph, n int, withGrad bool) (p *Program[T], err error) {
+// NewModel returns the model of g; constants are converted when a program
+// first needs them.
+func NewModel[T Float](g *ir.Graph) *Model[T] {
+	return &Model[T]{g: g, consts: map[*ir.Value][]T{}}
+}
+
+// constant returns v's data in the element type, converted once.
+func (m *Model[T]) constant(v *ir.Value) []T {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	c, ok := m.consts[v]
+	if !ok {
+		c = toT[T](v.Const.Data)
+		m.consts[v] = c
+	}
+	return c
+}
+
+// Build lowers g for batch size n, with its own copy of the constants. See
+// Model.Build.
+func Build[T Float](g *ir.Graph, n int, withGrad bool) (*Program[T], error) {
+	return NewModel[T](g).Build(n, withGrad)
+}
+
+// Build lowers the model's graph for batch size n. With withGrad the
+// program also computes the input gradient of the objective passed to Run.
+func (m *Model[T]) Build(n int, withGrad bool) (*Program[T], error) {
+	return build(m, m.g, n, withGrad, parallel.Workers())
+}
+
+// build lowers g for batch size n and plans its buffers; it allocates them
+// unless model is nil (a dry build, for Estimate: shapes and plan only).
+func build[T Float](model *Model[T], g *ir.Graph, n int, withGrad bool, workers int) (p *Program[T], err error) {
 	if n < 1 {
 		return nil, fmt.Errorf("engine: batch size %d", n)
 	}
@@ -56,14 +98,13 @@ func Build[T Float](g *ir.Graph, n int, withGrad bool) (p *Program[T], err error
 			p, err = nil, fmt.Errorf("engine: building the graph for batch %d: %v", n, r)
 		}
 	}()
+	dry := model == nil
 	p = &Program[T]{n: n, classes: g.Classes, withGrad: withGrad, obj: &Objective{}}
 	dt := dtypeOf[T]()
 	eg := gorgonia.NewGraph()
 	p.graph = eg
 	inShape := g.Input.Shape.Concrete(n)
-	p.x = make([]T, prodInts(inShape))
-	xt := tensor.New(tensor.WithShape(inShape...), tensor.WithBacking(p.x))
-	xn := gorgonia.NewTensor(eg, dt, len(inShape), gorgonia.WithShape(inShape...), gorgonia.WithName("advcheck.input"), gorgonia.WithValue(xt))
+	xn := gorgonia.NewTensor(eg, dt, len(inShape), gorgonia.WithShape(inShape...), gorgonia.WithName("advcheck.input"))
 	nodes := map[*ir.Value]*gorgonia.Node{g.Input: xn}
 	sc := &scratch[T]{}
 	p.sc = sc
@@ -73,16 +114,19 @@ func Build[T Float](g *ir.Graph, n int, withGrad bool) (p *Program[T], err error
 	for _, src := range fused {
 		hasRelu[src] = true
 	}
+	lw := lowering[T]{model: model, sc: sc, grad: withGrad}
 	for _, node := range g.Nodes {
 		if src, ok := fused[node]; ok {
 			nodes[node.Output] = nodes[src.Output] // computed by the layer it was fused into
 			continue
 		}
 		fuse := hasRelu[node]
-		l, err := lower[T](node, n, sc, fuse)
+		l, err := lower[T](node, n, lw, fuse)
 		if err != nil {
 			return nil, fmt.Errorf("engine: node %q: %w", node.Name, err)
 		}
+		p.layers = append(p.layers, l)
+		p.weights += constElems(node, n)
 		var args gorgonia.Nodes
 		var ranks []int
 		for _, v := range node.Inputs {
@@ -105,37 +149,56 @@ func Build[T Float](g *ir.Graph, n int, withGrad bool) (p *Program[T], err error
 		nodes[node.Output] = out
 	}
 	logitsNode := nodes[g.Output]
-	p.logits = make([]T, n*g.Classes)
-	var gradNode *gorgonia.Node
+	fixed := map[*gorgonia.Node][]T{}
+	if !dry {
+		p.x = make([]T, prodInts(inShape))
+		p.logits = make([]T, n*g.Classes)
+	}
+	fixed[xn] = p.x
+	p.out = logitsNode
 	if withGrad {
-		p.loss = &lossLayer[T]{obj: p.obj, n: n, k: g.Classes, loss: make([]float64, n), g: make([]T, n*g.Classes), logits: p.logits}
+		p.loss = &lossLayer[T]{obj: p.obj, n: n, k: g.Classes, logits: p.logits}
+		if !dry {
+			p.loss.loss, p.loss.g = make([]float64, n), make([]T, n*g.Classes)
+		}
+		p.layers = append(p.layers, p.loss)
 		op := newFwdOp[T](p.loss, "advcheck.loss", "loss", []int{2}, []int{n})
 		lossNode, err := gorgonia.ApplyOp(op, logitsNode)
 		if err != nil {
 			return nil, fmt.Errorf("engine: loss: %w", err)
 		}
 		ops = append(ops, op)
-		ones := make([]T, n)
-		for i := range ones {
-			ones[i] = 1
+		p.ones = make([]T, n)
+		for i := range p.ones {
+			p.ones[i] = 1
 		}
-		seed := gorgonia.NewConstant(tensor.New(tensor.WithShape(n), tensor.WithBacking(ones)), gorgonia.WithName("advcheck.ones"))
+		seed := gorgonia.NewConstant(tensor.New(tensor.WithShape(n), tensor.WithBacking(p.ones)), gorgonia.WithName("advcheck.ones"))
+		fixed[seed] = p.ones
 		grads, err := gorgonia.Backpropagate(gorgonia.Nodes{lossNode}, gorgonia.Nodes{seed}, gorgonia.Nodes{xn})
 		if err != nil {
 			return nil, fmt.Errorf("engine: differentiating the graph: %w", err)
 		}
-		gradNode = grads[0]
-		p.grad = make([]T, len(p.x))
-		var into gorgonia.Value = tensor.New(tensor.WithShape(inShape...), tensor.WithBacking(p.grad))
-		gorgonia.Read(gradNode, &into)
-	} else {
-		var into gorgonia.Value = tensor.New(tensor.WithShape(n, g.Classes), tensor.WithBacking(p.logits))
-		gorgonia.Read(logitsNode, &into)
+		p.out = grads[0]
+		if !dry {
+			p.grad = make([]T, len(p.x))
+		}
 	}
 	if err := checkNodes(eg, ops); err != nil {
 		return nil, err
 	}
-	p.m = &machine{vm: gorgonia.NewTapeMachine(eg)}
+	if p.plan, err = makePlan(eg, fixed, []*gorgonia.Node{p.out}); err != nil {
+		return nil, err
+	}
+	sc.workers = workers
+	if !dry {
+		p.plan.allocate()
+		sc.allocate()
+		for _, l := range p.layers {
+			if a, ok := l.(allocator); ok {
+				a.allocate()
+			}
+		}
+	}
 	return p, nil
 }
 
@@ -202,9 +265,13 @@ func (p *Program[T]) Run(obj *Objective) error {
 		}
 		*p.obj = *obj
 	}
-	err := p.m.vm.RunAll()
-	p.m.vm.Reset()
-	return err
+	p.plan.run()
+	if p.withGrad {
+		copy(p.grad, p.plan.value(p.out))
+	} else {
+		copy(p.logits, p.plan.value(p.out))
+	}
+	return nil
 }
 
 // Logits returns the logits of the last Run (n×classes); the slice is reused.
@@ -216,8 +283,11 @@ func (p *Program[T]) Grad() []T { return p.grad }
 // Loss returns the per-sample objective values of the last Run.
 func (p *Program[T]) Loss() []float64 { return p.loss.loss }
 
-// Close releases the machine.
-func (p *Program[T]) Close() error { return p.m.vm.Close() }
+// Close releases the program's buffers.
+func (p *Program[T]) Close() error {
+	p.plan = nil
+	return nil
+}
 
 // lossLayer computes the per-sample objective from the logits; its gradient
 // is scaled by the incoming per-sample gradient.
