@@ -3,8 +3,13 @@
 # ONNX weights, in the same run, on the same cores: prints images per second of
 # each and the ratio advcheck/PyTorch. Needs /usr/bin/python3 with torch.
 #
-#   ./scripts/bench-peer.sh              # zoo CNN, batch 128, forward and forward+input gradient
+#   ./scripts/bench-peer.sh              # zoo CNN, batch 128, forward and forward+input gradient;
+#                                        # then ResNet-50, DenseNet-121 (224 px, batch 16) and a
+#                                        # CIFAR ResNet-18 (32 px, batch 128): forward + input
+#                                        # gradient, img/s and peak RSS of each side
 #   THREADS=1 ./scripts/bench-peer.sh
+#   PEER=0 ./scripts/bench-peer.sh       # the zoo CNN only
+#   SWEEP=0 ./scripts/bench-peer.sh      # without the FGSM sweep
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -47,3 +52,33 @@ if [ -f data/mnist/t10k-images-idx3-ubyte ] && [ "${SWEEP:-1}" = 1 ]; then
 else
   echo "FGSM sweep skipped: run 'make data' for the full MNIST test set"
 fi
+
+# Larger models (scripts/peer_models.py: torchvision architectures, random weights, made into
+# data/peer on first use): forward + input gradient of the cross-entropy, one process per side
+# so that /usr/bin/time -v gives each its own peak RSS (the process as a whole: runtime,
+# libraries, the model and every buffer).
+[ "${PEER:-1}" = 1 ] || exit 0
+peerdir=${PEERDIR:-data/peer}
+for m in resnet50 densenet121 cifar_resnet18; do
+  [ -f "$peerdir/$m.onnx" ] && [ -f "$peerdir/$m.pt" ] || "$py" scripts/peer_models.py --out "$peerdir" "$m" >/dev/null
+done
+go test -c -tags "${TAGS:-openblas libjpeg}" -o bin/models.test ./models/
+rss() { awk '/Maximum resident set size/ { printf "%.0f", $NF / 1024 }' "$1"; } # MiB
+tmp=$(mktemp -d); trap 'rm -rf "$tmp"' EXIT
+echo
+echo "load: $(uptime | sed 's/.*load average: //') (1, 5, 15 min) on $(nproc) CPUs"
+printf "%-34s %10s %10s %7s %12s %12s %7s\n" "forward + input gradient ($threads thr.)" "advcheck" "pytorch" "ratio" "advcheck RSS" "pytorch RSS" "ratio"
+for spec in resnet50:16 densenet121:16 cifar_resnet18:128; do
+  m=${spec%%:*}; b=${spec##*:}
+  (cd models && ADVCHECK_BENCH_MODEL="../$peerdir/$m.onnx" ADVCHECK_BENCH_BATCH=$b \
+    /usr/bin/time -v -o "$tmp/a.time" ../bin/models.test -test.run '^$' -test.bench '^BenchmarkPeerModel$' \
+    -test.benchtime "${PEER_BENCHTIME:-3x}" -test.cpu "$threads") >"$tmp/a.out"
+  a=$(awk '/img\/s/ { for (i = 1; i <= NF; i++) if ($(i+1) == "img/s") print $i }' "$tmp/a.out")
+  /usr/bin/time -v -o "$tmp/t.time" "$py" scripts/peer_bench.py --model "$peerdir/$m.onnx" --mode grad --batch "$b" \
+    --threads "$threads" --seconds "${PEER_SECONDS:-20}" >"$tmp/t.out"
+  t=$("$py" -c 'import json,sys; print(json.load(sys.stdin)["img_per_s"])' <"$tmp/t.out")
+  ar=$(rss "$tmp/a.time"); tr=$(rss "$tmp/t.time")
+  printf "%-34s %10.1f %10.1f %7.2f %9s MiB %8s MiB %7.2f\n" "$m, batch $b" "$a" "$t" \
+    "$(awk -v a="$a" -v t="$t" 'BEGIN { print a / t }')" "$ar" "$tr" "$(awk -v a="$ar" -v t="$tr" 'BEGIN { print a / t }')"
+done
+echo "(img/s: higher is better, ratio advcheck/pytorch; RSS: lower is better, ratio advcheck/pytorch)"

@@ -10,7 +10,9 @@ Usage (from the repository root):
 
 The model must be a zoo architecture (MLP or CNN, see testdata/zoo/zoonets.py): the PyTorch module
 is rebuilt and its weights are loaded from the ONNX file's initializers, so both engines run
-exactly the same network.
+exactly the same network. A model made by scripts/peer_models.py (data/peer/NAME.onnx beside
+NAME.pt) is rebuilt from torchvision and its state_dict instead; its input shape comes from
+the architecture (3x224x224, or 3x32x32 for cifar_resnet18).
 
 Modes:
   forward     images per second of forward passes (torch.no_grad), batches of --batch;
@@ -35,6 +37,8 @@ import torch.nn.functional as F
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "testdata", "zoo"))
 import zoonets  # noqa: E402
+
+import peer_models  # noqa: E402  (scripts/, this file's folder)
 
 
 def timed_loop(step, batch, seconds, warmup=0.5):
@@ -67,15 +71,23 @@ def main():
 
     torch.set_num_threads(args.threads)
     torch.manual_seed(0)
-    model = zoonets.module_from_onnx(args.model)
+    name = os.path.splitext(os.path.basename(args.model))[0]
+    state = os.path.splitext(args.model)[0] + ".pt"
+    if name in peer_models.ALL and os.path.exists(state):
+        model, shape = peer_models.build(name)
+        model.load_state_dict(torch.load(state))
+    else:
+        model, shape = zoonets.module_from_onnx(args.model), (1, 28, 28)
     for p in model.parameters():
         p.requires_grad_(False)
     res = {"mode": args.mode, "model": os.path.basename(args.model), "batch": args.batch,
            "threads": torch.get_num_threads(), "torch": torch.__version__}
 
     if args.mode in ("forward", "grad"):
-        x = torch.rand(args.batch, 1, 28, 28)
-        y = torch.randint(0, 10, (args.batch,))
+        x = torch.rand(args.batch, *shape)
+        with torch.no_grad():
+            classes = model(x[:1]).shape[1]
+        y = torch.arange(args.batch) % classes
         if args.mode == "forward":
             def step():
                 with torch.no_grad():
