@@ -8,8 +8,14 @@
 #
 # The root filesystem can be read-only: advcheck writes only the files named by
 # its flags (atomically, next to their final names).
+#
+# The base images are named in full (docker.io/library/...), so that podman
+# and buildah, which resolve no short names by default, pull them too. Without
+# access to a registry, `make image` builds deploy/image/Containerfile instead:
+# the same user, working directory and entry point on an empty base, with the
+# static pure-Go binary (a test checks that the two agree).
 
-FROM golang:1.26-bookworm AS build
+FROM docker.io/library/golang:1.26-bookworm AS build
 RUN apt-get update \
  && apt-get install -y --no-install-recommends libopenblas-dev libjpeg62-turbo-dev \
  && rm -rf /var/lib/apt/lists/*
@@ -23,7 +29,7 @@ RUN go build -trimpath -tags 'openblas libjpeg' \
       -o /out/advcheck ./cmd/advcheck \
  && /out/advcheck version
 
-FROM debian:bookworm-slim
+FROM docker.io/library/debian:bookworm-slim
 RUN apt-get update \
  && apt-get install -y --no-install-recommends libopenblas0-pthread libjpeg62-turbo \
  && rm -rf /var/lib/apt/lists/* \

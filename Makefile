@@ -6,7 +6,7 @@ VERSION  ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev
 LDFLAGS  := -X github.com/advcheck/advcheck/internal/buildinfo.Version=$(VERSION)
 PKGS     := ./...
 
-.PHONY: all build build-purego dist sweep test bench bench-peer check-architectures lint fuzz data deps clean
+.PHONY: all build build-purego dist image sweep test bench bench-peer check-architectures lint fuzz data deps clean
 
 all: build
 
@@ -27,6 +27,13 @@ build-purego:
 ## SHA256SUMS) in dist/VERSION.
 dist:
 	VERSION=$(VERSION) ./scripts/dist.sh dist/$(VERSION)
+
+## image: the container image (deploy/image/Containerfile, static pure-Go binary) built with buildah,
+## then smoke-tested with podman: UID 65532, read-only root, `advcheck version` (installs podman,
+## buildah and runc on Debian as root).
+IMAGE ?= localhost/advcheck:latest
+image:
+	VERSION=$(VERSION) ./scripts/image.sh $(IMAGE)
 
 ## sweep: the main job on the embedded model and data, with an HTML report in report.html.
 sweep: build

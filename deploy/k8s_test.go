@@ -245,3 +245,53 @@ func TestShardsAgree(t *testing.T) {
 		t.Errorf("merge job reads %v, the sweep job writes %v", parts, want)
 	}
 }
+
+// dockerfileFinal returns the instructions of a Dockerfile's last stage
+// that define how its image runs.
+func dockerfileFinal(t *testing.T, path string) map[string]string {
+	t.Helper()
+	b, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var final map[string]string
+	for _, l := range strings.Split(string(b), "\n") {
+		l = strings.TrimSpace(l)
+		if l == "" || strings.HasPrefix(l, "#") {
+			continue
+		}
+		word, rest, _ := strings.Cut(l, " ")
+		switch strings.ToUpper(word) {
+		case "FROM":
+			final = map[string]string{}
+		case "USER", "WORKDIR", "ENTRYPOINT", "CMD":
+			final[strings.ToUpper(word)] = strings.TrimSpace(rest)
+		}
+	}
+	return final
+}
+
+// The image make image builds (deploy/image/Containerfile) runs as the
+// Dockerfile's does, and as the manifests expect: UID 65532, entry point
+// advcheck.
+func TestImagesAgree(t *testing.T) {
+	docker := dockerfileFinal(t, "../Dockerfile")
+	static := dockerfileFinal(t, "image/Containerfile")
+	for _, k := range []string{"USER", "WORKDIR", "ENTRYPOINT", "CMD"} {
+		if docker[k] == "" || docker[k] != static[k] {
+			t.Errorf("%s: Dockerfile %q, deploy/image/Containerfile %q", k, docker[k], static[k])
+		}
+	}
+	if docker["USER"] != "65532:65532" {
+		t.Errorf("USER %q, want 65532:65532 (the manifests' runAsUser and runAsGroup)", docker["USER"])
+	}
+	for _, f := range manifests(t) {
+		for _, obj := range readManifest(t, f) {
+			if _, spec, ok := podTemplate(obj); ok {
+				if u, g := m(spec, "securityContext", "runAsUser"), m(spec, "securityContext", "runAsGroup"); u != 65532 || g != 65532 {
+					t.Errorf("%s: runAsUser %v, runAsGroup %v, want the image's 65532", f, u, g)
+				}
+			}
+		}
+	}
+}
