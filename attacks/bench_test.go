@@ -47,3 +47,8 @@ func BenchmarkMIFGSM(b *testing.B) { benchAttack(b, "mifgsm", 0.1) }
 func BenchmarkAPGDCE(b *testing.B) { benchAttack(b, "apgd-ce", 0.1) }
 func BenchmarkSquare(b *testing.B) { benchAttack(b, "square:queries=1000", 0.1) }
 func BenchmarkNoise(b *testing.B)  { benchAttack(b, "noise-uniform", 0.1) }
+
+// The minimal-norm attacks answer every eps with one run, timed here.
+func BenchmarkDeepFool(b *testing.B) { benchAttack(b, "deepfool", 0.1) }
+func BenchmarkFMN(b *testing.B)      { benchAttack(b, "fmn", 0.1) }
+func BenchmarkCW(b *testing.B)       { benchAttack(b, "cw:steps=100", 0.1) }

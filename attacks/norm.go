@@ -4,21 +4,28 @@ import (
 	"fmt"
 	"math"
 	"math/rand/v2"
+	"sort"
 )
 
-// Norm is the threat model's distance: L∞ or L2, over the C×H×W values of
-// one sample.
+// Norm is the threat model's distance: L∞, L2 or L1, over the C×H×W values
+// of one sample. ParseNorm reads only L∞ and L2, the norms every attack
+// supports; L1 is the distance of the minimal-norm attacks that take it
+// (fmn:norm=l1).
 type Norm int
 
 // Norms.
 const (
 	Linf Norm = iota
 	L2
+	L1
 )
 
 func (n Norm) String() string {
-	if n == L2 {
+	switch n {
+	case L2:
 		return "l2"
+	case L1:
+		return "l1"
 	}
 	return "linf"
 }
@@ -36,8 +43,15 @@ func ParseNorm(s string) (Norm, error) {
 
 // Dist returns the norm of d.
 func (n Norm) Dist(d []float32) float64 {
-	if n == L2 {
+	switch n {
+	case L2:
 		return l2(d)
+	case L1:
+		s := 0.0
+		for _, v := range d {
+			s += math.Abs(float64(v))
+		}
+		return s
 	}
 	m := 0.0
 	for _, v := range d {
@@ -63,6 +77,13 @@ func (n Norm) Project(adv, x []float32, eps, lo, hi float64) {
 	if n == Linf {
 		for i, v := range adv {
 			v = min(max(v, x[i]-e), x[i]+e)
+			adv[i] = min(max(v, l), h)
+		}
+		return
+	}
+	if n == L1 {
+		projectL1(adv, x, eps)
+		for i, v := range adv {
 			adv[i] = min(max(v, l), h)
 		}
 		return
@@ -128,5 +149,40 @@ func (n Norm) Step(adv, g []float32, alpha float64) {
 	f := float32(alpha / norm)
 	for i, v := range g {
 		adv[i] += f * v
+	}
+}
+
+// projectL1 moves adv onto the L1 ball of radius eps around x: the Euclidean
+// projection of Duchi et al. (ICML 2008), soft-thresholding adv−x by the θ
+// that brings its L1 norm to eps. Clipping to the bounds afterwards only
+// shortens the perturbation.
+func projectL1(adv, x []float32, eps float64) {
+	s := 0.0
+	mag := make([]float64, len(adv))
+	for i, v := range adv {
+		mag[i] = math.Abs(float64(v - x[i]))
+		s += mag[i]
+	}
+	if s <= eps {
+		return
+	}
+	if eps <= 0 {
+		copy(adv, x)
+		return
+	}
+	sort.Sort(sort.Reverse(sort.Float64Slice(mag)))
+	theta, cum := 0.0, 0.0
+	for j, u := range mag {
+		cum += u
+		t := (cum - eps) / float64(j+1)
+		if u-t <= 0 {
+			break
+		}
+		theta = t
+	}
+	for i, v := range adv {
+		d := float64(v - x[i])
+		m := math.Max(math.Abs(d)-theta, 0)
+		adv[i] = x[i] + float32(math.Copysign(m, d))
 	}
 }
