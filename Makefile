@@ -28,7 +28,8 @@ build-purego:
 dist:
 	VERSION=$(VERSION) ./scripts/dist.sh dist/$(VERSION)
 
-## image: the container image (deploy/image/Containerfile, static pure-Go binary) built with buildah,
+## image: the container image built with buildah (the Dockerfile when its base images can be pulled,
+## else deploy/image/Containerfile with the static pure-Go binary; IMAGE_FROM=dockerfile|static),
 ## then smoke-tested with podman: UID 65532, read-only root, `advcheck version` (installs podman,
 ## buildah and runc on Debian as root).
 IMAGE ?= localhost/advcheck:latest

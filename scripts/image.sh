@@ -3,16 +3,22 @@
 # daemon and smoke-test it (`make image`). IMAGE defaults to
 # localhost/advcheck:latest.
 #
-# The image is deploy/image/Containerfile: the static pure-Go advcheck built
-# here with Go (CGO_ENABLED=0) on an empty base, assembled by buildah. The
-# smoke test runs it with podman as the manifests in deploy/k8s do
+# IMAGE_FROM chooses what is built:
+#   dockerfile  the Dockerfile (OpenBLAS + libjpeg-turbo on Debian), with
+#               buildah; needs its base images from docker.io
+#   static      deploy/image/Containerfile: the static pure-Go advcheck, built
+#               here with Go (CGO_ENABLED=0), on an empty base
+#   auto        (default) the Dockerfile when its base images can be pulled,
+#               else the static image, saying why
+# The smoke test runs the image with podman as the manifests in deploy/k8s do
 # (read-only root, no capabilities, no privilege escalation, no network) and
 # checks that it runs as UID 65532 and that `advcheck version` works.
 #
-# Needs podman and buildah (Debian packages; installed with apt-get when run
-# as root). Where the default OCI runtime cannot start containers (crun on a
-# hybrid cgroup hierarchy; a host without CAP_SYS_RESOURCE refusing the
-# default rlimits), the runs use runc with lowered rlimits, and say so.
+# Needs podman and buildah (Debian packages; installed with apt-get, with
+# runc, when run as root). Where the default OCI runtime cannot start
+# containers (crun on a hybrid cgroup hierarchy; a host without
+# CAP_SYS_RESOURCE refusing the default rlimits), the runs use runc with
+# lowered rlimits, and say so.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 image=${1:-localhost/advcheck:latest}
@@ -36,13 +42,39 @@ fi
 
 ctx=$(mktemp -d)
 trap 'rm -rf "$ctx"' EXIT
-echo "image: building the static advcheck $version" >&2
-CGO_ENABLED=0 go build -trimpath -buildvcs=false \
-  -ldflags "-s -w -X github.com/advcheck/advcheck/internal/buildinfo.Version=$version" \
-  -o "$ctx/advcheck" ./cmd/advcheck
-cp deploy/image/Containerfile deploy/image/passwd deploy/image/group "$ctx/"
-buildah bud --quiet --timestamp 0 -f "$ctx/Containerfile" -t "$image" "$ctx" >/dev/null
-echo "image: built $image ($(podman image inspect --format '{{.Id}}' "$image" | cut -c1-12))" >&2
+
+from=${IMAGE_FROM:-auto}
+case $from in
+auto)
+  from=dockerfile
+  while read -r base; do
+    if ! out=$(podman pull --quiet "$base" 2>&1 </dev/null); then
+      echo "image: cannot pull $base, so the Dockerfile cannot be built here: $out" >&2
+      echo "image: building deploy/image/Containerfile (static pure-Go binary) instead" >&2
+      from=static
+      break
+    fi
+  done < <(sed -n 's/^FROM \([^ ]*\).*/\1/p' Dockerfile)
+  ;;
+dockerfile | static) ;;
+*)
+  echo "image: IMAGE_FROM=$from: want dockerfile, static or auto" >&2
+  exit 2
+  ;;
+esac
+
+if [ "$from" = dockerfile ]; then
+  echo "image: building the Dockerfile (advcheck $version)" >&2
+  buildah bud --quiet --layers --build-arg "VERSION=$version" -f Dockerfile -t "$image" . >/dev/null
+else
+  echo "image: building the static advcheck $version" >&2
+  CGO_ENABLED=0 go build -trimpath -buildvcs=false \
+    -ldflags "-s -w -X github.com/advcheck/advcheck/internal/buildinfo.Version=$version" \
+    -o "$ctx/advcheck" ./cmd/advcheck
+  cp deploy/image/Containerfile deploy/image/passwd deploy/image/group "$ctx/"
+  buildah bud --quiet --timestamp 0 -f "$ctx/Containerfile" -t "$image" "$ctx" >/dev/null
+fi
+echo "image: built $image from the $from ($(podman image inspect --format '{{.Id}}' "$image" | cut -c1-12))" >&2
 
 fail() {
   echo "image: FAIL: $*" >&2
@@ -89,4 +121,4 @@ case $out in
 *"read-only file system"*) echo "image: writing to the root is refused: ok" >&2 ;;
 *) fail "writing /report.json failed, but not for a read-only root: $out" ;;
 esac
-echo "image: $image passed the smoke test" >&2
+echo "image: $image ($from) passed the smoke test" >&2
