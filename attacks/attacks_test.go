@@ -48,6 +48,7 @@ var quick = []string{
 	"pgd:steps=5,target=random", "pgd:steps=4,loss=margin", "mifgsm:steps=5", "apgd-ce:iters=10",
 	"apgd-dlr:iters=10,norm=l2", "apgd-t:iters=5,targets=3", "square:queries=30", "noise-uniform:draws=3",
 	"noise-gaussian:draws=3,norm=l2", "autoattack:iters=5,targets=2,queries=20",
+	"fab:iters=5", "fab:iters=4,norm=l2,restarts=2", "fab-t:iters=5,targets=2", "fab-t:iters=3,targets=2,restarts=2,norm=l2",
 }
 
 // TestInvariants: for every attack, norm and eps, the adversarial points lie
@@ -99,7 +100,8 @@ func TestBatchIndependence(t *testing.T) {
 	m := openModel(t, "view_chain")
 	size := m.Spec().Size()
 	b := randomBatch(m, 5, 2)
-	for _, spec := range []string{"pgd:steps=5", "apgd-ce:iters=10", "square:queries=25", "noise-uniform:draws=3", "pgd:steps=3,target=random"} {
+	for _, spec := range []string{"pgd:steps=5", "apgd-ce:iters=10", "square:queries=25", "noise-uniform:draws=3", "pgd:steps=3,target=random",
+		"fab:iters=5,restarts=2", "fab-t:iters=4,targets=3,restarts=2,norm=l2"} {
 		a, _ := Parse(spec)
 		full := make([]float32, len(b.X))
 		if err := a.Run(ctx, m, b, 0.2, Seeds{Seed: 3, ID: a.ID()}, full, nil); err != nil {
