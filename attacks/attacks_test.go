@@ -3,6 +3,7 @@ package attacks
 import (
 	"context"
 	"errors"
+	"fmt"
 	"math"
 	"math/rand/v2"
 	"path/filepath"
@@ -48,6 +49,7 @@ var quick = []string{
 	"pgd:steps=5,target=random", "pgd:steps=4,loss=margin", "mifgsm:steps=5", "apgd-ce:iters=10",
 	"apgd-dlr:iters=10,norm=l2", "apgd-t:iters=5,targets=3", "square:queries=30", "noise-uniform:draws=3",
 	"noise-gaussian:draws=3,norm=l2", "autoattack:iters=5,targets=2,queries=20",
+	"square:queries=30,norm=l2", "square:queries=20,norm=l2,restarts=2,loss=ce",
 	"fab:iters=5", "fab:iters=4,norm=l2,restarts=2", "fab-t:iters=5,targets=2", "fab-t:iters=3,targets=2,restarts=2,norm=l2",
 }
 
@@ -101,7 +103,7 @@ func TestBatchIndependence(t *testing.T) {
 	size := m.Spec().Size()
 	b := randomBatch(m, 5, 2)
 	for _, spec := range []string{"pgd:steps=5", "apgd-ce:iters=10", "square:queries=25", "noise-uniform:draws=3", "pgd:steps=3,target=random",
-		"fab:iters=5,restarts=2", "fab-t:iters=4,targets=3,restarts=2,norm=l2"} {
+		"fab:iters=5,restarts=2", "fab-t:iters=4,targets=3,restarts=2,norm=l2", "square:queries=25,norm=l2"} {
 		a, _ := Parse(spec)
 		full := make([]float32, len(b.X))
 		if err := a.Run(ctx, m, b, 0.2, Seeds{Seed: 3, ID: a.ID()}, full, nil); err != nil {
@@ -236,6 +238,23 @@ func TestSquareSchedule(t *testing.T) {
 	for it, want := range cases {
 		if got := SquareP(it, 0.8); math.Abs(got-want) > 1e-15 {
 			t.Errorf("SquareP(%d) = %v, want %v", it, got, want)
+		}
+	}
+}
+
+// The L2 Square attack's window pattern equals the reference code's
+// (testdata/gen_square_golden.py), including even and degenerate sizes.
+func TestSquareEta(t *testing.T) {
+	for _, s := range []int{1, 3, 4, 5, 9, 28} {
+		want := golden(t, "square", fmt.Sprintf("eta_%d", s)).Float64s()
+		got := SquareEta(s)
+		if len(got) != len(want) {
+			t.Fatalf("SquareEta(%d): %d values, want %d", s, len(got), len(want))
+		}
+		for i := range got {
+			if math.Abs(got[i]-want[i]) > 1e-7 {
+				t.Fatalf("SquareEta(%d)[%d] = %v, reference %v", s, i, got[i], want[i])
+			}
 		}
 	}
 }

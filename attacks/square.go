@@ -8,13 +8,23 @@ import (
 	"github.com/advcheck/advcheck/models"
 )
 
-// Square is the L∞ Square attack (Andriushchenko et al. 2020), a
+// Square is the Square attack (Andriushchenko et al. 2020), a
 // gradient-free random search, with the settings AutoAttack uses: the margin
-// loss, p_init = 0.8, 5,000 queries, a start of vertical stripes of ±eps (one
-// sign per channel and column), and the published schedule for the fraction
-// p of pixels changed (SquareP). Each iteration proposes, per sample, a
-// random s×s window whose pixels move to ±eps (one random sign per channel)
-// and keeps the proposal when it lowers the loss or misclassifies.
+// loss, p_init = 0.8, 5,000 queries and the published schedule for the
+// fraction p of pixels changed (SquareP). Each iteration proposes, per
+// sample, a change inside random s×s windows and keeps the proposal when it
+// lowers the loss or misclassifies.
+//
+// L∞ starts from vertical stripes of ±eps (one sign per channel and column);
+// a proposal moves the pixels of one window to ±eps (one random sign per
+// channel). L2 starts from a grid of 5×5 windows each holding the
+// centred-square pattern η (SquareEta) with a random sign per channel, the
+// whole rescaled to L2 norm eps; a proposal (s odd, at least 3) replaces the
+// perturbation in one window by its normalised self plus a new ±η, rescaled
+// so that it takes the budget of that window, a second window, and what the
+// perturbation leaves unused of eps, and empties the second window; the
+// result is rescaled to norm eps. Both follow the reference code of
+// AutoAttack (square.py).
 //
 // Deviation from the reference code, deliberately: windows and signs are
 // drawn per sample from the sample's own random stream; the reference draws
@@ -24,6 +34,7 @@ import (
 // Square needs no gradient, so it is the check against gradient masking.
 type Square struct {
 	base
+	norm     Norm
 	queries  int
 	pInit    float64
 	loss     models.LossKind
@@ -31,10 +42,11 @@ type Square struct {
 }
 
 func init() {
-	register("square", "Square attack, L∞, gradient-free (Andriushchenko et al. 2020)", func() (Attack, *base, func() error) {
+	register("square", "Square attack, L∞ or L2, gradient-free (Andriushchenko et al. 2020)", func() (Attack, *base, func() error) {
 		a := &Square{queries: 5000, pInit: 0.8, loss: models.Margin, restarts: 1}
 		a.name = "square"
 		a.bind(
+			param{name: "norm", doc: "linf or l2", ptr: &a.norm},
 			param{name: "queries", doc: "model queries per sample per restart", ptr: &a.queries},
 			param{name: "p_init", doc: "initial fraction of pixels a window covers", ptr: &a.pInit},
 			param{name: "loss", doc: "margin or ce (the quantity the search lowers)", ptr: &a.loss},
@@ -53,7 +65,7 @@ func init() {
 }
 
 // Norm implements Attack.
-func (a *Square) Norm() Norm { return Linf }
+func (a *Square) Norm() Norm { return a.norm }
 
 // SquareP is the fraction of pixels a window covers at iteration it
 // (0-based): p_init halved at iterations 10, 50, 200, 500, 1000, 2000, 4000,
@@ -122,6 +134,7 @@ func (a *Square) Run(ctx context.Context, m models.Model, b Batch, eps float64, 
 		bestLoss[i] = math.Inf(1)
 	}
 	e := float32(eps)
+	sq := &squareL2{c: c, h: h, w: w, eps: eps, lo: spec.Lo, hi: spec.Hi}
 	for r := 0; r < a.restarts; r++ {
 		rows := pending(done)
 		if len(rows) == 0 {
@@ -134,14 +147,15 @@ func (a *Square) Run(ctx context.Context, m models.Model, b Batch, eps float64, 
 		margin := make([]float64, na)
 		lossMin := make([]float64, na)
 		gather(x0, b.X, rows, size)
-		streams := make([]interface {
-			Float64() float64
-			IntN(int) int
-		}, na)
+		streams := make([]squareRand, na)
 		for j, i := range rows {
 			rng := seeds.Stream(eps, b.Index[i], r)
 			streams[j] = rng
 			xb, xs := best[j*size:(j+1)*size], x0[j*size:(j+1)*size]
+			if a.norm == L2 {
+				sq.initL2(rng, xb, xs)
+				continue
+			}
 			for ch := 0; ch < c; ch++ {
 				for col := 0; col < w; col++ {
 					s := e
@@ -185,9 +199,20 @@ func (a *Square) Run(ctx context.Context, m models.Model, b Batch, eps float64, 
 			}
 			p := SquareP(it, a.pInit)
 			s := max(int(math.Round(math.Sqrt(p*float64(size)/float64(c)))), 1)
+			if a.norm == L2 {
+				// The L2 windows have a centre: odd, at least 3 wide.
+				s = max(s, 3)
+				if s%2 == 0 {
+					s++
+				}
+			}
 			s = min(s, h, w)
 			for q, j := range active {
 				rng := streams[j]
+				if a.norm == L2 {
+					sq.propose(rng, s, buf[q*size:(q+1)*size], best[j*size:(j+1)*size], x0[j*size:(j+1)*size])
+					continue
+				}
 				// As in the reference: the window's corner is uniform in [0, h−s) × [0, w−s).
 				vh, vw := int(rng.Float64()*float64(h-s)), int(rng.Float64()*float64(w-s))
 				xn, xb, xs := buf[q*size:(q+1)*size], best[j*size:(j+1)*size], x0[j*size:(j+1)*size]
@@ -236,4 +261,196 @@ func (a *Square) Run(ctx context.Context, m models.Model, b Batch, eps float64, 
 		}
 	}
 	return nil
+}
+
+type squareRand interface {
+	Float64() float64
+	IntN(int) int
+}
+
+// squareL2 builds the L2 Square attack's perturbations for C×H×W samples
+// in [lo, hi] at radius eps.
+type squareL2 struct {
+	c, h, w      int
+	eps, lo, hi  float64
+	etas         map[int][2][]float64 // SquareEta(s) and its transpose
+	delta, patch []float64
+}
+
+// SquareEta is the s×s pattern of the L2 Square attack (the reference's
+// eta): the upper ⌊s/2⌋ rows hold a centred stack of squares, the value at a
+// pixel Σ 1/(k+1)² over the k-th squares that cover it, the lower rows the
+// same pattern negated; the whole has L2 norm 1. Row-major.
+func SquareEta(s int) []float64 {
+	out := make([]float64, s*s)
+	top := squareRect(s/2, s)
+	bottom := squareRect(s-s/2, s)
+	copy(out, top)
+	for i, v := range bottom {
+		out[(s/2)*s+i] = -v
+	}
+	normalise(out)
+	return out
+}
+
+// squareRect is the reference's eta_rectangles(x, y): x×y, row-major, L2
+// norm 1 (zero when empty).
+func squareRect(x, y int) []float64 {
+	d := make([]float64, x*y)
+	xc, yc := x/2+1, y/2+1
+	c0, c1 := xc-1, yc-1
+	for k := 0; k < max(xc, yc); k++ {
+		v := 1 / float64((k+1)*(k+1))
+		for r := max(c0, 0); r < min(c0+2*k+1, x); r++ {
+			for col := max(c1, 0); col < min(c1+2*k+1, y); col++ {
+				d[r*y+col] += v
+			}
+		}
+		c0--
+		c1--
+	}
+	normalise(d)
+	return d
+}
+
+func normalise(d []float64) {
+	s := 0.0
+	for _, v := range d {
+		s += v * v
+	}
+	if s = math.Sqrt(s); s > 0 {
+		for i := range d {
+			d[i] /= s
+		}
+	}
+}
+
+// eta returns SquareEta(s), transposed with probability ½ as in the
+// reference.
+func (q *squareL2) eta(rng squareRand, s int) []float64 {
+	if q.etas == nil {
+		q.etas = map[int][2][]float64{}
+	}
+	e, ok := q.etas[s]
+	if !ok {
+		e[0] = SquareEta(s)
+		e[1] = make([]float64, s*s)
+		for r := 0; r < s; r++ {
+			for c := 0; c < s; c++ {
+				e[1][c*s+r] = e[0][r*s+c]
+			}
+		}
+		q.etas[s] = e
+	}
+	if rng.Float64() > 0.5 {
+		return e[1]
+	}
+	return e[0]
+}
+
+func (q *squareL2) sign(rng squareRand) float64 {
+	if rng.IntN(2) == 0 {
+		return -1
+	}
+	return 1
+}
+
+// apply writes x + eps·δ/‖δ‖₂ into out, clipped to the bounds.
+func (q *squareL2) apply(out, x []float32) {
+	s := 0.0
+	for _, v := range q.delta {
+		s += v * v
+	}
+	f := q.eps / (math.Sqrt(s) + 1e-12)
+	for i, v := range q.delta {
+		out[i] = float32(min(max(float64(x[i])+v*f, q.lo), q.hi))
+	}
+}
+
+// initL2 writes the start point: a grid of ⌊h/5⌋-wide windows, each η times
+// a random sign per channel.
+func (q *squareL2) initL2(rng squareRand, out, x []float32) {
+	c, h, w := q.c, q.h, q.w
+	q.delta = resize(q.delta, len(x))
+	clear(q.delta)
+	s := max(h/5, 1)
+	sp := (h - 5*s) / 2
+	for bh, vh := 0, sp; bh < h/s; bh, vh = bh+1, vh+s {
+		for bw, vw := 0, sp; bw < w/s; bw, vw = bw+1, vw+s {
+			eta := q.eta(rng, s)
+			for ch := 0; ch < c; ch++ {
+				g := q.sign(rng)
+				for r := 0; r < s && vh+r < h; r++ {
+					for col := 0; col < s && vw+col < w; col++ {
+						q.delta[(ch*h+vh+r)*w+vw+col] += g * eta[r*s+col]
+					}
+				}
+			}
+		}
+	}
+	q.apply(out, x)
+}
+
+// propose writes into out a proposal from best (the current point) around
+// the clean x with windows of side s.
+func (q *squareL2) propose(rng squareRand, s int, out, best, x []float32) {
+	c, h, w := q.c, q.h, q.w
+	q.delta = resize(q.delta, len(x))
+	q.patch = resize(q.patch, s*s)
+	total := 0.0
+	for i := range x {
+		d := float64(best[i]) - float64(x[i])
+		q.delta[i] = d
+		total += d * d
+	}
+	vh, vw := int(rng.Float64()*float64(h-s)), int(rng.Float64()*float64(w-s))
+	vh2, vw2 := int(rng.Float64()*float64(h-s)), int(rng.Float64()*float64(w-s))
+	eta := q.eta(rng, s)
+	in2 := func(r, col int) bool { return r >= vh2 && r < vh2+s && col >= vw2 && col < vw2+s }
+	left := math.Max(q.eps*q.eps-total, 0) / float64(c) // the unused budget, per channel
+	for ch := 0; ch < c; ch++ {
+		at := func(r, col int) int { return (ch*h+r)*w + col }
+		n1, nu := 0.0, 0.0 // window 1, and windows 1 ∪ 2
+		for r := 0; r < h; r++ {
+			for col := 0; col < w; col++ {
+				i1 := r >= vh && r < vh+s && col >= vw && col < vw+s
+				if i1 || in2(r, col) {
+					v := q.delta[at(r, col)]
+					nu += v * v
+					if i1 {
+						n1 += v * v
+					}
+				}
+			}
+		}
+		n1, nu = math.Sqrt(n1), math.Sqrt(nu)
+		g := q.sign(rng)
+		pn := 0.0
+		for r := 0; r < s; r++ {
+			for col := 0; col < s; col++ {
+				v := eta[r*s+col]*g + q.delta[at(vh+r, vw+col)]/(1e-12+n1)
+				q.patch[r*s+col] = v
+				pn += v * v
+			}
+		}
+		f := math.Sqrt(left+nu*nu) / (1e-12 + math.Sqrt(pn))
+		for r := vh2; r < vh2+s; r++ {
+			for col := vw2; col < vw2+s; col++ {
+				q.delta[at(r, col)] = 0
+			}
+		}
+		for r := 0; r < s; r++ {
+			for col := 0; col < s; col++ {
+				q.delta[at(vh+r, vw+col)] = q.patch[r*s+col] * f
+			}
+		}
+	}
+	q.apply(out, x)
+}
+
+func resize(v []float64, n int) []float64 {
+	if cap(v) < n {
+		return make([]float64, n)
+	}
+	return v[:n]
 }
