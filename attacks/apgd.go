@@ -46,16 +46,18 @@ type APGD struct {
 	rho      float64
 	momentum float64
 	targets  int
+	eot      int
 }
 
 func newAPGD(name string, loss models.LossKind, targets int) (Attack, *base, func() error) {
-	a := &APGD{loss: loss, iters: 100, restarts: 1, rho: 0.75, momentum: 0.75, targets: targets}
+	a := &APGD{loss: loss, iters: 100, restarts: 1, rho: 0.75, momentum: 0.75, targets: targets, eot: 1}
 	a.name = name
 	ps := []param{
 		{name: "norm", doc: "linf or l2", ptr: &a.norm},
 		{name: "iters", doc: "iterations per run", ptr: &a.iters},
 		{name: "restarts", doc: "random restarts (per target for apgd-t), each on samples not yet broken", ptr: &a.restarts},
 		{name: "rho", doc: "halve the step when at most this fraction of steps since the last checkpoint increased the loss", ptr: &a.rho},
+		{name: "eot", doc: "gradients averaged per step (expectation over transformation, for randomised models)", ptr: &a.eot},
 	}
 	if targets == 0 {
 		ps = append(ps, param{name: "loss", doc: "ce or dlr", ptr: &a.loss})
@@ -64,8 +66,8 @@ func newAPGD(name string, loss models.LossKind, targets int) (Attack, *base, fun
 	}
 	a.bind(ps...)
 	return a, &a.base, func() error {
-		if a.iters < 1 || a.restarts < 1 || a.rho <= 0 || a.rho > 1 {
-			return fmt.Errorf("iters and restarts must be positive, rho in (0, 1]")
+		if a.iters < 1 || a.restarts < 1 || a.eot < 1 || a.rho <= 0 || a.rho > 1 {
+			return fmt.Errorf("iters, restarts and eot must be positive, rho in (0, 1]")
 		}
 		if a.loss == models.Margin {
 			return fmt.Errorf("loss must be ce or dlr")
@@ -208,6 +210,7 @@ func (a *APGD) runOnce(ctx context.Context, m models.Model, b Batch, targets []i
 	// positions and retires the ones that are broken.
 	buf := make([]float32, na*size)
 	gbuf := make([]float32, na*size)
+	var eotSum []float64
 	evaluate := func() error {
 		nb := len(active)
 		sub := make([]int, nb)
@@ -217,11 +220,33 @@ func (a *APGD) runOnce(ctx context.Context, m models.Model, b Batch, targets []i
 		gather(buf, x, active, size)
 		obj := b.objective(a.loss, sub, targets, k)
 		lb := make([]float64, nb)
-		if err := m.LossGradient(ctx, buf[:nb*size], nb, obj, gbuf[:nb*size], logits[:nb*k], lb); err != nil {
-			return err
+		if a.eot <= 1 {
+			if err := m.LossGradient(ctx, buf[:nb*size], nb, obj, gbuf[:nb*size], logits[:nb*k], lb); err != nil {
+				return err
+			}
+			res.addQueries(sub, 1)
+			scatter(grad, gbuf, active, size)
+		} else {
+			// The mean of eot gradients; the loss and logits of the last, as
+			// in the reference.
+			if len(eotSum) < nb*size {
+				eotSum = make([]float64, na*size)
+			}
+			clear(eotSum[:nb*size])
+			for e := 0; e < a.eot; e++ {
+				if err := m.LossGradient(ctx, buf[:nb*size], nb, obj, gbuf[:nb*size], logits[:nb*k], lb); err != nil {
+					return err
+				}
+				for q, v := range gbuf[:nb*size] {
+					eotSum[q] += float64(v)
+				}
+			}
+			res.addQueries(sub, a.eot)
+			for q := range gbuf[:nb*size] {
+				gbuf[q] = float32(eotSum[q] / float64(a.eot))
+			}
+			scatter(grad, gbuf, active, size)
 		}
-		res.addQueries(sub, 1)
-		scatter(grad, gbuf, active, size)
 		keep := active[:0]
 		for q, j := range active {
 			loss[j] = lb[q]

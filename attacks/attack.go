@@ -97,11 +97,12 @@ const (
 	MaxRestarts = 1_000     // restarts: runs per sample
 	MaxQueries  = 1_000_000 // queries: model evaluations per sample per run of a search attack
 	MaxDraws    = 100_000   // draws: noise samples per input
+	MaxEOT      = 1_000     // eot: gradients averaged per step
 )
 
 // iterationLimits bounds every integer parameter of these names, whichever
 // attack has it.
-var iterationLimits = map[string]int{"steps": MaxSteps, "iters": MaxSteps, "restarts": MaxRestarts, "queries": MaxQueries, "draws": MaxDraws}
+var iterationLimits = map[string]int{"steps": MaxSteps, "iters": MaxSteps, "restarts": MaxRestarts, "queries": MaxQueries, "draws": MaxDraws, "eot": MaxEOT}
 
 func (p param) value() any {
 	switch v := p.ptr.(type) {

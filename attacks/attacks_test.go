@@ -49,6 +49,7 @@ var quick = []string{
 	"pgd:steps=5,target=random", "pgd:steps=4,loss=margin", "mifgsm:steps=5", "apgd-ce:iters=10",
 	"apgd-dlr:iters=10,norm=l2", "apgd-t:iters=5,targets=3", "square:queries=30", "noise-uniform:draws=3",
 	"noise-gaussian:draws=3,norm=l2", "autoattack:iters=5,targets=2,queries=20",
+	"autoattack:iters=4,targets=2,queries=15,norm=l2", "autoattack:version=rand,iters=4,eot=2", "apgd-ce:iters=5,eot=3",
 	"square:queries=30,norm=l2", "square:queries=20,norm=l2,restarts=2,loss=ce",
 	"fab:iters=5", "fab:iters=4,norm=l2,restarts=2", "fab-t:iters=5,targets=2", "fab-t:iters=3,targets=2,restarts=2,norm=l2",
 }
@@ -256,6 +257,42 @@ func TestSquareEta(t *testing.T) {
 				t.Fatalf("SquareEta(%d)[%d] = %v, reference %v", s, i, got[i], want[i])
 			}
 		}
+	}
+}
+
+// The AutoAttack versions run the reference's attacks in its order with its
+// budgets (autoattack.py, set_version).
+func TestAutoAttackStages(t *testing.T) {
+	for spec, want := range map[string][]string{
+		"autoattack":                    {"apgd-ce:iters=100,restarts=1,eot=1", "apgd-t:targets=9,iters=100,restarts=1", "fab-t:targets=9,iters=100,restarts=1,norm=linf", "square:queries=5000,p_init=0.8,norm=linf"},
+		"autoattack:norm=l2":            {"apgd-ce:iters=100,restarts=1,eot=1", "apgd-t:targets=9,iters=100,restarts=1", "fab-t:targets=9,iters=100,restarts=1,norm=l2", "square:queries=5000,p_init=0.8,norm=l2"},
+		"autoattack:version=rand":       {"apgd-ce:iters=100,restarts=1,eot=20", "apgd-dlr:iters=100,restarts=1,eot=20"},
+		"autoattack:targets=20,iters=7": {"apgd-ce:iters=7,restarts=1,eot=1", "apgd-t:targets=9,iters=7,restarts=1", "fab-t:targets=9,iters=7,restarts=1,norm=linf", "square:queries=5000,p_init=0.8,norm=linf"},
+	} {
+		a, err := Parse(spec)
+		if err != nil {
+			t.Fatal(err)
+		}
+		stages := a.(*AutoAttack).Stages(10)
+		if len(stages) != len(want) {
+			t.Fatalf("%s: %d stages, want %d", spec, len(stages), len(want))
+		}
+		for i, st := range stages {
+			name, kv, _ := strings.Cut(want[i], ":")
+			if st.Name() != name {
+				t.Errorf("%s stage %d: %s, want %s", spec, i, st.Name(), name)
+			}
+			p := st.Params()
+			for _, f := range strings.Split(kv, ",") {
+				k, v, _ := strings.Cut(f, "=")
+				if fmt.Sprint(p[k]) != v {
+					t.Errorf("%s stage %s: %s=%v, want %s", spec, name, k, p[k], v)
+				}
+			}
+		}
+	}
+	if _, err := Parse("autoattack:version=plus"); err == nil || !strings.Contains(err.Error(), "want standard or rand") {
+		t.Errorf("version=plus: %v", err)
 	}
 }
 

@@ -1,8 +1,8 @@
 // Package attacks implements the evasion attacks advcheck runs against a
 // models.Model: FGSM and the fast gradient method, BIM, PGD, MI-FGSM,
-// APGD-CE/-DLR/-T, the Square attack, uniform and Gaussian noise baselines,
-// the AutoAttack protocol, and the minimal-norm attacks Carlini-Wagner L2,
-// DeepFool and FMN (see Minimizer).
+// APGD-CE/-DLR/-T, FAB and FAB-T, the Square attack (L∞ and L2), uniform and
+// Gaussian noise baselines, the AutoAttack protocol, and the minimal-norm
+// attacks Carlini-Wagner L2, DeepFool and FMN (see Minimizer).
 //
 // Every attack works in pixel space: it returns, for each sample, a point
 // within eps of the clean input in its Norm and within the model's bounds.

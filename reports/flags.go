@@ -22,7 +22,6 @@ const (
 	FlagBlackBoxBeats      = "blackbox_beats_whitebox"
 	FlagUnboundedFails     = "unbounded_attack_fails"
 	FlagNotConverged       = "not_converged"
-	FlagNotRobustBench     = "autoattack_without_fab"
 	FlagJPEGNotPILExact    = "jpeg_not_pil_exact"
 )
 
@@ -39,12 +38,12 @@ const notPILExact = "not PIL-exact"
 const significance = 0.05
 
 var blackBox = map[string]bool{"square": true, "noise-uniform": true, "noise-gaussian": true}
-var iterative = map[string]bool{"bim": true, "pgd": true, "mifgsm": true, "apgd-ce": true, "apgd-dlr": true, "apgd-t": true}
+var iterative = map[string]bool{"bim": true, "pgd": true, "mifgsm": true, "apgd-ce": true, "apgd-dlr": true, "apgd-t": true, "fab": true, "fab-t": true}
 
 func reliabilityIDs() map[string]bool {
 	return map[string]bool{FlagProbabilityOutputs: true, FlagZeroGradients: true, FlagNonFiniteGradients: true,
 		FlagRandomizedModel: true, FlagNonMonotone: true, FlagIterativeWeaker: true, FlagBlackBoxBeats: true,
-		FlagUnboundedFails: true, FlagNotConverged: true, FlagNotRobustBench: true, FlagJPEGNotPILExact: true}
+		FlagUnboundedFails: true, FlagNotConverged: true, FlagJPEGNotPILExact: true}
 }
 
 // reliabilityFlags decides every reliability flag from the samples.
@@ -65,9 +64,6 @@ func (r *Report) reliabilityFlags() []Flag {
 	names := map[string]string{}
 	for _, a := range r.Config.Attacks {
 		names[a.AttackID] = a.Name
-		if a.Name == "autoattack" {
-			add(FlagNotRobustBench, "info", "autoattack runs APGD-CE, APGD-T and Square but not FAB-T, so its numbers are not comparable with RobustBench entries")
-		}
 	}
 	if d := r.Dataset.Decoder; strings.Contains(d, notPILExact) {
 		add(FlagJPEGNotPILExact, "warning", "the JPEG images were decoded by %s, whose pixels differ from PIL's (libjpeg) by several levels on average and by tens of levels at colour edges of chroma-subsampled files, more than common eps: the model is tested on inputs its PIL pipeline never produces; use a binary built with the libjpeg tag (make build)", d)
