@@ -45,6 +45,7 @@ for v in GITHUB_ACTION_PATH GITHUB_OUTPUT GITHUB_STEP_SUMMARY RUNNER_TEMP; do
   [ -n "${!v:-}" ] || fail 2 "$v is not set: run-gate.sh runs as the step of the advcheck action"
 done
 [ -n "${ADVCHECK_POLICY:-}" ] || fail 2 "the policy input is required"
+[ "${RUNNER_OS:-}" != Windows ] || fail 4 "the advcheck action runs on Linux and macOS runners"
 
 work="$RUNNER_TEMP/advcheck"
 mkdir -p "$work/bin"
