@@ -23,8 +23,12 @@ func benchAttack(b *testing.B, spec string, eps float64) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	batch := Batch{X: d.X, Labels: d.Labels, Index: all(n)}
-	adv := make([]float32, len(d.X))
+	x, err := d.Samples(0, d.Len())
+	if err != nil {
+		b.Fatal(err)
+	}
+	batch := Batch{X: x, Labels: d.Labels, Index: all(n)}
+	adv := make([]float32, len(x))
 	queries := 0
 	b.ResetTimer()
 	for i := 0; i < b.N; i++ {

@@ -20,8 +20,12 @@ func accuracy(t *testing.T, m models.Model, spec string, eps float64, n int) flo
 	if err != nil {
 		t.Fatal(err)
 	}
-	b := Batch{X: d.X, Labels: d.Labels, Index: all(n)}
-	adv := make([]float32, len(d.X))
+	x, err := d.Samples(0, d.Len())
+	if err != nil {
+		t.Fatal(err)
+	}
+	b := Batch{X: x, Labels: d.Labels, Index: all(n)}
+	adv := make([]float32, len(x))
 	if err := a.Run(context.Background(), m, b, eps, Seeds{Seed: 1, ID: a.ID()}, adv, nil); err != nil {
 		t.Fatal(err)
 	}

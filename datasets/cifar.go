@@ -96,6 +96,7 @@ func openCIFAR(c cifarFormat, path string, opts Options) (*Dataset, error) {
 	if err != nil {
 		return nil, err
 	}
+	d.src.(*rawReader).path = file
 	d.Files = []File{{Path: file, SHA256: hex.EncodeToString(h.Sum(nil)), Bytes: st.Size()}}
 	if c.use == 0 {
 		d.Classes = append([]string(nil), CIFAR10Classes...)
@@ -149,10 +150,12 @@ func exists(path string) bool {
 	return err == nil
 }
 
-// readCIFAR decodes size bytes of CIFAR records from r, keeping the first
-// keep records (0 = all). Every record's labels are checked, kept or not,
-// and r is read to its end (so that a hash of it covers the whole file).
-// Limits are checked against size before anything is allocated.
+// readCIFAR reads size bytes of CIFAR records from r, keeping the labels of
+// the first keep records (0 = all). Every record's labels are checked, kept
+// or not, and r is read to its end (so that a hash of it covers the whole
+// file). Limits are checked against size before anything is allocated. The
+// pixels are not kept: the data set's reader reads them by offset from the
+// file, which the caller sets (rawReader.path).
 func readCIFAR(c cifarFormat, r io.Reader, size int64, name string, keep int, lim Limits) (*Dataset, error) {
 	rec := c.record()
 	if size > lim.MaxBytes {
@@ -180,8 +183,8 @@ func readCIFAR(c cifarFormat, r io.Reader, size int64, name string, keep int, li
 	if int64(keep)*cifarPixels > lim.MaxElements {
 		return nil, fmt.Errorf("%w: %s: %d samples of 3×32×32 are %d values, over the limit of %d", ErrBadData, name, keep, int64(keep)*cifarPixels, lim.MaxElements)
 	}
-	d := &Dataset{Shape: []int{3, 32, 32}, Scaling: "uint8/255",
-		X: make([]float32, keep*cifarPixels), Labels: make([]int, keep)}
+	d := &Dataset{Shape: []int{3, 32, 32}, Scaling: "uint8/255", Labels: make([]int, keep),
+		src: &rawReader{stride: rec, skip: int64(len(c.labels)), elems: cifarPixels, elemSize: 1, conv: u8Scaled}}
 	buf := make([]byte, rec)
 	for i := int64(0); i < n; i++ {
 		if _, err := io.ReadFull(br, buf); err != nil {
@@ -197,10 +200,6 @@ func readCIFAR(c cifarFormat, r io.Reader, size int64, name string, keep int, li
 			continue
 		}
 		d.Labels[i] = int(buf[c.use])
-		x := d.X[i*cifarPixels : (i+1)*cifarPixels]
-		for j, v := range buf[len(c.labels):] {
-			x[j] = float32(v) / 255
-		}
 	}
 	if k, _ := br.Read(buf[:1]); k > 0 {
 		return nil, fmt.Errorf("%w: %s: more than %d bytes (the file grew while it was read)", ErrBadData, name, size)

@@ -55,8 +55,8 @@ func TestCIFARSameHashAsNPY(t *testing.T) {
 				if d.Len() != want || !equalInts(d.Shape, []int{3, 32, 32}) || d.Scaling != "uint8/255" {
 					t.Errorf("%s limit %d: %d samples of %v (%s); want %d of [3 32 32] (uint8/255)", spec, limit, d.Len(), d.Shape, d.Scaling, want)
 				}
-				if d.SHA256() != ref.SHA256() {
-					t.Errorf("%s limit %d: data hash %s, the .npy copy's is %s (labels %v, want %v)", spec, limit, d.SHA256(), ref.SHA256(), d.Labels, ref.Labels)
+				if hashOf(t, d) != hashOf(t, ref) {
+					t.Errorf("%s limit %d: data hash %s, the .npy copy's is %s (labels %v, want %v)", spec, limit, hashOf(t, d), hashOf(t, ref), d.Labels, ref.Labels)
 				}
 			}
 		}
@@ -87,7 +87,7 @@ func TestCIFARFileHash(t *testing.T) {
 func TestCIFARPixelLayout(t *testing.T) {
 	d := mustOpen(t, "cifar10:"+cifar10Dir, Options{Limit: 3})
 	for i := 0; i < 3; i++ {
-		x := d.Sample(i)
+		x := sampleOf(t, d, i)
 		for c := 0; c < 3; c++ {
 			want := float32(0)
 			if c == i {
@@ -130,7 +130,7 @@ func TestCIFARClassNames(t *testing.T) {
 		t.Errorf("classes %q, files %+v", d.Classes, d.Files)
 	}
 	// The hash is of samples and labels: names do not change it.
-	if ref := mustOpen(t, "cifar100:"+cifar100Dir, Options{}); d.SHA256() != ref.SHA256() {
+	if ref := mustOpen(t, "cifar100:"+cifar100Dir, Options{}); hashOf(t, d) != hashOf(t, ref) {
 		t.Error("class names changed the data hash")
 	}
 
@@ -263,15 +263,16 @@ func FuzzCIFAR(f *testing.F) {
 			}
 			return
 		}
-		if len(d.X) != d.Len()*cifarPixels || d.Len() == 0 || int64(d.Len()) > int64(len(data))/c.record() {
-			t.Fatalf("%d samples, %d values from %d bytes", d.Len(), len(d.X), len(data))
+		d.src.(*rawReader).mem = data
+		if len(pixels(t, d)) != d.Len()*cifarPixels || d.Len() == 0 || int64(d.Len()) > int64(len(data))/c.record() {
+			t.Fatalf("%d samples, %d values from %d bytes", d.Len(), len(pixels(t, d)), len(data))
 		}
 		for _, l := range d.Labels {
 			if l < 0 || l >= classes {
 				t.Fatalf("label %d", l)
 			}
 		}
-		for _, v := range d.X {
+		for _, v := range pixels(t, d) {
 			if v < 0 || v > 1 {
 				t.Fatalf("pixel %v", v)
 			}

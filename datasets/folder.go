@@ -5,7 +5,11 @@ import (
 	"image"
 	"image/color"
 	_ "image/png" // PNG decoder
+	"runtime"
+	"slices"
 	"sort"
+	"sync"
+	"sync/atomic"
 
 	"github.com/advcheck/advcheck/internal/safeio"
 )
@@ -83,46 +87,21 @@ func OpenFolder(dir string, opts Options) (*Dataset, error) {
 			}
 		}
 	}
+	// Listing reads no image: the images are decoded when they are read,
+	// and only those kept (Options.Limit).
+	var paths []string
 	for k, class := range classes {
 		label := labels[k]
 		images, err := listImages(dir, class.name, info)
 		if err != nil {
 			return nil, err
 		}
+		if len(d.Labels)+len(images) > lim.MaxSamples {
+			return nil, fmt.Errorf("%w: %s: more than %d images", ErrBadData, dir, lim.MaxSamples)
+		}
 		for _, path := range images {
-			if len(d.Labels) >= lim.MaxSamples {
-				return nil, fmt.Errorf("%w: %s: more than %d images", ErrBadData, dir, lim.MaxSamples)
-			}
-			img, format, err := decodeImage(path, lim)
-			if err != nil {
-				return nil, err
-			}
-			if format == "jpeg" {
-				d.Decoder = JPEGDecoder
-			}
-			b := img.Bounds()
-			c := 1
-			if shape != nil {
-				c = shape[0]
-			} else if !isGray(img) {
-				c = 3
-			}
-			w, h, err := opts.Preprocess.size(path, b.Dx(), b.Dy(), c, lim)
-			if err != nil {
-				return nil, err
-			}
-			if shape == nil {
-				shape = []int{c, h, w}
-			}
-			if h != shape[1] || w != shape[2] {
-				return nil, fmt.Errorf("%w: %s is %d×%d%s, the model takes %d×%d%s", ErrBadData, path, w, h, opts.Preprocess.after(b.Dx(), b.Dy()), shape[2], shape[1], opts.Preprocess.hint())
-			}
-			if int64(len(d.X))+int64(shape[0]*shape[1]*shape[2]) > lim.MaxElements {
-				return nil, fmt.Errorf("%w: %s: more than %d pixel values", ErrBadData, dir, lim.MaxElements)
-			}
-			d.X = appendScaled(d.X, opts.Preprocess.apply(planes8(img, c), c, b.Dx(), b.Dy()))
+			paths = append(paths, path)
 			d.Labels = append(d.Labels, label)
-			d.Files = append(d.Files, fileHash(path))
 		}
 		info.Classes = append(info.Classes, ClassLabel{Folder: class.name, Label: label, Images: len(images), Symlink: class.target})
 	}
@@ -130,8 +109,129 @@ func OpenFolder(dir string, opts Options) (*Dataset, error) {
 		return nil, fmt.Errorf("%w: %s: the class folders hold no images", ErrBadData, dir)
 	}
 	sort.SliceStable(info.Classes, func(i, j int) bool { return info.Classes[i].Label < info.Classes[j].Label })
-	d.Shape = shape
+	if n := opts.Limit; n > 0 && n < len(paths) {
+		paths, d.Labels = paths[:n], d.Labels[:n]
+	}
+	r := &folderReader{d: d, paths: paths, pp: opts.Preprocess, lim: lim}
+	if shape == nil {
+		// The first image sets the size: 3 channels if it is in colour.
+		img, format, err := decodeImage(paths[0], lim)
+		if err != nil {
+			return nil, err
+		}
+		if format == "jpeg" {
+			d.Decoder = JPEGDecoder
+		}
+		c := 3
+		if isGray(img) {
+			c = 1
+		}
+		w, h, err := opts.Preprocess.size(paths[0], img.Bounds().Dx(), img.Bounds().Dy(), c, lim)
+		if err != nil {
+			return nil, err
+		}
+		shape = []int{c, h, w}
+	}
+	d.Shape = append([]int(nil), shape...)
+	r.c, r.h, r.w = shape[0], shape[1], shape[2]
+	if int64(len(paths))*int64(d.Size()) > lim.MaxElements {
+		return nil, fmt.Errorf("%w: %s: more than %d pixel values", ErrBadData, dir, lim.MaxElements)
+	}
+	d.Files = make([]File, len(paths))
+	for i, p := range paths {
+		d.Files[i] = File{Path: p}
+	}
+	// The first image is decoded now, so that a folder of the wrong size is
+	// refused when it is opened; the others are checked as they are read.
+	if err := r.decode(make([]float32, d.Size()), 0, 1, true); err != nil {
+		return nil, err
+	}
+	d.src = r
 	return d, nil
+}
+
+// folderReader decodes the images of a folder as they are read, several at
+// a time in parallel, in the order of their indices.
+type folderReader struct {
+	d       *Dataset // whose Files and Decoder the hashing pass fills in
+	paths   []string
+	c, h, w int
+	pp      Preprocess
+	lim     Limits
+}
+
+func (r *folderReader) read(dst []float32, lo, hi int) error {
+	return r.decode(dst, lo, hi, false)
+}
+
+// readScan reads as read does, and records each image file's SHA-256 and
+// whether a JPEG was decoded: the pass that hashes the data set reads every
+// image once.
+func (r *folderReader) readScan(dst []float32, lo, hi int) error {
+	return r.decode(dst, lo, hi, true)
+}
+
+func (r *folderReader) close() error { return nil }
+
+func (r *folderReader) decode(dst []float32, lo, hi int, record bool) error {
+	size := r.c * r.h * r.w
+	errs := make([]error, hi-lo)
+	jpeg := make([]bool, hi-lo)
+	each(hi-lo, func(j int) {
+		path := r.paths[lo+j]
+		img, format, err := decodeImage(path, r.lim)
+		if err != nil {
+			errs[j] = err
+			return
+		}
+		jpeg[j] = format == "jpeg"
+		b := img.Bounds()
+		w, h, err := r.pp.size(path, b.Dx(), b.Dy(), r.c, r.lim)
+		if err != nil {
+			errs[j] = err
+			return
+		}
+		if h != r.h || w != r.w {
+			errs[j] = fmt.Errorf("%w: %s is %d×%d%s, the model takes %d×%d%s", ErrBadData, path, w, h, r.pp.after(b.Dx(), b.Dy()), r.w, r.h, r.pp.hint())
+			return
+		}
+		u8Scaled(dst[j*size:(j+1)*size], r.pp.apply(planes8(img, r.c), r.c, b.Dx(), b.Dy()))
+		if record {
+			r.d.Files[lo+j] = fileHash(path)
+		}
+	})
+	for _, err := range errs {
+		if err != nil {
+			return err
+		}
+	}
+	if record && slices.Contains(jpeg, true) {
+		r.d.Decoder = JPEGDecoder
+	}
+	return nil
+}
+
+// each calls fn(j) for every j in [0, n) on up to GOMAXPROCS goroutines.
+// Image decoding runs on its own goroutines, beside the compute workers of
+// package parallel, so that the next batch decodes while one is attacked.
+func each(n int, fn func(j int)) {
+	k := min(runtime.GOMAXPROCS(0), n)
+	var next atomic.Int64
+	var wg sync.WaitGroup
+	for w := 0; w < k; w++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for {
+				j := int(next.Add(1)) - 1
+				if j >= n {
+					return
+				}
+				fn(j)
+			}
+		}()
+	}
+	wg.Wait()
 }
 
 // decodeImage decodes a PNG, or a JPEG as PIL does (see JPEGDecoder), and

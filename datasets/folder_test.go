@@ -47,7 +47,7 @@ func TestFolderSymlinkedClass(t *testing.T) {
 	}
 	// Each sample's pixels are its class's gray level: the labels follow the images.
 	for i, want := range []float32{10, 10, 20, 20, 30, 30} {
-		if got := d.Sample(i)[0] * 255; got != want {
+		if got := sampleOf(t, d, i)[0] * 255; got != want {
 			t.Errorf("sample %d: level %v, want %v", i, got, want)
 		}
 	}

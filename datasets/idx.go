@@ -18,10 +18,14 @@ import (
 
 // idxArray is a decoded IDX file.
 type idxArray struct {
-	dims []int
-	kind byte      // IDX element type
-	u8   []uint8   // kind 0x08
-	f    []float64 // other kinds, widened
+	dims  []int
+	kind  byte  // IDX element type
+	total int64 // values
+	// offset is where the values start: after the header's 4 + 4·len(dims) bytes.
+	offset int64
+	raw    []byte    // the values as stored (readIDX)
+	u8     []uint8   // kind 0x08
+	f      []float64 // other kinds, widened
 }
 
 var idxSizes = map[byte]int{0x08: 1, 0x09: 1, 0x0B: 2, 0x0C: 4, 0x0D: 4, 0x0E: 8}
@@ -35,6 +39,7 @@ type hashedFile struct {
 	r    io.Reader
 	path string
 	size int64
+	gz   bool // the file is gzip-compressed; r reads it decompressed
 }
 
 func openHashed(path string, lim int64) (*hashedFile, error) {
@@ -61,6 +66,7 @@ func openHashed(path string, lim int64) (*hashedFile, error) {
 			return nil, fmt.Errorf("%w: %s: bad gzip header: %v", ErrBadData, path, err)
 		}
 		r = zr
+		hf.gz = true
 	}
 	hf.r = io.LimitReader(r, lim+1)
 	return hf, nil
@@ -73,8 +79,9 @@ func (hf *hashedFile) finish() File {
 	return File{Path: hf.path, SHA256: hex.EncodeToString(hf.h.Sum(nil)), Bytes: hf.size}
 }
 
-// readIDX decodes one IDX stream. lim bounds the elements it may hold.
-func readIDX(r io.Reader, name string, maxElems int64, maxBytes int64) (*idxArray, error) {
+// readIDXHeader reads an IDX header and checks its dimensions against the
+// limits; the values follow it.
+func readIDXHeader(r io.Reader, name string, maxElems int64, maxBytes int64) (*idxArray, error) {
 	var head [4]byte
 	if _, err := io.ReadFull(r, head[:]); err != nil {
 		return nil, fmt.Errorf("%w: %s: truncated: no IDX header", ErrBadData, name)
@@ -94,7 +101,7 @@ func readIDX(r io.Reader, name string, maxElems int64, maxBytes int64) (*idxArra
 	if _, err := io.ReadFull(r, dimBytes); err != nil {
 		return nil, fmt.Errorf("%w: %s: truncated header", ErrBadData, name)
 	}
-	a := &idxArray{kind: head[2]}
+	a := &idxArray{kind: head[2], offset: int64(4 + 4*nd)}
 	total := int64(1)
 	for i := 0; i < nd; i++ {
 		d := int64(binary.BigEndian.Uint32(dimBytes[4*i:]))
@@ -107,6 +114,17 @@ func readIDX(r io.Reader, name string, maxElems int64, maxBytes int64) (*idxArra
 	if total > maxElems || total*int64(size) > maxBytes {
 		return nil, fmt.Errorf("%w: %s: the header declares %v = %d values, over the limit of %d", ErrBadData, name, a.dims, total, maxElems)
 	}
+	a.total = total
+	return a, nil
+}
+
+// readIDX decodes one IDX stream. lim bounds the elements it may hold.
+func readIDX(r io.Reader, name string, maxElems int64, maxBytes int64) (*idxArray, error) {
+	a, err := readIDXHeader(r, name, maxElems, maxBytes)
+	if err != nil {
+		return nil, err
+	}
+	total, size := a.total, idxSizes[a.kind]
 	want := total * int64(size)
 	// Read in chunks so a header that lies about the size costs no more
 	// memory than the data actually present.
@@ -123,6 +141,7 @@ func readIDX(r io.Reader, name string, maxElems int64, maxBytes int64) (*idxArra
 		return nil, fmt.Errorf("%w: %s: data after the %d values the header declares", ErrBadData, name, total)
 	}
 	b := buf.Bytes()
+	a.raw = b
 	switch a.kind {
 	case 0x08:
 		a.u8 = b
@@ -146,15 +165,39 @@ func readIDX(r io.Reader, name string, maxElems int64, maxBytes int64) (*idxArra
 	return a, nil
 }
 
+// skipIDXValues reads past the values an IDX header declares, checking
+// that the stream holds exactly them.
+func skipIDXValues(r io.Reader, a *idxArray, name string) error {
+	want := a.total * int64(idxSizes[a.kind])
+	n, err := io.CopyN(io.Discard, r, want)
+	if err != nil && err != io.EOF {
+		return fmt.Errorf("%w: %s: %v", ErrBadData, name, err)
+	}
+	if n < want {
+		return fmt.Errorf("%w: %s: truncated: the header says %v (%d bytes of data), the file holds %d", ErrBadData, name, a.dims, want, n)
+	}
+	var extra [1]byte
+	if k, _ := r.Read(extra[:]); k > 0 {
+		return fmt.Errorf("%w: %s: data after the %d values the header declares", ErrBadData, name, a.total)
+	}
+	return nil
+}
+
 // OpenIDX reads IDX images (N×H×W or N×C×H×W; uint8 scaled by 1/255, other
-// types as stored) and labels (N integers), each plain or gzip.
+// types as stored) and labels (N integers), each plain or gzip. The images
+// are read through once to hash the file and check its size; samples are
+// then read by offset (gzip files: decompressed forward) as they are needed.
 func OpenIDX(images, labels string, opts Options) (*Dataset, error) {
 	lim := opts.Limits.withDefaults()
 	hi, err := openHashed(images, lim.MaxBytes)
 	if err != nil {
 		return nil, err
 	}
-	ia, err := readIDX(hi.r, images, lim.MaxElements, lim.MaxBytes)
+	ia, err := readIDXHeader(hi.r, images, lim.MaxElements, lim.MaxBytes)
+	if err == nil {
+		err = skipIDXValues(hi.r, ia, images)
+	}
+	gz := hi.gz
 	fi := hi.finish()
 	if err != nil {
 		return nil, err
@@ -172,10 +215,53 @@ func OpenIDX(images, labels string, opts Options) (*Dataset, error) {
 	if err != nil {
 		return nil, err
 	}
+	r := d.src.(*rawReader)
+	r.path, r.gz = images, gz
 	d.Files = []File{fi, fl}
 	return d, nil
 }
 
+// idxConv converts stored IDX values of a kind into float32 pixels: uint8
+// scaled by 1/255, other kinds as stored (big-endian).
+func idxConv(kind byte) func(dst []float32, raw []byte) {
+	switch kind {
+	case 0x09:
+		return func(dst []float32, raw []byte) {
+			for i := range dst {
+				dst[i] = float32(int8(raw[i]))
+			}
+		}
+	case 0x0B:
+		return func(dst []float32, raw []byte) {
+			for i := range dst {
+				dst[i] = float32(int16(binary.BigEndian.Uint16(raw[2*i:])))
+			}
+		}
+	case 0x0C:
+		return func(dst []float32, raw []byte) {
+			for i := range dst {
+				dst[i] = float32(int32(binary.BigEndian.Uint32(raw[4*i:])))
+			}
+		}
+	case 0x0D:
+		return func(dst []float32, raw []byte) {
+			for i := range dst {
+				dst[i] = math.Float32frombits(binary.BigEndian.Uint32(raw[4*i:]))
+			}
+		}
+	case 0x0E:
+		return func(dst []float32, raw []byte) {
+			for i := range dst {
+				dst[i] = float32(math.Float64frombits(binary.BigEndian.Uint64(raw[8*i:])))
+			}
+		}
+	}
+	return u8Scaled
+}
+
+// fromIDX makes a data set of IDX images (ia: its header, and its values
+// when they are in memory) and labels (la, read whole). Its reader reads
+// from ia.raw; OpenIDX points it at the file instead.
 func fromIDX(ia, la *idxArray, images, labels string, lim Limits) (*Dataset, error) {
 	if len(ia.dims) != 3 && len(ia.dims) != 4 {
 		return nil, fmt.Errorf("%w: %s: images are %v; want N×H×W or N×C×H×W", ErrBadData, images, ia.dims)
@@ -194,18 +280,14 @@ func fromIDX(ia, la *idxArray, images, labels string, lim Limits) (*Dataset, err
 	if len(ia.dims) == 4 {
 		d.Shape = append([]int(nil), ia.dims[1:]...)
 	}
-	if ia.kind == 0x08 {
-		d.X = make([]float32, len(ia.u8))
-		for i, v := range ia.u8 {
-			d.X[i] = float32(v) / 255
-		}
-		d.Scaling = "uint8/255"
-	} else {
-		d.X = make([]float32, len(ia.f))
-		for i, v := range ia.f {
-			d.X[i] = float32(v)
-		}
+	d.Scaling = "uint8/255"
+	if ia.kind != 0x08 {
 		d.Scaling = "as stored"
+	}
+	size, esize := d.Size(), idxSizes[ia.kind]
+	d.src = &rawReader{mem: ia.raw, stride: int64(size * esize), elems: size, elemSize: esize, conv: idxConv(ia.kind)}
+	if ia.raw == nil {
+		d.src.(*rawReader).off = ia.offset
 	}
 	d.Labels = make([]int, n)
 	for i := 0; i < n; i++ {

@@ -37,9 +37,12 @@ func fileHash(path string) File {
 // NHWC arrays are transposed to NCHW.
 //
 // Labels: an integer array (or floats holding integers) of N values (N or N×1).
+//
+// Only the images' header is read when the data set is opened; samples are
+// read by offset as they are needed, so memory does not grow with N.
 func OpenNPY(images, labels string, opts Options) (*Dataset, error) {
 	lim := opts.Limits.withDefaults()
-	x, err := npy.ReadFile(images, npyLimits(lim))
+	xh, err := npy.ReadFileHeader(images, npyLimits(lim))
 	if err != nil {
 		return nil, fmt.Errorf("%w: %v", ErrBadData, err)
 	}
@@ -47,16 +50,28 @@ func OpenNPY(images, labels string, opts Options) (*Dataset, error) {
 	if err != nil {
 		return nil, fmt.Errorf("%w: %v", ErrBadData, err)
 	}
-	d, err := fromArrays(x, y, images, labels, opts.Layout, lim)
+	d, hwc, err := arrayShape(xh.Shape, xh.DType, images, opts.Layout, lim)
 	if err != nil {
 		return nil, err
 	}
+	if d.Labels, err = arrayLabels(y, d.Len(), images, labels); err != nil {
+		return nil, err
+	}
+	esize := xh.DType.Size()
+	conv := xh.Float32s
+	if xh.DType == npy.Uint8 {
+		conv = u8Scaled
+	}
+	size := d.Size()
+	d.src = &rawReader{path: images, off: xh.DataOffset, stride: int64(size * esize), elems: size, elemSize: esize, conv: conv, hwc: hwc}
 	d.Files = []File{fileHash(images), fileHash(labels)}
 	return d, nil
 }
 
 // OpenNPZ reads an .npz archive holding images and labels as members x and
-// y (or images and labels, or X and Y), read as OpenNPY reads them.
+// y (or images and labels, or X and Y), read as OpenNPY reads them. Archive
+// members may be compressed, so the images are decoded whole when the
+// archive is opened: for data sets too large for memory use .npy files.
 func OpenNPZ(path string, opts Options) (*Dataset, error) {
 	lim := opts.Limits.withDefaults()
 	arrs, err := npy.ReadNPZFile(path, npyLimits(lim))
@@ -82,10 +97,12 @@ func OpenNPZ(path string, opts Options) (*Dataset, error) {
 	return nil, fmt.Errorf("%w: %s: no members x and y (or images and labels); it has %v", ErrBadData, path, names)
 }
 
-func fromArrays(x, y *npy.Array, xname, yname, layout string, lim Limits) (*Dataset, error) {
-	d := &Dataset{}
+// arrayShape makes a data set (without labels or reader) for an image array
+// of shape s and dtype dt: its sample shape, its scaling and, for an NHWC
+// array, the H×W×C layout of a stored sample.
+func arrayShape(s []int, dt npy.DType, xname, layout string, lim Limits) (d *Dataset, hwc []int, err error) {
+	d = &Dataset{}
 	n := 0
-	s := x.Shape
 	switch len(s) {
 	case 2:
 		n, d.Shape = s[0], []int{s[1]}
@@ -99,39 +116,54 @@ func fromArrays(x, y *npy.Array, xname, yname, layout string, lim Limits) (*Data
 		}
 		if nhwc {
 			d.Shape = []int{s[3], s[1], s[2]}
+			hwc = []int{s[1], s[2], s[3]}
 		} else {
 			d.Shape = []int{s[1], s[2], s[3]}
 		}
-		defer func() {
-			if nhwc && d.X != nil {
-				d.X = nhwcToNCHW(d.X, n, s[1], s[2], s[3])
-			}
-		}()
 	default:
-		return nil, fmt.Errorf("%w: %s: images have shape %v; want N×H×W, N×C×H×W, N×H×W×C or N×D", ErrBadData, xname, s)
+		return nil, nil, fmt.Errorf("%w: %s: images have shape %v; want N×H×W, N×C×H×W, N×H×W×C or N×D", ErrBadData, xname, s)
 	}
 	if n > lim.MaxSamples {
-		return nil, fmt.Errorf("%w: %s: %d samples, over the limit of %d", ErrBadData, xname, n, lim.MaxSamples)
+		return nil, nil, fmt.Errorf("%w: %s: %d samples, over the limit of %d", ErrBadData, xname, n, lim.MaxSamples)
 	}
-	switch x.DType {
+	switch dt {
 	case npy.Uint8:
-		d.X = make([]float32, len(x.U8))
-		for i, v := range x.U8 {
-			d.X[i] = float32(v) / 255
-		}
 		d.Scaling = "uint8/255"
 	case npy.Bool:
-		return nil, fmt.Errorf("%w: %s: boolean images are not supported", ErrBadData, xname)
+		return nil, nil, fmt.Errorf("%w: %s: boolean images are not supported", ErrBadData, xname)
 	default:
-		d.X = x.Float32s()
-		d.Scaling = "as stored (" + string(x.DType) + ")"
-		for i, v := range d.X {
-			if math.IsNaN(float64(v)) || math.IsInf(float64(v), 0) {
-				size := len(d.X) / max(n, 1)
-				return nil, fmt.Errorf("%w: %s: sample %d holds %v", ErrBadData, xname, i/max(size, 1), v)
-			}
-		}
+		d.Scaling = "as stored (" + string(dt) + ")"
 	}
+	d.Labels = make([]int, n) // the count; arrayLabels fills them
+	return d, hwc, nil
+}
+
+// fromArrays makes a data set of arrays held in memory (an .npz's members).
+func fromArrays(x, y *npy.Array, xname, yname, layout string, lim Limits) (*Dataset, error) {
+	d, hwc, err := arrayShape(x.Shape, x.DType, xname, layout, lim)
+	if err != nil {
+		return nil, err
+	}
+	n := d.Len()
+	var xs []float32
+	if x.DType == npy.Uint8 {
+		xs = make([]float32, len(x.U8))
+		u8Scaled(xs, x.U8)
+	} else {
+		xs = x.Float32s()
+	}
+	if hwc != nil {
+		xs = nhwcToNCHW(xs, n, hwc[0], hwc[1], hwc[2])
+	}
+	d.src = &floatReader{x: xs, size: d.Size()}
+	if d.Labels, err = arrayLabels(y, n, xname, yname); err != nil {
+		return nil, err
+	}
+	return d, nil
+}
+
+// arrayLabels reads n labels from y.
+func arrayLabels(y *npy.Array, n int, xname, yname string) ([]int, error) {
 	ys := y.Shape
 	if !(len(ys) == 1 || (len(ys) == 2 && ys[1] == 1)) {
 		return nil, fmt.Errorf("%w: %s: labels have shape %v; want N", ErrBadData, yname, ys)
@@ -154,28 +186,36 @@ func fromArrays(x, y *npy.Array, xname, yname, layout string, lim Limits) (*Data
 			return nil, fmt.Errorf("%w: %s: %v", ErrBadData, yname, err)
 		}
 	}
-	d.Labels = make([]int, n)
+	out := make([]int, n)
 	for i, v := range labels {
 		if v < 0 || v > math.MaxInt32 {
 			return nil, fmt.Errorf("%w: %s: label %d is %d, not a class index", ErrBadData, yname, i, v)
 		}
-		d.Labels[i] = int(v)
+		out[i] = int(v)
 	}
-	return d, nil
+	return out, nil
 }
+
+// floatReader reads samples held in memory.
+type floatReader struct {
+	x    []float32
+	size int
+}
+
+func (r *floatReader) read(dst []float32, lo, hi int) error {
+	copy(dst, r.x[lo*r.size:hi*r.size])
+	return nil
+}
+
+func (r *floatReader) close() error { return nil }
 
 func isChannels(c int) bool { return c == 1 || c == 3 || c == 4 }
 
 func nhwcToNCHW(x []float32, n, h, w, c int) []float32 {
 	out := make([]float32, len(x))
 	for i := 0; i < n; i++ {
-		for y := 0; y < h; y++ {
-			for z := 0; z < w; z++ {
-				for k := 0; k < c; k++ {
-					out[((i*c+k)*h+y)*w+z] = x[((i*h+y)*w+z)*c+k]
-				}
-			}
-		}
+		s := h * w * c
+		hwcToCHW(out[i*s:(i+1)*s], x[i*s:(i+1)*s], h, w, c)
 	}
 	return out
 }

@@ -76,7 +76,7 @@ func TestResizeCenterCropMatchesTorchvision(t *testing.T) {
 	}
 	size := d.Size()
 	for i := range d.Len() {
-		comparePixels(t, d.Files[i].Path, d.Sample(i), g["x"].U8[i*size:(i+1)*size])
+		comparePixels(t, d.Files[i].Path, sampleOf(t, d, i), g["x"].U8[i*size:(i+1)*size])
 	}
 	if d.Preprocess == nil || d.Preprocess.Resize != 256 || d.Preprocess.CenterCrop[0] != 224 {
 		t.Errorf("Preprocess %+v, want resize 256 and crop 224×224 recorded", d.Preprocess)
@@ -195,7 +195,10 @@ func TestPreprocessRefused(t *testing.T) {
 		{"resize over limits", folder, Preprocess{Resize: 30000}, Limits{MaxElements: 1 << 24}, ErrBadData, "a_512x384.jpg: 512×384 resized to 40000×30000 is over the limit"},
 		{"not a folder", "mnist-sample", Preprocess{Resize: 28}, Limits{}, ErrSpec, "apply only to folder:DIR data"},
 	} {
-		_, err := Open(tc.spec, Options{Preprocess: tc.p, Limits: tc.lim})
+		d, err := Open(tc.spec, Options{Preprocess: tc.p, Limits: tc.lim})
+		if err == nil { // images after the first are checked as they are read
+			_, err = d.SHA256()
+		}
 		if !errors.Is(err, tc.want) || !strings.Contains(err.Error(), tc.msg) {
 			t.Errorf("%s: got %v, want %v containing %q", tc.name, err, tc.want, tc.msg)
 		}

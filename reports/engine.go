@@ -14,8 +14,10 @@ import (
 // Source is the data a plan attacks, indexed by global sample index.
 type Source interface {
 	Len() int
-	Sample(i int) []float32 // pixel values of sample i (the model's Spec().Size())
 	Label(i int) int
+	// ReadSamples writes the pixel values of the samples idx, in that
+	// order, into dst (len(idx) times the model's Spec().Size()).
+	ReadSamples(dst []float32, idx []int) error
 }
 
 // Progress receives progress of a run. Units are attacked sample × eps pairs.
@@ -128,19 +130,48 @@ func (p *Plan) Execute(ctx context.Context, done *Samples, examples *[]Example) 
 	prog.Start(len(todo) * units)
 	defer prog.Done()
 	ex := newExamplePicker(p, examples)
-	for b := 0; b < len(todo); b += p.Batch {
+	size := p.Model.Spec().Size()
+	// The next batch is read while one is attacked: one batch ahead, in
+	// order, so that memory is two batches of inputs whatever the data.
+	type input struct {
+		idx []int
+		x   []float32
+		err error
+	}
+	next := make(chan input, 1)
+	stop := make(chan struct{})
+	defer close(stop)
+	go func() {
+		defer close(next)
+		for b := 0; b < len(todo); b += p.Batch {
+			idx := todo[b:min(b+p.Batch, len(todo))]
+			in := input{idx: idx, x: make([]float32, len(idx)*size)}
+			in.err = p.Data.ReadSamples(in.x, idx)
+			select {
+			case next <- in:
+			case <-stop:
+				return
+			}
+			if in.err != nil {
+				return
+			}
+		}
+	}()
+	for in := range next {
 		if err := ctx.Err(); err != nil {
 			return s, err
 		}
-		idx := todo[b:min(b+p.Batch, len(todo))]
-		bo, err := p.runBatch(ctx, idx, ex)
+		if in.err != nil {
+			return s, in.err
+		}
+		bo, err := p.runBatch(ctx, in.idx, in.x, ex)
 		if err != nil {
 			return s, err
 		}
 		if err := s.append(bo); err != nil {
 			return s, err
 		}
-		prog.Add(len(idx) * units)
+		prog.Add(len(in.idx) * units)
 	}
 	return s, nil
 }
@@ -206,14 +237,13 @@ func (s *Samples) append(b *Samples) error {
 // ErrModelOutput is returned when the model produces NaN or ±Inf logits on clean inputs.
 var ErrModelOutput = errors.New("the model's outputs are not finite")
 
-func (p *Plan) runBatch(ctx context.Context, idx []int, ex *examplePicker) (*Samples, error) {
+// runBatch attacks the samples idx, whose pixels are x.
+func (p *Plan) runBatch(ctx context.Context, idx []int, x []float32, ex *examplePicker) (*Samples, error) {
 	m := p.Model
 	spec := m.Spec()
 	n, size, k := len(idx), spec.Size(), spec.Classes
-	x := make([]float32, n*size)
 	truth := make([]int, n)
 	for j, i := range idx {
-		copy(x[j*size:(j+1)*size], p.Data.Sample(i))
 		truth[j] = p.Data.Label(i)
 	}
 	clean := make([]float32, n*k)

@@ -23,9 +23,14 @@ type memSource struct {
 	size   int
 }
 
-func (s *memSource) Len() int               { return len(s.labels) }
-func (s *memSource) Sample(i int) []float32 { return s.x[i*s.size : (i+1)*s.size] }
-func (s *memSource) Label(i int) int        { return s.labels[i] }
+func (s *memSource) Len() int { return len(s.labels) }
+func (s *memSource) ReadSamples(dst []float32, idx []int) error {
+	for j, i := range idx {
+		copy(dst[j*s.size:(j+1)*s.size], s.x[i*s.size:(i+1)*s.size])
+	}
+	return nil
+}
+func (s *memSource) Label(i int) int { return s.labels[i] }
 
 // fixture is a small model with data it classifies well enough to attack:
 // inputs are the model's own clean predictions' source images.

@@ -44,9 +44,13 @@ func linearHead(b *ir.Builder, x *ir.Value) *ir.Value {
 	d, _ := datasets.Open("mnist-sample", datasets.Options{})
 	w := ir.NewTensor(784, 10)
 	count := make([]float64, 10)
+	px, err := d.Samples(0, d.Len())
+	if err != nil {
+		panic(err)
+	}
 	for i, l := range d.Labels {
 		count[l]++
-		for p, v := range d.Sample(i) {
+		for p, v := range px[i*784 : (i+1)*784] {
 			w.Data[p*10+l] += float64(v)
 		}
 	}

@@ -50,5 +50,10 @@ func dataSHA256(o *verifyOptions, r *reports.Report) (string, error) {
 	if err != nil {
 		return "", dataErr(fmt.Errorf("--data: %w", err))
 	}
-	return d.SHA256(), nil
+	defer d.Close()
+	sum, err := d.SHA256()
+	if err != nil {
+		return "", dataErr(fmt.Errorf("--data: %w", err))
+	}
+	return sum, nil
 }

@@ -238,7 +238,12 @@ func (o *sweepOptions) buildPlan(stderr io.Writer) (*reports.Plan, reports.Repor
 	if mh.metadata != nil {
 		base.Model.Metadata = mh.metadata
 	}
-	base.Dataset = reports.Dataset{Spec: o.data, SHA256Decoded: data.SHA256(), Total: data.Len(), LabelSource: o.labels,
+	// Check read every sample once and hashed them in the same pass.
+	sum, err := data.SHA256()
+	if err != nil {
+		return nil, base, dataErr(err)
+	}
+	base.Dataset = reports.Dataset{Spec: o.data, SHA256Decoded: sum, Total: data.Len(), LabelSource: o.labels,
 		Scaling: data.Scaling, Shape: data.Shape, Classes: data.Classes, Decoder: data.Decoder}
 	for _, f := range data.Files {
 		base.Dataset.Files = append(base.Dataset.Files, reports.DataFile{Path: f.Path, SHA256: f.SHA256, Bytes: f.Bytes})
@@ -285,6 +290,9 @@ func runSweep(ctx context.Context, o *sweepOptions, command []string, stdout, st
 	})
 	if err != nil {
 		return err
+	}
+	if c, ok := p.Data.(io.Closer); ok {
+		defer c.Close()
 	}
 	var resume *reports.Report
 	if o.resume != "" {
@@ -350,6 +358,8 @@ func classifyRunError(err error) error {
 		return usageErr(err)
 	case errors.Is(err, models.ErrObjective):
 		return usageErr(err) // e.g. DLR on a model with too few classes
+	case errors.Is(err, datasets.ErrBadData):
+		return badInputErr(err) // a data file that changed or broke during the run
 	}
 	return err
 }

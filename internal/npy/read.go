@@ -60,7 +60,7 @@ func ReadFile(path string, lim Limits) (*Array, error) {
 // before reading. prealloc says the data are known to be there (not just
 // claimed), so that memory for all of them may be allocated at once;
 // otherwise it grows as data arrive.
-func readArray(r io.Reader, lim Limits, maxElems, size int64, prealloc bool) (*Array, error) {
+func readHeader(r io.Reader, lim Limits, maxElems, size int64) (*Header, error) {
 	if size > lim.MaxFileBytes {
 		return nil, errorf(ErrLimit, "file is %d bytes, limit is %d", size, lim.MaxFileBytes)
 	}
@@ -139,7 +139,18 @@ func readArray(r io.Reader, lim Limits, maxElems, size int64, prealloc bool) (*A
 		}
 	}
 
-	a := &Array{Shape: h.shape, DType: dt}
+	return &Header{Shape: h.shape, DType: dt, BigEndian: big, DataOffset: int64(prefix) + hlen, DataBytes: want}, nil
+}
+
+func readArray(r io.Reader, lim Limits, maxElems, size int64, prealloc bool) (*Array, error) {
+	h, err := readHeader(r, lim, maxElems, size)
+	if err != nil {
+		return nil, err
+	}
+	dt, big, want := h.DType, h.BigEndian, h.DataBytes
+	itemsize := int64(dt.Size())
+	elems := want / itemsize
+	a := &Array{Shape: h.Shape, DType: dt}
 	d := decoder{a: a, big: big, total: int(elems), prealloc: prealloc}
 	buf := make([]byte, min(want, chunkBytes))
 	for got := int64(0); got < want; {
