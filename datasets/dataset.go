@@ -226,7 +226,7 @@ func (d *Dataset) SHA256() (string, error) {
 }
 
 // scanBytes is about how many pixel bytes a pass over the data holds.
-const scanBytes = 16 << 20
+const scanBytes = 4 << 20
 
 // scan reads every sample once, in order and a chunk at a time, checks that
 // its values are finite and passes it to check (when not nil), and computes
