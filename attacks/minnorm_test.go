@@ -43,7 +43,7 @@ func TestMinimizerAnswers(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	b := Batch{X: d.X, Labels: d.Labels, Index: all(n)}
+	b := Batch{X: samplesOf(t, d), Labels: d.Labels, Index: all(n)}
 	size, k := m.Spec().Size(), m.Spec().Classes
 	for _, spec := range quickMin {
 		a, err := Parse(spec)
@@ -154,7 +154,7 @@ func TestMinimizerBatchIndependence(t *testing.T) {
 		t.Fatal(err)
 	}
 	size := m.Spec().Size()
-	b := Batch{X: d.X, Labels: d.Labels, Index: all(n)}
+	b := Batch{X: samplesOf(t, d), Labels: d.Labels, Index: all(n)}
 	for _, spec := range quickMin {
 		a, _ := Parse(spec)
 		full, fullDist, _ := minimize(t, a, m, b)
@@ -335,7 +335,7 @@ func TestMinimalNormsOnMNIST(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	b := Batch{X: d.X, Labels: d.Labels, Index: all(n)}
+	b := Batch{X: samplesOf(t, d), Labels: d.Labels, Index: all(n)}
 	cnn := zooModel(t, "mnist-cnn")
 	median := func(m models.Model, spec string) (float64, []float64) {
 		a, _ := Parse(spec)

@@ -98,3 +98,13 @@ func TestAttackStrengthOnMNIST(t *testing.T) {
 		t.Errorf("the adversarially trained CNN keeps %.2f under PGD at eps 0.3 (undefended %.2f)", robust, plain)
 	}
 }
+
+// samplesOf reads every sample of d.
+func samplesOf(t testing.TB, d *datasets.Dataset) []float32 {
+	t.Helper()
+	x, err := d.Samples(0, d.Len())
+	if err != nil {
+		t.Fatal(err)
+	}
+	return x
+}
