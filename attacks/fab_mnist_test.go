@@ -39,10 +39,11 @@ func TestFABTMinimalNormsReference(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	x := samplesOf(t, d)
 	a, _ := Parse("fab-t")
-	adv := make([]float32, len(d.X))
+	adv := make([]float32, len(x))
 	dist := make([]float64, n)
-	if err := a.(*FAB).Minimize(context.Background(), m, Batch{X: d.X, Labels: d.Labels, Index: all(n)}, Seeds{}, adv, dist, nil); err != nil {
+	if err := a.(*FAB).Minimize(context.Background(), m, Batch{X: x, Labels: d.Labels, Index: all(n)}, Seeds{}, adv, dist, nil); err != nil {
 		t.Fatal(err)
 	}
 	size := m.Spec().Size()
@@ -66,7 +67,7 @@ func TestFABTMinimalNormsReference(t *testing.T) {
 			if v < 0 || v > 1 {
 				t.Fatalf("sample %d: value %v outside [0, 1]", i, v)
 			}
-			delta[q] = v - d.X[i*size+q]
+			delta[q] = v - x[i*size+q]
 		}
 		if got := Linf.Dist(delta); math.Abs(got-dist[i]) > 1e-6 {
 			t.Errorf("sample %d: reported distance %v, point at %v", i, dist[i], got)
