@@ -32,11 +32,32 @@ func (g ConvGeom) Direct() bool {
 	return g.KH == 1 && g.KW == 1 && g.SH == 1 && g.SW == 1 && g.PT == 0 && g.PL == 0 && g.OH == g.H && g.OW == g.W
 }
 
-// im2col writes the patches of channels [c0, c0+C/Group) of one sample x
-// (C×H×W) into col (ColRows×ColCols).
-func im2col[T Float](g ConvGeom, x []T, c0 int, col []T) {
+// Tiling: a sample's im2col matrix has ColRows × OH·OW elements, 115 MB
+// for a 3×3 convolution of 64 channels at 224 px. Larger than colWhole
+// elements, it is built and multiplied in tiles of whole output rows of at
+// most colTile elements (at least one row), which stay in cache between
+// im2col and the GEMM and bound the scratch. The tiling depends on the
+// geometry alone, so a sample's result does not depend on its batch.
+// (Variables only so that tests can tile small convolutions.)
+var (
+	colWhole = 1 << 20
+	colTile  = 1 << 18
+)
+
+// TileRows is the number of output rows of one im2col tile.
+func (g ConvGeom) TileRows() int {
+	k := g.ColRows()
+	if k*g.OH*g.OW <= colWhole {
+		return g.OH
+	}
+	return min(g.OH, max(1, colTile/(k*g.OW)))
+}
+
+// im2col writes the patches of output rows [r0, r1) of channels
+// [c0, c0+C/Group) of one sample x (C×H×W) into col (ColRows × (r1−r0)·OW).
+func im2col[T Float](g ConvGeom, x []T, c0 int, col []T, r0, r1 int) {
 	cg := g.C / g.Group
-	ohw := g.OH * g.OW
+	ohw := (r1 - r0) * g.OW
 	row := 0
 	for c := c0; c < c0+cg; c++ {
 		plane := x[c*g.H*g.W : (c+1)*g.H*g.W]
@@ -44,9 +65,9 @@ func im2col[T Float](g ConvGeom, x []T, c0 int, col []T) {
 			for kw := 0; kw < g.KW; kw++ {
 				dst := col[row*ohw : (row+1)*ohw]
 				row++
-				for oh := 0; oh < g.OH; oh++ {
+				for oh := r0; oh < r1; oh++ {
 					ih := oh*g.SH - g.PT + kh*g.DH
-					out := dst[oh*g.OW : (oh+1)*g.OW]
+					out := dst[(oh-r0)*g.OW : (oh-r0+1)*g.OW]
 					if ih < 0 || ih >= g.H {
 						clear(out)
 						continue
@@ -80,10 +101,11 @@ func im2col[T Float](g ConvGeom, x []T, c0 int, col []T) {
 	}
 }
 
-// col2imAdd adds col (ColRows×ColCols) back into channels [c0, c0+C/Group) of dx.
-func col2imAdd[T Float](g ConvGeom, col []T, c0 int, dx []T) {
+// col2imAdd adds col (ColRows × (r1−r0)·OW, output rows [r0, r1)) back into
+// channels [c0, c0+C/Group) of dx.
+func col2imAdd[T Float](g ConvGeom, col []T, c0 int, dx []T, r0, r1 int) {
 	cg := g.C / g.Group
-	ohw := g.OH * g.OW
+	ohw := (r1 - r0) * g.OW
 	row := 0
 	for c := c0; c < c0+cg; c++ {
 		plane := dx[c*g.H*g.W : (c+1)*g.H*g.W]
@@ -91,13 +113,13 @@ func col2imAdd[T Float](g ConvGeom, col []T, c0 int, dx []T) {
 			for kw := 0; kw < g.KW; kw++ {
 				src := col[row*ohw : (row+1)*ohw]
 				row++
-				for oh := 0; oh < g.OH; oh++ {
+				for oh := r0; oh < r1; oh++ {
 					ih := oh*g.SH - g.PT + kh*g.DH
 					if ih < 0 || ih >= g.H {
 						continue
 					}
 					dst := plane[ih*g.W : (ih+1)*g.W]
-					in := src[oh*g.OW : (oh+1)*g.OW]
+					in := src[(oh-r0)*g.OW : (oh-r0+1)*g.OW]
 					iw := kw*g.DW - g.PL
 					if g.SW == 1 {
 						lo := max(0, -iw)
@@ -122,12 +144,13 @@ func col2imAdd[T Float](g ConvGeom, col []T, c0 int, dx []T) {
 	}
 }
 
-// ConvScratch is the number of elements of scratch one worker needs.
+// ConvScratch is the number of elements of scratch one worker needs: one
+// im2col tile.
 func (g ConvGeom) ConvScratch() int {
 	if g.Direct() {
 		return 0
 	}
-	return g.ColRows() * g.ColCols()
+	return g.ColRows() * g.TileRows() * g.OW
 }
 
 // ConvForward computes samples [lo, hi) of y (N×M×OH×OW) from x (N×C×H×W),
@@ -137,6 +160,7 @@ func ConvForward[T Float](g ConvGeom, x, w, b, y []T, lo, hi int, col []T) {
 	in, out := g.C*g.H*g.W, g.M*g.OH*g.OW
 	ohw := g.OH * g.OW
 	mg, k := g.M/g.Group, g.ColRows()
+	tile := g.TileRows()
 	for n := lo; n < hi; n++ {
 		xs, ys := x[n*in:(n+1)*in], y[n*out:(n+1)*out]
 		if b != nil {
@@ -152,13 +176,17 @@ func ConvForward[T Float](g ConvGeom, x, w, b, y []T, lo, hi int, col []T) {
 			beta = 1
 		}
 		for gi := 0; gi < g.Group; gi++ {
-			src := col
+			wg, yg := w[gi*mg*k:(gi+1)*mg*k], ys[gi*mg*ohw:(gi+1)*mg*ohw]
 			if g.Direct() {
-				src = xs[gi*k*ohw : (gi+1)*k*ohw]
-			} else {
-				im2col(g, xs, gi*(g.C/g.Group), col)
+				blas.Gemm(false, false, mg, ohw, k, 1, wg, k, xs[gi*k*ohw:(gi+1)*k*ohw], ohw, beta, yg, ohw)
+				continue
 			}
-			blas.Gemm(false, false, mg, ohw, k, 1, w[gi*mg*k:(gi+1)*mg*k], k, src, ohw, beta, ys[gi*mg*ohw:(gi+1)*mg*ohw], ohw)
+			for r0 := 0; r0 < g.OH; r0 += tile {
+				r1 := min(r0+tile, g.OH)
+				cols := (r1 - r0) * g.OW
+				im2col(g, xs, gi*(g.C/g.Group), col, r0, r1)
+				blas.Gemm(false, false, mg, cols, k, 1, wg, k, col, cols, beta, yg[r0*g.OW:], ohw)
+			}
 		}
 	}
 }
@@ -169,6 +197,7 @@ func ConvBackwardInput[T Float](g ConvGeom, dy, w, dx []T, lo, hi int, col []T) 
 	in, out := g.C*g.H*g.W, g.M*g.OH*g.OW
 	ohw := g.OH * g.OW
 	mg, k := g.M/g.Group, g.ColRows()
+	tile := g.TileRows()
 	for n := lo; n < hi; n++ {
 		dys, dxs := dy[n*out:(n+1)*out], dx[n*in:(n+1)*in]
 		if g.Direct() {
@@ -179,8 +208,13 @@ func ConvBackwardInput[T Float](g ConvGeom, dy, w, dx []T, lo, hi int, col []T) 
 		}
 		clear(dxs)
 		for gi := 0; gi < g.Group; gi++ {
-			blas.Gemm(true, false, k, ohw, mg, 1, w[gi*mg*k:(gi+1)*mg*k], k, dys[gi*mg*ohw:(gi+1)*mg*ohw], ohw, 0, col, ohw)
-			col2imAdd(g, col, gi*(g.C/g.Group), dxs)
+			wg, dyg := w[gi*mg*k:(gi+1)*mg*k], dys[gi*mg*ohw:(gi+1)*mg*ohw]
+			for r0 := 0; r0 < g.OH; r0 += tile {
+				r1 := min(r0+tile, g.OH)
+				cols := (r1 - r0) * g.OW
+				blas.Gemm(true, false, k, cols, mg, 1, wg, k, dyg[r0*g.OW:], ohw, 0, col, cols)
+				col2imAdd(g, col, gi*(g.C/g.Group), dxs, r0, r1)
+			}
 		}
 	}
 }
