@@ -147,7 +147,7 @@ func col2imAdd[T Float](g ConvGeom, col []T, c0 int, dx []T, r0, r1 int) {
 // ConvScratch is the number of elements of scratch one worker needs: one
 // im2col tile.
 func (g ConvGeom) ConvScratch() int {
-	if g.Direct() {
+	if g.Direct() || g.Depthwise() {
 		return 0
 	}
 	return g.ColRows() * g.TileRows() * g.OW
@@ -175,6 +175,13 @@ func ConvForward[T Float](g ConvGeom, x, w, b, y []T, lo, hi int, col []T) {
 		if b != nil {
 			beta = 1
 		}
+		if g.Depthwise() {
+			if b == nil {
+				clear(ys)
+			}
+			depthwiseForward(g, xs, w, ys)
+			continue
+		}
 		for gi := 0; gi < g.Group; gi++ {
 			wg, yg := w[gi*mg*k:(gi+1)*mg*k], ys[gi*mg*ohw:(gi+1)*mg*ohw]
 			if g.Direct() {
@@ -200,6 +207,10 @@ func ConvBackwardInput[T Float](g ConvGeom, dy, w, dx []T, lo, hi int, col []T) 
 	tile := g.TileRows()
 	for n := lo; n < hi; n++ {
 		dys, dxs := dy[n*out:(n+1)*out], dx[n*in:(n+1)*in]
+		if g.Depthwise() {
+			depthwiseBackward(g, dys, w, dxs)
+			continue
+		}
 		if g.Direct() {
 			for gi := 0; gi < g.Group; gi++ {
 				blas.Gemm(true, false, k, ohw, mg, 1, w[gi*mg*k:(gi+1)*mg*k], k, dys[gi*mg*ohw:(gi+1)*mg*ohw], ohw, 0, dxs[gi*k*ohw:(gi+1)*k*ohw], ohw)

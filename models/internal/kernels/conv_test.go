@@ -71,6 +71,13 @@ func TestConvTiles(t *testing.T) {
 		geom(6, 9, 10, 12, 5, 2, 1, 2, 3),
 		geom(5, 8, 8, 7, 1, 2, 1, 0, 1), // 1×1, stride 2
 		geom(2, 7, 5, 3, 7, 1, 1, 3, 1), // kernel larger than a tile row
+		// Depthwise (direct kernels): multiplier 1 and 2, stride 2, dilation,
+		// padding wider than the kernel's reach, odd sizes, 5×5.
+		geom(5, 9, 7, 5, 3, 2, 1, 1, 5),
+		geom(4, 8, 11, 8, 3, 1, 1, 1, 4),
+		geom(3, 10, 9, 3, 3, 1, 3, 4, 3),
+		geom(3, 13, 12, 6, 5, 2, 1, 2, 3),
+		geom(2, 3, 4, 2, 3, 3, 1, 3, 2),
 	} {
 		for _, tile := range []int{0, 1, 2, 5} { // 0: untiled
 			colWhole, colTile = 1<<20, 1<<18
@@ -91,11 +98,19 @@ func TestConvTiles(t *testing.T) {
 					t.Fatalf("%s: y[%d] = %v, want %v", name, i, y[i], want[i])
 				}
 			}
+			// Without a bias, into a buffer holding garbage.
+			lin := convNaive(g, x, w, nil, n)
+			y = randSlice(rng, len(y))
+			ConvForward(g, x, w, nil, y, 0, n, col)
+			for i := range y {
+				if math.Abs(y[i]-lin[i]) > 1e-12*(1+math.Abs(lin[i])) {
+					t.Fatalf("%s, no bias: y[%d] = %v, want %v", name, i, y[i], lin[i])
+				}
+			}
 			// Adjoint: with no bias, <conv(x), dy> = <x, dx>.
 			dy := randSlice(rng, len(y))
 			dx := randSlice(rng, len(x)) // overwritten
 			ConvBackwardInput(g, dy, w, dx, 0, n, col)
-			lin := convNaive(g, x, w, nil, n)
 			var lhs, rhs float64
 			for i := range lin {
 				lhs += lin[i] * dy[i]
@@ -119,5 +134,33 @@ func TestConvScratchTiled(t *testing.T) {
 	mnist := geom(32, 26, 26, 64, 3, 1, 1, 0, 1)
 	if s := mnist.ConvScratch(); s != mnist.ColRows()*mnist.ColCols() {
 		t.Errorf("MNIST conv: %d elements, want the whole matrix %d", s, mnist.ColRows()*mnist.ColCols())
+	}
+}
+
+// A MobileNetV2 depthwise layer (144 channels, 56×56, 3×3) and a ResNet-50
+// 3×3 layer (64 channels, 56×56), one sample forward and input gradient.
+func BenchmarkConv(b *testing.B) {
+	for _, c := range []struct {
+		name string
+		g    ConvGeom
+	}{{"depthwise144x56", geom(144, 56, 56, 144, 3, 1, 1, 1, 144)}, {"conv64x56", geom(64, 56, 56, 64, 3, 1, 1, 1, 1)}} {
+		b.Run(c.name, func(b *testing.B) {
+			g := c.g
+			rng := rand.New(rand.NewPCG(1, 1))
+			x32 := func(n int) []float32 {
+				v := make([]float32, n)
+				for i := range v {
+					v[i] = float32(rng.NormFloat64())
+				}
+				return v
+			}
+			x, w, bias := x32(g.C*g.H*g.W), x32(g.M*g.C/g.Group*g.KH*g.KW), x32(g.M)
+			y, dx, col := make([]float32, g.M*g.OH*g.OW), make([]float32, len(x)), make([]float32, g.ConvScratch())
+			b.ResetTimer()
+			for i := 0; i < b.N; i++ {
+				ConvForward(g, x, w, bias, y, 0, 1, col)
+				ConvBackwardInput(g, y, w, dx, 0, 1, col)
+			}
+		})
 	}
 }
