@@ -20,6 +20,15 @@ PyTorch 1.13 at opsets 13 and 17:
                             dim] and taken apart with Gather, batched MatMuls, Softmax on the
                             last axis), an exact-GELU MLP and the class token's logits
                             (Gather on axis 1).
+    vit13, vit17            torchvision.models.VisionTransformer(image_size=32, patch_size=8,
+                            num_layers=2, num_heads=4, hidden_dim=64, mlp_dim=128):
+                            nn.MultiheadAttention, whose export merges the batch with the heads
+                            ([L×N·H×E/H]) and with the tokens ([L·N×E]).
+    swin13, swin17          torchvision.models.swin_transformer.SwinTransformer with two stages
+                            (embed_dim 16, depths 2 and 2, 2 and 4 heads, window 4, patch 4):
+                            windows merged with the batch ([N·W×16×C]), the shifted windows'
+                            torch.roll and attention mask (Range, Mod, ScatterND, Equal, Where,
+                            Not folded), relative position biases, patch merging.
 
 Goldens are written in the layout testdata/gen_models.py writes (x, y, out, logits, grad_ce),
 computed in float64 by autograd on 8 random inputs in [0, 1]. Layer scales, LayerNorm weights
@@ -33,10 +42,12 @@ import sys
 import torch
 import torch.nn as nn
 from torchvision.models.convnext import CNBlockConfig, ConvNeXt
+from torchvision.models.swin_transformer import SwinTransformer
+from torchvision.models.vision_transformer import VisionTransformer
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
-from gen_models import Base, calibrate, export, golden_inputs, goldens, op_histogram, save_goldens  # noqa: E402
+from gen_models import Base, export, golden_inputs, goldens, op_histogram, save_goldens  # noqa: E402
 
 
 class TinyConvNeXt(Base):
@@ -117,6 +128,60 @@ class TinyDeiT(Base):
         return self.net(x)
 
 
+class TinyViT(Base):
+    SHAPE = (3, 32, 32)
+
+    def __init__(self):
+        super().__init__()
+        self.net = VisionTransformer(image_size=32, patch_size=8, num_layers=2, num_heads=4, hidden_dim=64,
+                                     mlp_dim=128, num_classes=10)
+        randomize_norms(self.net)
+        with torch.no_grad():
+            self.net.class_token.normal_(0, 1)
+            self.net.heads.head.weight.normal_(0, 0.1)  # torchvision initialises it to zero
+
+    def logits(self, x):
+        return self.net(x)
+
+
+class TinySwin(Base):
+    SHAPE = (3, 32, 32)
+
+    def __init__(self):
+        super().__init__()
+        self.net = SwinTransformer(patch_size=[4, 4], embed_dim=16, depths=[2, 2], num_heads=[2, 4],
+                                   window_size=[4, 4], stochastic_depth_prob=0.0, num_classes=10)
+        randomize_norms(self.net)
+        with torch.no_grad():
+            for name, p in self.net.named_parameters():
+                if "relative_position_bias_table" in name:
+                    p.normal_(0, 1)
+
+    def logits(self, x):
+        return self.net(x)
+
+
+@torch.no_grad()
+def calibrate(model, x, target_std=3.0):
+    """gen_models.calibrate, skipping the Linear modules whose forward never runs (those of
+    nn.MultiheadAttention, which uses their weights directly)."""
+    for layer in [m for m in model.modules() if isinstance(m, (nn.Conv2d, nn.Linear))]:
+        seen = {}
+        h = layer.register_forward_hook(lambda m, i, o: seen.setdefault("o", o))
+        model.logits(x)
+        h.remove()
+        if "o" in seen:
+            std = seen["o"].std().item()
+            layer.weight.mul_(1.0 / std)
+            if layer.bias is not None:
+                layer.bias.mul_(1.0 / std)
+    w, b = model.final_params()
+    b.sub_(model.logits(x).mean(0))
+    s = target_std / model.logits(x).std().item()
+    w.mul_(s)
+    b.mul_(s)
+
+
 @torch.no_grad()
 def randomize_norms(net):
     for name, p in net.named_parameters():
@@ -137,6 +202,10 @@ def main():
         ("convnext17", TinyConvNeXt, 17, ["LayerNormalization", "Erf", "Conv"]),
         ("deit13", TinyDeiT, 13, ["Equal", "Where", "Expand", "Gather", "Softmax", "MatMul", "Pow"]),
         ("deit17", TinyDeiT, 17, ["Equal", "Where", "Expand", "Gather", "Softmax", "MatMul", "LayerNormalization"]),
+        ("vit13", TinyViT, 13, ["Equal", "Where", "Expand", "Softmax", "MatMul", "Pow"]),
+        ("vit17", TinyViT, 17, ["Equal", "Where", "Expand", "Softmax", "MatMul", "LayerNormalization"]),
+        ("swin13", TinySwin, 13, ["Range", "Mod", "ScatterND", "Where", "Not", "Softmax", "Pow"]),
+        ("swin17", TinySwin, 17, ["Range", "Mod", "ScatterND", "Where", "Not", "Softmax", "LayerNormalization"]),
     ]
     only = set(sys.argv[1:])
     for name, cls, opset, want in jobs:

@@ -53,11 +53,15 @@ type importer struct {
 	// bcast holds constants expanded to a batch-sized shape, with the
 	// Expand node's name: their batch axis has size 1.
 	bcast map[*Value]string
+
+	// merged holds the tensors whose batch axis the model merged with
+	// other axes, kept unmerged in the IR (see import_merged.go).
+	merged map[*Value][]int
 }
 
 func newImporter(opset int64, lim Limits) *importer {
 	return &importer{opset: opset, lim: lim.capped(), vals: map[string]*Value{}, poison: map[string]string{}, names: map[string]bool{},
-		gemmWeights: map[gemmKey]*Tensor{}, bcast: map[*Value]string{}}
+		gemmWeights: map[gemmKey]*Tensor{}, bcast: map[*Value]string{}, merged: map[*Value][]int{}}
 }
 
 func (im *importer) run(og *onnx.Graph) (*Graph, error) {
@@ -106,6 +110,9 @@ func (im *importer) run(og *onnx.Graph) (*Graph, error) {
 	}
 	if out.IsConst() {
 		return nil, errorf(ErrInvalid, "the output %q does not depend on the input", out.Name)
+	}
+	if im.groups(out) != nil {
+		return nil, errorf(ErrUnsupported, "the output %q is %s: its batch axis is merged with others", out.Name, im.onnxShapeString(out))
 	}
 	if err := checkDeclared(og.Outputs[0], out.Shape); err != nil {
 		return nil, err
@@ -361,7 +368,10 @@ func (im *importer) convert(idx int, n *onnx.Node) error {
 		// callers that skip it.
 		return &UnsupportedOpsError{Ops: []UnsupportedOp{{OpType: n.OpType, Domain: n.Domain, Count: 1, First: name}}}
 	}
-	out, err := e.conv(im, n, name)
+	out, handled, err := im.convertMerged(n, name)
+	if !handled {
+		out, err = e.conv(im, n, name)
+	}
 	if err != nil {
 		return err
 	}
@@ -1180,6 +1190,7 @@ func (im *importer) shape(n *onnx.Node) (*Value, error) {
 				t.Sym = make([]bool, len(t.Data))
 			}
 			t.Sym[i] = true
+			t.Data[i] = 1 // the coefficient: 1·N
 			continue
 		}
 		t.Data[i] = float64(d)

@@ -228,3 +228,55 @@ func TestShapeOpErrors(t *testing.T) {
 		})
 	}
 }
+
+// A tensor whose batch axis the model merges with another ([N×4×6] viewed
+// as [2·N×2×6]) is followed through Reshape, arithmetic and Softmax over a
+// single axis; ops that would mix samples, or that advcheck does not follow
+// through a merged axis, are refused.
+func TestMergedBatch(t *testing.T) {
+	merge := append(batchSizeNodes(),
+		node("Mul", []string{"n", "two"}, "n2"),
+		node("Concat", []string{"n2", "rest"}, "target", intAttr("axis", 0)),
+		node("Reshape", []string{"x", "target"}, "m"))
+	inits := append(append([]*onnx.Tensor(nil), batchSizeInits...),
+		i64("two", []int64{1}, 2), i64("rest", []int64{2}, 2, 6), i64("back", []int64{2}, 0, 24), f32("half", []int64{}, 0.5))
+	x := randX(3, 4, 6)
+	ok := append(append([]*onnx.Node(nil), merge...),
+		node("Mul", []string{"m", "half"}, "h"),
+		node("Softmax", []string{"h"}, "s", intAttr("axis", 2)),
+		node("Shape", []string{"s"}, "ss"),
+		node("Gather", []string{"ss", "zero"}, "rows"),
+		node("Div", []string{"rows", "two0"}, "n3"),
+		node("Unsqueeze", []string{"n3", "axes0"}, "n4"),
+		node("Concat", []string{"n4", "twentyfour"}, "target2", intAttr("axis", 0)),
+		node("Reshape", []string{"s", "target2"}, "y"))
+	y := evalModel(t, onnxModel([]*onnx.ValueInfo{image("x", 4, 6)}, append(inits, i64("twentyfour", []int64{1}, 24), i64("two0", []int64{}, 2)), ok, "y"), x)
+	for r := 0; r < 12; r++ { // softmax(x/2) over each row of 6
+		s := 0.0
+		for j := 0; j < 6; j++ {
+			s += math.Exp(x.Data[r*6+j] / 2)
+		}
+		for j := 0; j < 6; j++ {
+			if got, want := y.Data[r*6+j], math.Exp(x.Data[r*6+j]/2)/s; !near(got, want) {
+				t.Fatalf("row %d element %d: %v, want %v", r, j, got, want)
+			}
+		}
+	}
+	for _, c := range []struct {
+		name string
+		tail []*onnx.Node
+		want string
+	}{
+		{"softmax over the merged axis", []*onnx.Node{node("Softmax", []string{"m"}, "y", intAttr("axis", 0))}, "Softmax over a merged batch axis"},
+		{"reduce of a merged tensor", []*onnx.Node{node("ReduceSum", []string{"m"}, "y")}, "ReduceSum reads \"m\", whose batch axis the model merged with other axes ([2·N×2×6])"},
+		{"merged output", []*onnx.Node{node("Identity", []string{"m"}, "y")}, "its batch axis is merged with others"},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			nodes := append(append([]*onnx.Node(nil), merge...), c.tail...)
+			_, err := FromONNX(onnxModel([]*onnx.ValueInfo{image("x", 4, 6)}, inits, nodes, "y"), DefaultLimits())
+			if !errors.Is(err, ErrUnsupported) || !strings.Contains(err.Error(), c.want) {
+				t.Errorf("error %v, want ErrUnsupported saying %q", err, c.want)
+			}
+		})
+	}
+}

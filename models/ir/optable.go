@@ -67,7 +67,7 @@ var opTable = map[string]opEntry{
 	"ReduceSum":          {1, (*importer).reduce, "axes (attribute, or constant input from opset 13), keepdims, noop_with_empty_axes; not over the batch axis"},
 
 	"Flatten":         {1, (*importer).flatten, "axis; the batch is not merged with other dimensions"},
-	"Reshape":         {5, (*importer).reshape, "constant shape with 0 and -1, allowzero; a leading 1 is read as the batch"},
+	"Reshape":         {5, (*importer).reshape, "constant shape with 0 and -1, allowzero; a leading 1 is read as the batch; the batch may be merged with neighbouring axes (attention heads, windows) when samples stay apart"},
 	"Transpose":       {1, (*importer).transpose, "perm"},
 	"Concat":          {4, (*importer).concat, "not along the batch axis; a constant expanded to the batch size is broadcast"},
 	"Equal":           {1, (*importer).equal, "constants only (shape computations; the batch size equals no value below 1); folded"},
@@ -108,6 +108,11 @@ func binary(kind BinaryKind) opImport {
 		in, err := im.inputs(n, 2, 2)
 		if err != nil {
 			return nil, err
+		}
+		if kind == Mul || kind == Div {
+			if v, err := im.symArith(n, in); v != nil || err != nil {
+				return v, err
+			}
 		}
 		return im.add(name, n.OpType, Binary{kind}, nil, in[0], in[1])
 	}

@@ -17,7 +17,7 @@ func TestTransformerGoldens(t *testing.T) {
 	for _, c := range []struct {
 		name  string
 		norms int // LayerNorm nodes, all fused at opset 13
-	}{{"convnext13", 7}, {"convnext17", 7}, {"deit13", 5}, {"deit17", 5}} {
+	}{{"convnext13", 7}, {"convnext17", 7}, {"deit13", 5}, {"deit17", 5}, {"vit13", 5}, {"vit17", 5}, {"swin13", 11}, {"swin17", 11}} {
 		name := c.name
 		t.Run(name, func(t *testing.T) {
 			g := loadGraph(t, name)
@@ -67,7 +67,7 @@ func TestTransformerGoldens(t *testing.T) {
 // Estimate equals a compiled program's buffers for the transformer-era
 // models too (LayerNorm's scale, bias and per-row statistics).
 func TestEstimateMatchesProgramTransformers(t *testing.T) {
-	for _, name := range []string{"convnext17", "deit13"} {
+	for _, name := range []string{"convnext17", "deit13", "vit17", "swin13"} {
 		g := loadGraph(t, name)
 		for _, n := range []int{1, 3} {
 			for _, grad := range []bool{false, true} {
@@ -82,6 +82,28 @@ func TestEstimateMatchesProgramTransformers(t *testing.T) {
 					t.Errorf("%s n=%d grad=%v: program holds %+v, estimate %+v", name, n, grad, got, want)
 				}
 				p.Close()
+			}
+		}
+	}
+}
+
+// The exports that merge the batch with other axes (heads, tokens, Swin's
+// windows) give every sample the same results at batch sizes 1 and 3 as at 8.
+func TestMergedBatchSizesAgree(t *testing.T) {
+	for _, name := range []string{"vit13", "swin17"} {
+		g := loadGraph(t, name)
+		x := loadNPY(t, name, "x").Float64s()
+		labels := []int{1, 2, 3, 4, 5, 6, 7, 8}
+		full, fullGrad := runGolden[float64](t, g, 8, x, labels)
+		per := len(x) / 8
+		for _, n := range []int{1, 3} {
+			off := 8 - n // the last samples: a sample's place in the batch must not matter
+			l, gr := runGolden[float64](t, g, n, x[off*per:], labels[off:])
+			if e := relErr(l, full[off*g.Classes:]); e > 1e-12 {
+				t.Errorf("%s batch %d logits differ from batch 8: %.3g", name, n, e)
+			}
+			if e := relErr(gr, fullGrad[off*per:]); e > 1e-12 {
+				t.Errorf("%s batch %d gradient differs from batch 8: %.3g", name, n, e)
 			}
 		}
 	}
