@@ -5,6 +5,9 @@ import "sort"
 // ConfigOf returns the report configuration of a plan.
 func ConfigOf(p *Plan) Config {
 	c := Config{Batch: p.Batch, Seed: p.Seed, Shard: p.Shard, Limit: p.Limit, EpsDefault: p.EpsDefault}
+	if p.isEmbedding() {
+		c.Task, c.OutputLoss = TaskEmbedding, p.OutputLoss.String()
+	}
 	for _, a := range p.Attacks {
 		c.Attacks = append(c.Attacks, AttackConfig{AttackID: a.ID(), Name: a.Name(), Norm: a.Norm().String(), Params: a.Params()})
 	}

@@ -50,7 +50,24 @@ type Plan struct {
 	AdvSink     AdvSink // receives adversarial examples (--save-adv), or nil
 	Checks      bool    // run the reliability checks (see Checks)
 	RefineSteps int     // bisection steps refining each sample's minimal eps (0 = the grid)
+	// Task is TaskClassification ("", the default) or TaskEmbedding: the
+	// model's outputs are an embedding (or another vector), not class
+	// scores. Every sample is attacked, with OutputLoss (models.OutputCosine
+	// or models.OutputMSE) against its clean output, and the report gives
+	// the cosine of clean and adversarial outputs; classification figures
+	// are null. Checks, RefineSteps and Examples must be off.
+	Task       string
+	OutputLoss models.LossKind
 }
+
+// The tasks a plan can run.
+const (
+	TaskClassification = "classification"
+	TaskEmbedding      = "embedding"
+)
+
+// isEmbedding reports whether the plan attacks outputs rather than classes.
+func (p *Plan) isEmbedding() bool { return p.Task == TaskEmbedding }
 
 // AdvSink receives each batch's adversarial examples.
 type AdvSink interface {
@@ -88,6 +105,30 @@ func (p *Plan) Validate() error {
 	}
 	if p.LabelSource != "truth" && p.LabelSource != "pred" {
 		return fmt.Errorf("labels %q: want truth or pred", p.LabelSource)
+	}
+	switch p.Task {
+	case "", TaskClassification:
+	case TaskEmbedding:
+		if !p.OutputLoss.IsOutputLoss() {
+			return fmt.Errorf("task embedding with the %s loss: want cosine or mse", p.OutputLoss)
+		}
+		if p.LabelSource == "pred" {
+			return fmt.Errorf("task embedding: --labels pred needs class predictions; an embedding task attacks every sample and uses no labels")
+		}
+		if p.Checks || p.RefineSteps > 0 {
+			return fmt.Errorf("task embedding: the reliability checks and the minimal-eps refinement need classes; turn them off")
+		}
+		for _, a := range p.Attacks {
+			ot, ok := a.(attacks.OutputTasker)
+			if !ok {
+				return fmt.Errorf("attack %s does not apply to task embedding: it needs classes", a.ID())
+			}
+			if err := ot.OutputTask(); err != nil {
+				return fmt.Errorf("attack %s does not apply to task embedding: %v", a.ID(), err)
+			}
+		}
+	default:
+		return fmt.Errorf("task %q: want classification or embedding", p.Task)
 	}
 	return nil
 }
@@ -264,7 +305,7 @@ func (p *Plan) runBatch(ctx context.Context, idx []int, x []float32, ex *example
 	// Only samples classified correctly are attacked; the others keep x.
 	var rows []int
 	for j := range idx {
-		if out.CleanPred[j] == labels[j] {
+		if out.CleanPred[j] == labels[j] || p.isEmbedding() {
 			rows = append(rows, j)
 		}
 	}
@@ -273,6 +314,14 @@ func (p *Plan) runBatch(ctx context.Context, idx []int, x []float32, ex *example
 		copy(sub.X[q*size:(q+1)*size], x[j*size:(j+1)*size])
 		sub.Labels[q] = labels[j]
 		sub.Index[q] = idx[j]
+	}
+	if p.isEmbedding() {
+		// An output task: no classes; every sample is attacked, away from
+		// its clean output. Predictions are recorded as −1.
+		sub.Labels, sub.Reference, sub.OutputLoss = nil, clean, p.OutputLoss
+		for j := range out.CleanPred {
+			out.CleanPred[j] = -1
+		}
 	}
 	slot := 0
 	for _, a := range p.Attacks {
@@ -321,6 +370,9 @@ func (p *Plan) runBatch(ctx context.Context, idx []int, x []float32, ex *example
 			o := &out.Outcomes[slot]
 			slot++
 			fillOutcomes(o, x, full, clean, advLogits, n, size, k)
+			if p.isEmbedding() {
+				outputOutcomes(o)
+			}
 			o.Queries = make([]int, n)
 			for q, j := range rows {
 				o.Queries[j] = results[e].Queries[q]
@@ -339,7 +391,9 @@ func (p *Plan) runBatch(ctx context.Context, idx []int, x []float32, ex *example
 					return nil, err
 				}
 			}
-			ex.offer(a.ID(), eps[e], idx, rows, labels, out.CleanPred, o.Pred, x, full, spec)
+			if !p.isEmbedding() {
+				ex.offer(a.ID(), eps[e], idx, rows, labels, out.CleanPred, o.Pred, x, full, spec)
+			}
 		}
 	}
 	if p.Checks {
@@ -372,6 +426,18 @@ func fillOutcomes(o *Outcomes, x, adv, clean, advLogits []float32, n, size, k in
 		xs, as := x[j*size:(j+1)*size], adv[j*size:(j+1)*size]
 		o.Linf[j] = F32(metrics.Linf(as, xs))
 		o.L2[j] = F32(metrics.L2(as, xs))
+	}
+}
+
+// outputOutcomes clears what an output task has not: class predictions
+// (−1), and the softmax cosine and KL divergence, which treat the outputs as
+// class scores (NaN, written as null). CosLogits, the cosine of the clean
+// and adversarial outputs, stays.
+func outputOutcomes(o *Outcomes) {
+	nan := F32(math.NaN())
+	for j := range o.Pred {
+		o.Pred[j] = -1
+		o.CosProbs[j], o.KL[j] = nan, nan
 	}
 }
 

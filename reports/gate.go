@@ -151,15 +151,20 @@ func (r *Report) ApplyPolicy(p *Policy, baseline *Report) error {
 				break
 			}
 			var v Num
+			// An embedding task's cosine is of its outputs, not of logits.
+			cos := res.Cosine.Logits
+			if res.Cosine.Outputs != nil {
+				cos = *res.Cosine.Outputs
+			}
 			switch q.Use {
 			case "mean":
 				if q.Kind == "min_cosine" {
-					v = res.Cosine.Logits.Mean
+					v = cos.Mean
 				} else {
 					v = res.KL.Mean
 				}
 			case "p5":
-				v = res.Cosine.Logits.P5
+				v = cos.P5
 			case "p95":
 				v = res.KL.P95
 			}

@@ -43,6 +43,9 @@ func (r *Report) Reduce() error {
 		return err
 	}
 	s.sortByIndex()
+	if r.Config.Task == TaskEmbedding {
+		return r.reduceEmbedding()
+	}
 	n := len(s.Index)
 	r.Dataset.Samples = n
 	correct := 0
@@ -337,4 +340,64 @@ func (s *Samples) sortByIndex() {
 	for k := range s.Refined {
 		s.Refined[k].Values = f32(s.Refined[k].Values)
 	}
+}
+
+// reduceEmbedding is Reduce for an embedding task (config.task): every
+// sample was attacked, and the figures are the cosine similarity of clean
+// and adversarial outputs (cosine.outputs), the perturbation norms and the
+// queries. What needs classes is null — accuracy, its interval, the attack
+// success rate, the softmax cosine and the KL divergence — or empty: the
+// worst case, the AUC and the minimal eps. n_correct and n_success are 0.
+func (r *Report) reduceEmbedding() error {
+	s := r.Samples
+	n := len(s.Index)
+	r.Dataset.Samples = n
+	null := Num(math.NaN())
+	nulls := [2]Num{null, null}
+	r.Clean = Clean{N: n, Accuracy: null, AccuracyCI95: nulls}
+	requested := map[string]map[float64]string{}
+	for _, e := range r.Config.Eps {
+		if requested[e.Norm] == nil {
+			requested[e.Norm] = map[float64]string{}
+		}
+		requested[e.Norm][e.Value] = e.Requested
+	}
+	names := map[string]string{}
+	for _, a := range r.Config.Attacks {
+		names[a.AttackID] = a.Name
+	}
+	r.Results = []Result{}
+	for _, o := range s.Outcomes {
+		res := Result{AttackID: o.AttackID, Attack: names[o.AttackID], Norm: o.Norm, Eps: o.Eps, EpsRequested: requested[o.Norm][o.Eps],
+			N: n, NAttacked: n, Accuracy: null, AccuracyCI95: nulls, AttackSuccessRate: null, QueriesMean: null}
+		queries := 0.0
+		for _, q := range o.Queries {
+			queries += float64(q)
+		}
+		if n > 0 {
+			res.QueriesMean = Num(queries / float64(n))
+		}
+		co := f64s(o.CosLogits, nil)
+		nullSpread := Spread{null, null, null}
+		res.Cosine = CosineStats{Logits: nullSpread, Probs: nullSpread,
+			Outputs: &Spread{Num(metrics.Mean(co)), Num(metrics.Percentile(co, 5)), Num(metrics.Min(co))}}
+		res.KL = KLStats{null, null}
+		li, l2 := f64s(o.Linf, nil), f64s(o.L2, nil)
+		res.Perturbation = Perturbation{Num(metrics.Max(li)), Num(metrics.Mean(li)), Num(metrics.Mean(l2))}
+		r.Results = append(r.Results, res)
+	}
+	r.WorstCase, r.Summary.AUC, r.Summary.MinimalEps = []WorstCase{}, []AUC{}, []MinimalEps{}
+	kept := []Flag{}
+	for _, f := range r.Flags {
+		if f.ID != "null_metric" {
+			kept = append(kept, f)
+		}
+	}
+	r.Flags = append(kept, Flag{ID: "null_metric", Severity: "info", Message: "embedding task: accuracy, attack success, the softmax cosine and KL are null, and worst case, AUC and minimal eps absent: the outputs are not class scores"})
+	for _, res := range r.Results {
+		if !res.Cosine.Outputs.Mean.Valid() && n > 0 {
+			r.Flags = append(r.Flags, Flag{ID: "null_metric", Severity: "info", Message: fmt.Sprintf("%s at eps %g: cosine similarity is null: the model produced non-finite or zero outputs", res.AttackID, res.Eps)})
+		}
+	}
+	return nil
 }

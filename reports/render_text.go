@@ -55,6 +55,9 @@ func (r *Report) headerLines() []string {
 	if r.Config.EpsDefault != "" {
 		lines = append(lines, "eps      default for "+r.Config.EpsDefault)
 	}
+	if r.Config.Task == TaskEmbedding {
+		lines[2] = fmt.Sprintf("task     embedding: every sample attacked, loss %s to the clean output; no classes, no accuracy", safe(r.Config.OutputLoss))
+	}
 	return lines
 }
 
@@ -63,6 +66,9 @@ func (r *Report) headerLines() []string {
 func (r *Report) WriteTable(w io.Writer) error {
 	for _, l := range r.headerLines() {
 		fmt.Fprintln(w, l)
+	}
+	if r.Config.Task == TaskEmbedding {
+		return r.writeEmbeddingTable(w)
 	}
 	t := tablewriter.NewWriter(w)
 	// Success, output movement and perturbation are over the attacked samples

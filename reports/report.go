@@ -160,6 +160,11 @@ type Config struct {
 	// EpsDefault says which default grid was used and why, when --eps was
 	// not given (see DefaultEpsFor); empty for a requested grid.
 	EpsDefault string `json:"eps_default,omitempty"`
+	// Task is "embedding" for a model whose outputs are not class scores
+	// (sweep --task embedding), with OutputLoss the loss its attacks
+	// maximised (cosine or mse); both absent for classifiers (v1.x addition).
+	Task       string `json:"task,omitempty"`
+	OutputLoss string `json:"output_loss,omitempty"`
 }
 
 // AttackConfig is one attack with its resolved parameters.
@@ -216,6 +221,10 @@ type Result struct {
 type CosineStats struct {
 	Logits Spread `json:"logits"`
 	Probs  Spread `json:"probs"`
+	// Outputs is the cosine of clean and adversarial outputs of an
+	// embedding task (config.task), where logits and probs are null
+	// (v1.x addition; absent for classifiers).
+	Outputs *Spread `json:"outputs,omitempty"`
 }
 
 // Spread summarises per-sample values.

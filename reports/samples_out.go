@@ -39,6 +39,8 @@ func (r *Report) WriteSamples(w io.Writer) error {
 	for i := range s.Index {
 		line := sampleLine{Index: s.Index[i], Label: s.Label[i], CleanPred: s.CleanPred[i]}
 		attacked := s.CleanPred[i] == s.Label[i]
+		embedding := r.Config.Task == TaskEmbedding // every sample attacked; no success without classes
+		attacked = attacked || embedding
 		for _, o := range s.Outcomes {
 			so := sampleOutcome{AttackID: o.AttackID, Norm: o.Norm, Eps: o.Eps, Pred: o.Pred[i], Attacked: attacked,
 				CosLogits: o.CosLogits[i], CosProbs: o.CosProbs[i], KL: o.KL[i], Linf: o.Linf[i], L2: o.L2[i], Queries: o.Queries[i]}
@@ -48,6 +50,7 @@ func (r *Report) WriteSamples(w io.Writer) error {
 				so.Target = &t
 				so.Success = attacked && o.Pred[i] == t
 			}
+			so.Success = so.Success && !embedding
 			line.Results = append(line.Results, so)
 		}
 		if err := enc.Encode(line); err != nil {

@@ -47,6 +47,8 @@ type sweepOptions struct {
 	outputs     outputOptions
 	saveAdv     string
 	resume      string
+	task        string // --task: classification or embedding
+	outputLoss  string // --output-loss for --task embedding: cosine or mse
 }
 
 // outputOptions are the report files a command writes.
@@ -90,6 +92,8 @@ func (o *sweepOptions) addFlags(fs *pflag.FlagSet) {
 	o.outputs.addFlags(fs)
 	fs.StringVar(&o.saveAdv, "save-adv", "", "save adversarial examples as .npy files in `DIR` (one per attack and eps, plus index.npy)")
 	fs.StringVar(&o.resume, "resume", "", "continue the partial report `FILE` of an interrupted run of the same command")
+	fs.StringVar(&o.task, "task", "classification", "what the model's outputs are: classification (class scores) or embedding (an embedding, features or any other vector: attacks move it away from the clean output; see below)")
+	fs.StringVar(&o.outputLoss, "output-loss", "cosine", "--task embedding: the loss the attacks maximise, cosine (1 − cos of adversarial and clean outputs) or mse (their mean squared distance)")
 }
 
 func newSweepCommand() *cobra.Command {
@@ -125,6 +129,22 @@ The table header and config.eps_default in the report name the grid used.
 Without --batch the batch is the largest power of two up to 128 whose
 estimated memory (compiled model programs and attack buffers, not the data
 set) fits --memory; a --batch that does not fit is refused with one that does.
+
+--task embedding attacks a model whose outputs are not class scores (an
+embedding or feature extractor, a dense map): every sample is attacked, each
+attack maximises --output-loss (1 − cos(f(x+δ), f(x)) or the mean squared
+distance to the clean output) instead of a classification loss, and the
+report gives per attack and eps the cosine similarity of clean and
+adversarial outputs (mean, 5th percentile, minimum: cosine.outputs in the
+JSON). Accuracy, attack success, the softmax cosine and KL are null, and the
+worst case, AUC and minimal eps absent: there are no classes. The attacks
+that apply are fgsm, fgm, bim, pgd, mifgsm, apgd-ce, square and the noise
+baselines (untargeted, with their default loss); the gradient attacks start
+from a random point of the eps-ball, as the loss's gradient at the clean
+input is zero (FGSM is then one step of size eps from there). Targeted
+attacks, the margin and DLR losses (apgd-dlr, apgd-t) and autoattack need
+classes and are refused, as are --labels pred and --refine-min-eps; the
+reliability checks do not run.
 
 Only samples the model classifies correctly are attacked, and attack success,
 cosine, KL and perturbation norms are over those attacked samples (accuracy is
@@ -180,6 +200,10 @@ func (o *sweepOptions) buildPlan(stderr io.Writer) (*reports.Plan, reports.Repor
 	if o.examples < 0 {
 		return nil, base, usageErr(fmt.Errorf("--examples %d: want 0 or more", o.examples))
 	}
+	outputLoss, err := o.taskLoss()
+	if err != nil {
+		return nil, base, err
+	}
 	shard, err := parseShard(o.shard)
 	if err != nil {
 		return nil, base, usageErr(err)
@@ -234,6 +258,14 @@ func (o *sweepOptions) buildPlan(stderr io.Writer) (*reports.Plan, reports.Repor
 	}
 	p := &reports.Plan{Model: m, Data: data, Attacks: as, Eps: grid, EpsDefault: epsNote, Batch: o.batch, Limit: o.limit, Seed: o.seed, Shard: shard,
 		LabelSource: o.labels, Examples: o.examples, Checks: o.checks, RefineSteps: o.refine}
+	if o.task == reports.TaskEmbedding {
+		// The reliability checks and the example images are about class
+		// decisions; an embedding task has none.
+		p.Task, p.OutputLoss, p.Checks, p.Examples = reports.TaskEmbedding, outputLoss, false, 0
+		if err := p.Validate(); err != nil {
+			return nil, base, usageErr(err)
+		}
+	}
 	base.Model = reports.ModelOf(o.model, m)
 	if mh.metadata != nil {
 		base.Model.Metadata = mh.metadata
@@ -362,4 +394,32 @@ func classifyRunError(err error) error {
 		return badInputErr(err) // a data file that changed or broke during the run
 	}
 	return err
+}
+
+// taskLoss checks --task and --output-loss, and what they rule out, and
+// returns the output loss of an embedding task.
+func (o *sweepOptions) taskLoss() (models.LossKind, error) {
+	switch o.task {
+	case "", reports.TaskClassification: // "": a gate's policy, which has no task
+		return models.CrossEntropy, nil
+	case reports.TaskEmbedding:
+	default:
+		return 0, usageErr(fmt.Errorf("--task %q: want classification or embedding", o.task))
+	}
+	var loss models.LossKind
+	switch o.outputLoss {
+	case "cosine":
+		loss = models.OutputCosine
+	case "mse":
+		loss = models.OutputMSE
+	default:
+		return 0, usageErr(fmt.Errorf("--output-loss %q: want cosine or mse", o.outputLoss))
+	}
+	switch {
+	case o.labels == "pred":
+		return 0, usageErr(fmt.Errorf("--labels pred: --task embedding has no class predictions (every sample is attacked)"))
+	case o.refine > 0:
+		return 0, usageErr(fmt.Errorf("--refine-min-eps: --task embedding has no minimal eps (no sample is ever misclassified)"))
+	}
+	return loss, nil
 }

@@ -1,0 +1,133 @@
+package main
+
+import (
+	"bufio"
+	"encoding/json"
+	"math"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/advcheck/advcheck/internal/npy"
+	"github.com/advcheck/advcheck/metrics"
+)
+
+const embedDir = "../../testdata/golden/embedding/"
+
+func readNpy(t *testing.T, path string) *npy.Array {
+	t.Helper()
+	a, err := npy.ReadFile(path, npy.DefaultLimits())
+	if err != nil {
+		t.Fatal(err)
+	}
+	return a
+}
+
+// sweep --task embedding on a feature extractor exported by PyTorch (a
+// residual network of torchvision's ResNet blocks, no classifier): the
+// adversarial images are those testdata/gen_embedding.py recorded from the
+// same command, and the cosine similarities the report gives — per sample in
+// --samples, and mean, 5th percentile and minimum in the JSON — match
+// PyTorch's float64 cosines of the same images within 1e-4. Classification
+// figures are null.
+func TestEmbeddingAgainstPyTorch(t *testing.T) {
+	dir := t.TempDir()
+	for _, run := range []struct{ attack, stem string }{
+		{"fgsm", "fgsm"}, {"pgd:steps=5", "pgd"}, {"apgd-ce:iters=5", "apgd"}, {"square:queries=20", "square"},
+	} {
+		report, samples, adv := filepath.Join(dir, run.stem+".json"), filepath.Join(dir, run.stem+".jsonl"), filepath.Join(dir, run.stem)
+		code, _, errs := advcheck(t, "sweep", "--model", "../../testdata/models/embed_resnet.onnx",
+			"--data", "npy:"+embedDir+"x.npy,"+embedDir+"y.npy", "--task", "embedding", "--attack", run.attack,
+			"--eps", "0,8/255", "--batch", "8", "-q", "--json", report, "--samples", samples, "--save-adv", adv)
+		if code != 0 {
+			t.Fatalf("%s: exit %d: %s", run.attack, code, errs)
+		}
+		name := strings.ReplaceAll(run.attack, ":", "_") + "__linf_eps0.03137254901960784.npy"
+		got := readNpy(t, filepath.Join(adv, name)).Float32s()
+		want := readNpy(t, embedDir+run.stem+".npy").Float32s()
+		maxDiff := 0.0
+		for i := range want {
+			maxDiff = math.Max(maxDiff, math.Abs(float64(got[i])-float64(want[i])))
+		}
+		if maxDiff > 1e-6 {
+			t.Errorf("%s: adversarial images differ from the recorded ones by up to %g", run.attack, maxDiff)
+		}
+		torchCos := readNpy(t, embedDir+run.stem+"_cos.npy").Float64s()
+
+		f, err := os.Open(samples)
+		if err != nil {
+			t.Fatal(err)
+		}
+		sc := bufio.NewScanner(f)
+		sc.Buffer(nil, 1<<20)
+		i := 0
+		for sc.Scan() {
+			var line struct {
+				Index   int `json:"index"`
+				Results []struct {
+					Eps       float64  `json:"eps"`
+					Attacked  bool     `json:"attacked"`
+					Success   bool     `json:"success"`
+					CosLogits float64  `json:"cos_logits"`
+					KL        *float64 `json:"kl"`
+				} `json:"results"`
+			}
+			if err := json.Unmarshal(sc.Bytes(), &line); err != nil {
+				t.Fatal(err)
+			}
+			r := line.Results[1]
+			if d := math.Abs(r.CosLogits - torchCos[line.Index]); d > 1e-4 || !r.Attacked || r.Success || r.KL != nil {
+				t.Errorf("%s sample %d: cosine %v, PyTorch %v (diff %.2g), attacked %v, success %v, kl %v", run.attack, line.Index, r.CosLogits, torchCos[line.Index], d, r.Attacked, r.Success, r.KL)
+			}
+			i++
+		}
+		f.Close()
+		if i != len(torchCos) {
+			t.Fatalf("%s: %d sample lines, want %d", run.attack, i, len(torchCos))
+		}
+
+		rep := readJSON(t, report)
+		if cfg := rep["config"].(map[string]any); cfg["task"] != "embedding" || cfg["output_loss"] != "cosine" {
+			t.Errorf("%s: config task %v, output_loss %v", run.attack, cfg["task"], cfg["output_loss"])
+		}
+		res := rep["results"].([]any)[1].(map[string]any)
+		cos := res["cosine"].(map[string]any)
+		out := cos["outputs"].(map[string]any)
+		for key, want := range map[string]float64{"mean": metrics.Mean(torchCos), "p5": metrics.Percentile(torchCos, 5), "min": metrics.Min(torchCos)} {
+			if d := math.Abs(out[key].(float64) - want); d > 1e-4 {
+				t.Errorf("%s: cosine.outputs.%s %v, PyTorch %v", run.attack, key, out[key], want)
+			}
+		}
+		for _, null := range []any{res["accuracy"], res["attack_success_rate"], cos["logits"].(map[string]any)["mean"], res["kl"].(map[string]any)["mean"], rep["clean"].(map[string]any)["accuracy"]} {
+			if null != nil {
+				t.Errorf("%s: a classification figure is %v, want null", run.attack, null)
+			}
+		}
+		if res["n_attacked"].(float64) != 8 || len(rep["worst_case"].([]any)) != 0 {
+			t.Errorf("%s: n_attacked %v, worst_case %v", run.attack, res["n_attacked"], rep["worst_case"])
+		}
+	}
+}
+
+// Attacks and flags that need classes are refused under --task embedding,
+// each with the reason (exit 2).
+func TestEmbeddingRefusals(t *testing.T) {
+	run := []string{"sweep", "--model", "../../testdata/models/embed_resnet.onnx", "--data", "npy:" + embedDir + "x.npy," + embedDir + "y.npy",
+		"--task", "embedding", "--eps", "0,8/255", "-q"}
+	for _, c := range []struct {
+		args []string
+		say  string
+	}{
+		{[]string{"--attack", "apgd-dlr"}, "attack apgd-dlr does not apply to task embedding: the dlr loss scores classes"},
+		{[]string{"--attack", "pgd:target=random"}, "attack pgd:target=random does not apply to task embedding: target=random needs classes"},
+		{[]string{"--attack", "square:loss=ce"}, "does not apply to task embedding: loss=ce scores classes"},
+		{[]string{"--attack", "autoattack"}, "attack autoattack does not apply to task embedding: it needs classes"},
+		{[]string{"--attack", "fgsm", "--labels", "pred"}, "--labels pred: --task embedding has no class predictions"},
+		{[]string{"--attack", "fgsm", "--refine-min-eps", "3"}, "--refine-min-eps: --task embedding has no minimal eps"},
+		{[]string{"--attack", "fgsm", "--output-loss", "l1"}, `--output-loss "l1": want cosine or mse`},
+		{[]string{"--attack", "fgsm", "--task", "dense"}, `--task "dense": want classification or embedding`},
+	} {
+		expect(t, 2, c.say, append(run, c.args...)...)
+	}
+}

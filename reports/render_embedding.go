@@ -1,0 +1,47 @@
+package reports
+
+import (
+	"fmt"
+	"io"
+	"strings"
+
+	"github.com/olekukonko/tablewriter"
+
+	"github.com/advcheck/advcheck/internal/textsafe"
+)
+
+// writeEmbeddingTable is WriteTable's table for an embedding task: per
+// attack and eps, the cosine of clean and adversarial outputs over every
+// sample (mean, 5th percentile, minimum), the perturbation and the queries.
+func (r *Report) writeEmbeddingTable(w io.Writer) error {
+	t := tablewriter.NewWriter(w)
+	t.SetHeader([]string{"attack", "norm", "eps", "samples", "cos outputs\nmean", "cos outputs\np5", "cos outputs\nmin", "L∞ mean", "L2 mean", "queries"})
+	t.SetAutoWrapText(false)
+	t.SetAutoFormatHeaders(false)
+	align := []int{tablewriter.ALIGN_LEFT, tablewriter.ALIGN_LEFT}
+	for len(align) < 10 {
+		align = append(align, tablewriter.ALIGN_RIGHT)
+	}
+	t.SetColumnAlignment(align)
+	for _, res := range r.Results {
+		c := Spread{}
+		if res.Cosine.Outputs != nil {
+			c = *res.Cosine.Outputs
+		}
+		eps := res.EpsRequested
+		if eps == "" {
+			eps = fmt.Sprintf("%g", res.Eps)
+		}
+		t.Append(textsafe.Lines([]string{res.AttackID, res.Norm, eps, fmt.Sprint(res.N),
+			num(c.Mean, "%.4f"), num(c.P5, "%.4f"), num(c.Min, "%.4f"),
+			num(res.Perturbation.LinfMean, "%.3g"), num(res.Perturbation.L2Mean, "%.3g"), num(res.QueriesMean, "%.0f")}))
+	}
+	t.Render()
+	for _, f := range r.Flags {
+		fmt.Fprintf(w, "%s [%s] %s\n", textsafe.Line(strings.ToUpper(f.Severity)), textsafe.Line(f.ID), textsafe.Line(f.Message))
+	}
+	if r.Gate != nil {
+		r.writeGateTable(w)
+	}
+	return nil
+}
