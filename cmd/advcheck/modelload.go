@@ -65,12 +65,12 @@ func readModelFile(path string, max int64) ([]byte, error) {
 		return nil, badInputErr(err)
 	}
 	defer f.Close()
-	b, err := io.ReadAll(io.LimitReader(f, max+1))
+	b, err := safeio.ReadAll(f, max)
+	if errors.Is(err, safeio.ErrTooLarge) {
+		return nil, badInputErr(fmt.Errorf("%s is over the limit of %d bytes (--max-model-bytes)", path, max))
+	}
 	if err != nil {
 		return nil, badInputErr(err)
-	}
-	if int64(len(b)) > max {
-		return nil, badInputErr(fmt.Errorf("%s is over the limit of %d bytes (--max-model-bytes)", path, max))
 	}
 	return b, nil
 }

@@ -4,10 +4,11 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
-	"io"
+
 	"os"
 	"syscall"
 
+	"github.com/advcheck/advcheck/internal/safeio"
 	"github.com/advcheck/advcheck/internal/signing"
 	"github.com/advcheck/advcheck/reports"
 )
@@ -28,14 +29,11 @@ func readLimited(path string, max int64) ([]byte, error) {
 	if !st.Mode().IsRegular() {
 		return nil, fmt.Errorf("%s is not a regular file", path)
 	}
-	b, err := io.ReadAll(io.LimitReader(f, max+1))
-	if err != nil {
-		return nil, err
-	}
-	if int64(len(b)) > max {
+	b, err := safeio.ReadAll(f, max)
+	if errors.Is(err, safeio.ErrTooLarge) {
 		return nil, fmt.Errorf("%s is larger than %d bytes", path, max)
 	}
-	return b, nil
+	return b, err
 }
 
 // verifySignature checks path.sig over data, the bytes of path the caller

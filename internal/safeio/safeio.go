@@ -91,19 +91,54 @@ func ReadFile(path string, max int64) ([]byte, error) {
 		return nil, err
 	}
 	defer f.Close()
-	var r io.Reader = f
 	if max > 0 {
 		if st, err := f.Stat(); err == nil && st.Size() > max {
 			return nil, fmt.Errorf("%s is %d bytes, %w of %d", path, st.Size(), ErrTooLarge, max)
 		}
-		r = io.LimitReader(f, max+1)
 	}
-	b, err := io.ReadAll(r)
-	if err != nil {
-		return nil, err
-	}
-	if max > 0 && int64(len(b)) > max {
+	b, err := ReadAll(f, max)
+	if errors.Is(err, ErrTooLarge) {
 		return nil, fmt.Errorf("%s is %w of %d bytes", path, ErrTooLarge, max)
 	}
-	return b, nil
+	return b, err
+}
+
+// ReadAll reads f from its current offset to its end, refusing more than
+// limit bytes (limit ≤ 0: no limit) with an error wrapping ErrTooLarge. It
+// allocates the file's size once: io.ReadAll grows its buffer by doubling,
+// so that reading an N-byte file with it can hold up to 2N bytes.
+func ReadAll(f *os.File, limit int64) ([]byte, error) {
+	var r io.Reader = f
+	if limit > 0 {
+		r = io.LimitReader(f, limit+1)
+	}
+	size := int64(0)
+	if st, err := f.Stat(); err == nil && st.Mode().IsRegular() {
+		if off, err := f.Seek(0, io.SeekCurrent); err == nil {
+			size = max(st.Size()-off, 0)
+		}
+	}
+	if limit > 0 {
+		size = min(size, limit)
+	}
+	// One byte more than the size, so that the end of the file is seen
+	// without growing the buffer.
+	buf := make([]byte, size+1)
+	n, err := io.ReadFull(r, buf)
+	switch err {
+	case io.EOF, io.ErrUnexpectedEOF:
+		buf = buf[:n]
+	case nil: // the file grew since Stat, or is not regular
+		rest, err := io.ReadAll(r)
+		if err != nil {
+			return nil, err
+		}
+		buf = append(buf, rest...)
+	default:
+		return nil, err
+	}
+	if limit > 0 && int64(len(buf)) > limit {
+		return nil, fmt.Errorf("%s is %w of %d bytes", f.Name(), ErrTooLarge, limit)
+	}
+	return buf, nil
 }

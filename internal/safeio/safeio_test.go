@@ -1,9 +1,12 @@
 package safeio
 
 import (
+	"bytes"
 	"errors"
+	"io"
 	"os"
 	"path/filepath"
+	"runtime"
 	"strings"
 	"syscall"
 	"testing"
@@ -90,5 +93,50 @@ func TestOpenRegularAndSymlink(t *testing.T) {
 	}
 	if !strings.HasSuffix(f.Name(), "a.txt") {
 		t.Errorf("name %s", f.Name())
+	}
+}
+
+// ReadAll returns the bytes from the current offset, refuses more than the
+// limit, and allocates the file's size once rather than doubling a buffer.
+func TestReadAll(t *testing.T) {
+	dir := t.TempDir()
+	data := make([]byte, 8<<20)
+	for i := range data {
+		data[i] = byte(i * 31)
+	}
+	path := filepath.Join(dir, "f")
+	os.WriteFile(path, data, 0o644)
+	os.WriteFile(filepath.Join(dir, "empty"), nil, 0o644)
+	read := func(p string, off, limit int64) ([]byte, error) {
+		f, err := Open(p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer f.Close()
+		f.Seek(off, io.SeekStart)
+		return ReadAll(f, limit)
+	}
+	var before, after runtime.MemStats
+	runtime.GC()
+	runtime.ReadMemStats(&before)
+	b, err := read(path, 0, 0)
+	runtime.ReadMemStats(&after)
+	if err != nil || !bytes.Equal(b, data) {
+		t.Fatalf("whole file: %d bytes, %v", len(b), err)
+	}
+	if grew := after.TotalAlloc - before.TotalAlloc; grew > uint64(len(data))+1<<20 {
+		t.Errorf("reading %d bytes allocated %d", len(data), grew)
+	}
+	if b, err := read(path, 100, int64(len(data))); err != nil || !bytes.Equal(b, data[100:]) {
+		t.Errorf("from offset 100: %d bytes, %v", len(b), err)
+	}
+	if b, err := read(path, 0, int64(len(data))); err != nil || len(b) != len(data) {
+		t.Errorf("at the limit: %d bytes, %v", len(b), err)
+	}
+	if _, err := read(path, 0, int64(len(data))-1); !errors.Is(err, ErrTooLarge) {
+		t.Errorf("over the limit: %v", err)
+	}
+	if b, err := read(filepath.Join(dir, "empty"), 0, 10); err != nil || len(b) != 0 {
+		t.Errorf("empty file: %q, %v", b, err)
 	}
 }

@@ -154,14 +154,11 @@ func readFile(path string) ([]byte, error) {
 		return nil, err
 	}
 	defer f.Close()
-	b, err := io.ReadAll(io.LimitReader(f, MaxSignedBytes+1))
-	if err != nil {
-		return nil, err
-	}
-	if len(b) > MaxSignedBytes {
+	b, err := safeio.ReadAll(f, MaxSignedBytes)
+	if errors.Is(err, safeio.ErrTooLarge) {
 		return nil, fmt.Errorf("%s is larger than %d bytes", path, MaxSignedBytes)
 	}
-	return b, nil
+	return b, err
 }
 
 // SigPath is where the signature of path lives.
