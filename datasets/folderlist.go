@@ -110,12 +110,11 @@ func listImages(dir, class string, info *FolderInfo) ([]string, error) {
 	if err != nil {
 		return nil, fmt.Errorf("%w: %w", ErrBadData, err)
 	}
-	var paths []string
+	paths := make([]string, 0, len(files))
 	for _, f := range files {
 		name := f.Name()
-		rel := class + "/" + name
 		if isJunk(name) {
-			info.skip(rel)
+			info.skip(class + "/" + name)
 			continue
 		}
 		path := filepath.Join(sub, name)
@@ -130,7 +129,7 @@ func listImages(dir, class string, info *FolderInfo) ([]string, error) {
 			return nil, fmt.Errorf("%w: %s: not a PNG or JPEG image (only hidden files, Thumbs.db and desktop.ini are skipped)", ErrBadData, path)
 		}
 		if target != "" {
-			info.link(rel, target)
+			info.link(class+"/"+name, target)
 		}
 		paths = append(paths, path)
 	}

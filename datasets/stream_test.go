@@ -8,6 +8,7 @@ import (
 	"math/rand/v2"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -180,5 +181,36 @@ func TestFolderLimitDecodesOnlyKept(t *testing.T) {
 	all := mustOpen(t, "folder:"+dir, Options{})
 	if _, err := all.SHA256(); !errors.Is(err, ErrBadData) || !strings.Contains(err.Error(), filepath.Join(dir, "b", "2.png")) {
 		t.Errorf("without a limit: %v, want the corrupt image named", err)
+	}
+}
+
+// BenchmarkOpenFolderLimit10 opens a folder of 50,000 images (10 classes of
+// 5,000 hard links to one PNG) with Limit 10 and hashes it: listing must not
+// decode the images it does not keep (scripts/bench-data.sh measures the
+// memory of the same in a sweep).
+func BenchmarkOpenFolderLimit10(b *testing.B) {
+	dir := b.TempDir()
+	one := filepath.Join(dir, "one.png")
+	writePNG(&testing.T{}, one, image.NewGray(image.Rect(0, 0, 28, 28)))
+	for c := 0; c < 10; c++ {
+		sub := filepath.Join(dir, "folder", "class"+strconv.Itoa(c))
+		if err := os.MkdirAll(sub, 0o755); err != nil {
+			b.Fatal(err)
+		}
+		for i := 0; i < 5000; i++ {
+			if err := os.Link(one, filepath.Join(sub, strconv.Itoa(i)+".png")); err != nil {
+				b.Fatal(err)
+			}
+		}
+	}
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		d, err := Open("folder:"+filepath.Join(dir, "folder"), Options{Limit: 10, Shape: []int{1, 28, 28}})
+		if err != nil {
+			b.Fatal(err)
+		}
+		if _, err := d.SHA256(); err != nil {
+			b.Fatal(err)
+		}
 	}
 }
