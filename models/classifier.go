@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"runtime"
 	"slices"
 	"sort"
 	"sync"
@@ -130,6 +131,12 @@ func Decode(data []byte, c Contract, lim Limits) (*Classifier, error) {
 	if shaped {
 		info.Notes = append(info.Notes, fmt.Sprintf("input sizes the file leaves open fixed by input_shape %s", ShapeString(c.InputShape)))
 	}
+	// The file's bytes and the decoded protos (whose tensors point into
+	// them) are garbage from here on. Collect them before the engine
+	// converts the weights, so that the file, the protos, the IR and the
+	// engine's weights are never all held at once.
+	om, data = nil, nil
+	runtime.GC()
 	return FromGraph(g, c, info)
 }
 
