@@ -49,7 +49,7 @@ if [ -f data/mnist/t10k-images-idx3-ubyte ] && [ "${SWEEP:-1}" = 1 ]; then
   t=$("$py" scripts/peer_bench.py --model "$model" --mode fgsm-sweep --data data/mnist --eps 0,0.05,0.1,0.15,0.2,0.25,0.3 \
         --batch 128 --threads "$threads" | "$py" -c 'import json,sys; print(json.load(sys.stdin)["seconds"])')
   printf "%-28s %11.1fs %11.1fs %8.2f  (speedup = pytorch/advcheck)\n" "FGSM sweep, 10k × 7 eps" "$a" "$t" "$(awk -v a="$a" -v t="$t" 'BEGIN { print t / a }')"
-else
+elif [ "${SWEEP:-1}" = 1 ]; then
   echo "FGSM sweep skipped: run 'make data' for the full MNIST test set"
 fi
 
