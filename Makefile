@@ -6,7 +6,7 @@ VERSION  ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev
 LDFLAGS  := -X github.com/advcheck/advcheck/internal/buildinfo.Version=$(VERSION)
 PKGS     := ./...
 
-.PHONY: all build build-purego dist image sweep test bench bench-peer check-architectures lint fuzz data deps clean
+.PHONY: all build build-purego dist image sweep test bench bench-peer bench-data check-architectures lint fuzz data deps clean
 
 all: build
 
@@ -53,6 +53,10 @@ bench: deps
 ## bench-peer: the same work in advcheck and in PyTorch on the same weights, with the ratio.
 bench-peer: build
 	./scripts/bench-peer.sh
+
+## bench-data: the data readers' time and peak memory (50,000-image folder, .npy of 2,000 and 20,000).
+bench-data: build
+	./scripts/bench-data.sh
 
 ## check-architectures: full-size torchvision models (ViT-B/16, DeiT-S, Swin-T, ConvNeXt-T,
 ## MobileNetV3, EfficientNet-B0, ResNets, ...) with random weights, exported to a temporary

@@ -42,7 +42,11 @@ var (
 type Limits struct {
 	MaxBytes    int64 // bytes read from one file (after decompression)
 	MaxSamples  int   // samples in a data set
-	MaxElements int64 // pixel values in a data set
+	// MaxElements bounds pixel values held at once: in an IDX, .npy or
+	// .npz file, in CIFAR's kept samples, and in one image of a folder
+	// (whose images are decoded one batch at a time, so that a folder has
+	// no limit on its total).
+	MaxElements int64
 }
 
 // DefaultLimits fit a laptop: 4 GiB per file, 10 million samples, 1<<30 values (4 GiB of float32).

@@ -134,9 +134,6 @@ func OpenFolder(dir string, opts Options) (*Dataset, error) {
 	}
 	d.Shape = append([]int(nil), shape...)
 	r.c, r.h, r.w = shape[0], shape[1], shape[2]
-	if int64(len(paths))*int64(d.Size()) > lim.MaxElements {
-		return nil, fmt.Errorf("%w: %s: more than %d pixel values", ErrBadData, dir, lim.MaxElements)
-	}
 	d.Files = make([]File, len(paths))
 	for i, p := range paths {
 		d.Files[i] = File{Path: p}

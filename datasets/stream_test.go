@@ -214,3 +214,23 @@ func BenchmarkOpenFolderLimit10(b *testing.B) {
 		}
 	}
 }
+
+// An image folder is read a batch at a time: Limits.MaxElements bounds each
+// image, not the folder's total (ImageNet's 50,000 validation images at
+// 3×224×224 are 7.5 billion values).
+func TestFolderTotalNotLimited(t *testing.T) {
+	dir := t.TempDir()
+	for _, name := range []string{"a/1.png", "a/2.png", "b/1.png", "b/2.png"} {
+		writePNG(t, filepath.Join(dir, name), image.NewGray(image.Rect(0, 0, 4, 3)))
+	}
+	d, err := Open("folder:"+dir, Options{Limits: Limits{MaxElements: 3 * 12}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := d.SHA256(); err != nil || d.Len() != 4 {
+		t.Errorf("%d images: %v", d.Len(), err)
+	}
+	if _, err := Open("folder:"+dir, Options{Limits: Limits{MaxElements: 3*12 - 1}}); !errors.Is(err, ErrBadData) || !strings.Contains(err.Error(), "4×3 pixels is over the limit") {
+		t.Errorf("an image over the limit: %v", err)
+	}
+}
