@@ -324,7 +324,7 @@ func foldCost(op Op, in []Shape, out Shape) int {
 		per = in[0][len(in[0])-1]
 	case GlobalAvgPool:
 		per = in[0].PerSample()
-	case Reduce:
+	case Reduce, ReduceMax, LayerNorm:
 		per = in[0].PerSample()
 	}
 	n := prodSafe(out)
@@ -1482,7 +1482,11 @@ func (im *importer) reduce(n *onnx.Node, name string) (*Value, error) {
 	}
 	slices.Sort(axes)
 	axes = slices.Compact(axes)
-	op := Reduce{Mean: n.OpType == "ReduceMean", Axes: axes, KeepDims: attrInt(n, "keepdims", 1) != 0}
+	keep := attrInt(n, "keepdims", 1) != 0
+	if n.OpType == "ReduceMax" || n.OpType == "ReduceMin" {
+		return im.add(name, n.OpType, ReduceMax{Axes: axes, KeepDims: keep, Min: n.OpType == "ReduceMin"}, nil, x)
+	}
+	op := Reduce{Mean: n.OpType == "ReduceMean", Axes: axes, KeepDims: keep}
 	return im.add(name, n.OpType, op, nil, x)
 }
 

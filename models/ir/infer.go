@@ -164,6 +164,8 @@ func inferShape(op Op, in []Shape) (Shape, error) {
 		return out, nil
 	case LayerNorm:
 		return layerNormShape(op, in)
+	case ReduceMax:
+		return reduceMaxShape(op, in[0])
 	case Reduce:
 		x := in[0]
 		var out Shape

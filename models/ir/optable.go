@@ -64,6 +64,8 @@ var opTable = map[string]opEntry{
 	"LogSoftmax":         {1, (*importer).softmax, "axis not the batch; a final LogSoftmax is set aside (output kind log_probabilities)"},
 	"ReduceMean":         {1, (*importer).reduce, "axes (attribute, or constant input from opset 18), keepdims, noop_with_empty_axes; not over the batch axis"},
 	"LayerNormalization": {17, (*importer).layerNorm, "axis not the batch; constant scale and bias; the saved statistics outputs cannot be used. The ReduceMean/Sub/Pow/ReduceMean/Add/Sqrt/Div pattern of earlier exports is fused into the same op"},
+	"ReduceMax":          {1, (*importer).reduce, "axes (attribute, or constant input from opset 18), keepdims, noop_with_empty_axes; not over the batch axis; the gradient goes to the first maximum"},
+	"ReduceMin":          {1, (*importer).reduce, "axes (attribute, or constant input from opset 18), keepdims, noop_with_empty_axes; not over the batch axis; the gradient goes to the first minimum"},
 	"ReduceSum":          {1, (*importer).reduce, "axes (attribute, or constant input from opset 13), keepdims, noop_with_empty_axes; not over the batch axis"},
 
 	"Flatten":         {1, (*importer).flatten, "axis; the batch is not merged with other dimensions"},

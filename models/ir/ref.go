@@ -87,6 +87,8 @@ func evalOp(op Op, in []*Tensor, out []int) (*Tensor, error) {
 		refReduce(op, in[0], y)
 	case LayerNorm:
 		refLayerNorm(op, in, y)
+	case ReduceMax:
+		refReduceMax(op, in[0], y)
 	default:
 		return nil, fmt.Errorf("ir: no reference implementation of %s", op.Kind())
 	}

@@ -44,6 +44,8 @@ func init() {
 		opCase{"layernorm/last-two", ir.Shape{ir.Batch, 3, 4, 5}, layerNorm(2, nil)},
 		opCase{"layernorm/batch-axis1", ir.Shape{ir.Batch, 3, 6}, layerNorm(2, []int{1, 0, 2})},
 		opCase{"layernorm/one-axis-rank2", ir.Shape{ir.Batch, 9}, layerNorm(1, nil)},
+		opCase{"reducemax/axes1,3-keepdims", ir.Shape{ir.Batch, 3, 4, 5}, single(ir.ReduceMax{Axes: []int{1, 3}, KeepDims: true})},
+		opCase{"reducemin/axis2", ir.Shape{ir.Batch, 3, 4}, single(ir.ReduceMax{Axes: []int{2}, Min: true})},
 		// A class token expanded to the batch keeps a batch axis of 1.
 		opCase{"concat/batch-broadcast-const", ir.Shape{ir.Batch, 3, 4}, func(b *ir.Builder, rng *rand.Rand) (*ir.Value, error) {
 			y, err := b.Add("cat", ir.Concat{Axis: 1}, nil, b.Const("tok", randTensor(rng, 1, 1, 1, 4)), b.Input(), b.Const("tail", randTensor(rng, 1, 1, 2, 4)))

@@ -139,6 +139,8 @@ func lower[T Float](node *ir.Node, n int, lw lowering[T], relu bool) (layer[T], 
 		return newReduceLayer[T](shapes[0], op), nil
 	case ir.LayerNorm:
 		return newLayerNormLayer[T](node, shapes[0], op, lw), nil
+	case ir.ReduceMax:
+		return newReduceMaxLayer[T](shapes[0], out, op), nil
 	}
 	return nil, fmt.Errorf("%w: no lowering for %s", ir.ErrUnsupported, node.Op.Kind())
 }
