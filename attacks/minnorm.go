@@ -117,3 +117,15 @@ func offerMin(norm Norm, b Batch, i, size int, row, cand []float32, adv []float3
 	}
 	return true
 }
+
+// IsMinimizer reports whether the attack family name (as in a spec, e.g.
+// "cw") is a minimal-norm attack.
+func IsMinimizer(name string) bool {
+	c, ok := registry[name]
+	if !ok {
+		return false
+	}
+	a, _, _ := c.make()
+	_, ok = a.(Minimizer)
+	return ok
+}

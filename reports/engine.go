@@ -223,6 +223,9 @@ func newSamples(p *Plan) *Samples {
 		for _, e := range p.epsFor(a) {
 			s.Outcomes = append(s.Outcomes, Outcomes{AttackID: a.ID(), Norm: a.Norm().String(), Eps: e.Value})
 		}
+		if _, ok := a.(attacks.Minimizer); ok {
+			s.MinNorms = append(s.MinNorms, MinNorms{AttackID: a.ID(), Norm: a.Norm().String()})
+		}
 	}
 	return s
 }
@@ -259,6 +262,9 @@ func (s *Samples) append(b *Samples) error {
 		o.Linf = append(o.Linf, n.Linf...)
 		o.L2 = append(o.L2, n.L2...)
 		o.Queries = append(o.Queries, n.Queries...)
+	}
+	for k := range s.MinNorms {
+		s.MinNorms[k].Values = append(s.MinNorms[k].Values, b.MinNorms[k].Values...)
 	}
 	for k, r := range b.Refined {
 		if k >= len(s.Refined) {
@@ -333,7 +339,22 @@ func (p *Plan) runBatch(ctx context.Context, idx []int, x []float32, ex *example
 			results[e] = &attacks.Result{Queries: make([]int, len(rows))}
 		}
 		seeds := attacks.Seeds{Seed: p.Seed, ID: a.ID()}
-		if len(rows) > 0 {
+		mz, minimizer := a.(attacks.Minimizer)
+		if minimizer {
+			dist := []float64{}
+			if len(rows) > 0 {
+				d, err := runMinimizer(ctx, mz, m, sub, eps, seeds, advs, results)
+				if err != nil {
+					return nil, fmt.Errorf("%s: %w", a.ID(), err)
+				}
+				dist = d
+			}
+			for k := range out.MinNorms {
+				if out.MinNorms[k].AttackID == a.ID() {
+					out.MinNorms[k].Values = minNormValues(n, rows, dist)
+				}
+			}
+		} else if len(rows) > 0 {
 			if sw, ok := a.(attacks.EpsSweeper); ok {
 				values := make([]float64, len(eps))
 				for e := range eps {

@@ -112,6 +112,9 @@ func (r *Report) checkLayout() error {
 	if err := s.check(); err != nil {
 		return err
 	}
+	if err := s.checkMinNorms(r.Config); err != nil {
+		return err
+	}
 	lo, hi := r.Config.Shard.Range(r.Dataset.Total)
 	for k, i := range s.Index {
 		if i < lo || i >= hi {
@@ -226,6 +229,14 @@ func sameLayout(a, b *Samples, aHas, bHas bool) error {
 	for k := range a.Outcomes {
 		if ka, kb := keyOf(&a.Outcomes[k]), keyOf(&b.Outcomes[k]); ka != kb {
 			return fmt.Errorf("outcome set %d is %s where %s is expected", k, kb, ka)
+		}
+	}
+	if len(a.MinNorms) != len(b.MinNorms) {
+		return fmt.Errorf("%d minimal-norm records where %d are expected", len(b.MinNorms), len(a.MinNorms))
+	}
+	for k := range a.MinNorms {
+		if a.MinNorms[k].AttackID != b.MinNorms[k].AttackID || a.MinNorms[k].Norm != b.MinNorms[k].Norm {
+			return fmt.Errorf("minimal-norm record %d is of %s where %s is expected", k, b.MinNorms[k].AttackID, a.MinNorms[k].AttackID)
 		}
 	}
 	if !aHas || !bHas {

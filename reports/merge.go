@@ -90,6 +90,9 @@ func Merge(parts []*Report) (*Report, error) {
 			for _, o := range p.Samples.Outcomes {
 				s.Outcomes = append(s.Outcomes, Outcomes{AttackID: o.AttackID, Norm: o.Norm, Eps: o.Eps})
 			}
+			for _, mn := range p.Samples.MinNorms {
+				s.MinNorms = append(s.MinNorms, MinNorms{AttackID: mn.AttackID, Norm: mn.Norm})
+			}
 		}
 		if err := s.append(p.Samples); err != nil {
 			return nil, fmt.Errorf("shard %d/%d: %w", p.Config.Shard.I, total, err)

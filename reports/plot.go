@@ -14,6 +14,7 @@ type series struct {
 	xs, ys []float64
 	lo, hi []float64
 	dashed bool
+	plain  bool // no point markers (a step curve with a point per sample)
 }
 
 var palette = []string{"#1f77b4", "#d62728", "#2ca02c", "#9467bd", "#ff7f0e", "#8c564b", "#e377c2", "#17becf", "#7f7f7f", "#bcbd22"}
@@ -81,6 +82,9 @@ func linePlot(id, title, xlabel, ylabel string, ss []series, ymin, ymax float64)
 		}
 		fmt.Fprintf(&b, `<polyline class="series" points="%s" fill="none" stroke="%s" stroke-width="2"%s/>`, strings.Join(pts, " "), col, dash)
 		for k := range s.xs {
+			if s.plain {
+				break
+			}
 			fmt.Fprintf(&b, `<circle cx="%.1f" cy="%.1f" r="3" fill="%s"><title>%s</title></circle>`, px(s.xs[k]), py(s.ys[k]), col,
 				e(fmt.Sprintf("%s: eps %g → %.4g", s.name, s.xs[k], s.ys[k])))
 		}

@@ -71,6 +71,7 @@ func (r *Report) Reduce() error {
 		r.Results = append(r.Results, reduceOutcome(s, o, names[o.AttackID], requested[o.Norm][o.Eps]))
 	}
 	r.WorstCase, r.Summary.MinimalEps = worstCase(s, r.Config)
+	r.Summary.MinNorm = reduceMinNorms(s)
 	r.Summary.AUC = []AUC{}
 	for _, a := range r.Config.Attacks {
 		var xs, ys []float64
@@ -205,6 +206,18 @@ func worstCase(s *Samples, cfg Config) ([]WorstCase, []MinimalEps) {
 			}
 			rows = append(rows, WorstCase{Norm: norm, Eps: eps, N: n, NRobust: k, Accuracy: ratio(k, n), AccuracyCI95: wilson(k, n), Attacks: ids})
 		}
+		// A minimal-norm attack's per-sample norm is a finer minimal eps
+		// than the grid's: the smallest breaking perturbation known wins.
+		for _, mn := range s.MinNorms {
+			if mn.Norm != norm {
+				continue
+			}
+			for i, v := range mn.Values {
+				if v > 0 && s.CleanPred[i] == s.Label[i] && float64(v) < minEps[i] {
+					minEps[i] = float64(v)
+				}
+			}
+		}
 		steps := 0
 		for _, rf := range s.Refined {
 			if rf.Norm == norm {
@@ -281,6 +294,11 @@ func (s *Samples) check() error {
 			return err
 		}
 	}
+	for _, mn := range s.MinNorms {
+		if len(mn.Values) != n {
+			return fmt.Errorf("reports: samples: minimal norms of %s do not cover the %d samples", mn.AttackID, n)
+		}
+	}
 	for _, rf := range s.Refined {
 		if len(rf.Values) != n {
 			return fmt.Errorf("reports: samples: refined minimal eps of %s do not cover the %d samples", rf.Norm, n)
@@ -339,6 +357,9 @@ func (s *Samples) sortByIndex() {
 	}
 	for k := range s.Refined {
 		s.Refined[k].Values = f32(s.Refined[k].Values)
+	}
+	for k := range s.MinNorms {
+		s.MinNorms[k].Values = f32(s.MinNorms[k].Values)
 	}
 }
 

@@ -161,7 +161,35 @@ func (r *Report) plots() []template.HTML {
 			acc = append(acc, wc)
 		}
 		out = append(out, linePlot("accuracy-"+norm, "Robust accuracy vs eps ("+norm+")", "eps ("+norm+", pixel units)", "accuracy", acc, 0, 1))
+		if curves := r.minNormCurves(norm); len(curves) > 0 {
+			if len(wc.xs) > 0 {
+				curves = append(curves, wc)
+			}
+			out = append(out, linePlot("min-norm-"+norm, "Robust accuracy from minimal norms ("+norm+")", "eps ("+norm+", pixel units)", "accuracy", curves, 0, 1))
+		}
 		out = append(out, linePlot("cosine-"+norm, "Cosine of clean and adversarial logits, attacked samples ("+norm+")", "eps ("+norm+", pixel units)", "mean cosine (attacked)", cos, -1, 1))
+	}
+	return out
+}
+
+// minNormCurves draws each minimal-norm attack's robustness curve of a norm
+// as a step function: the accuracy drops at each sample's minimal norm.
+func (r *Report) minNormCurves(norm string) []series {
+	var out []series
+	for _, mn := range r.Summary.MinNorm {
+		if mn.Norm != norm || len(mn.Curve) == 0 {
+			continue
+		}
+		s := series{name: mn.AttackID + " (minimal norms)", plain: true}
+		for k, p := range mn.Curve {
+			if k > 0 {
+				s.xs = append(s.xs, p.Eps)
+				s.ys = append(s.ys, float64(mn.Curve[k-1].Accuracy))
+			}
+			s.xs = append(s.xs, p.Eps)
+			s.ys = append(s.ys, float64(p.Accuracy))
+		}
+		out = append(out, s)
 	}
 	return out
 }
@@ -235,6 +263,11 @@ Seed {{.R.Config.Seed}}, shard {{.R.Config.Shard.I}}/{{.R.Config.Shard.N}}. Epsi
 <table><tr><th>norm</th><th>median minimal eps</th><th>samples unbroken</th></tr>
 {{range .R.Summary.MinimalEps}}<tr><td>{{.Norm}}</td><td>{{if .Median.Valid}}{{num .Median "%g"}}{{else}}&gt; largest eps{{end}}</td><td>{{.SamplesUnbroken}}</td></tr>{{end}}
 </table>
+{{if .R.Summary.MinNorm}}<h2>Minimal norms</h2>
+<p>Each minimal-norm attack's smallest breaking perturbation per attacked sample: quartiles over the attacked samples (an unbroken sample counts as infinitely far). The robustness curve in the plots is the fraction of samples whose minimal norm exceeds eps.</p>
+<table><tr><th class="l">attack</th><th>norm</th><th>broken</th><th>p25</th><th>median</th><th>p75</th></tr>
+{{range .R.Summary.MinNorm}}<tr><td class="l"><code>{{.AttackID}}</code></td><td>{{.Norm}}</td><td>{{.NBroken}}/{{.NAttacked}}</td><td>{{num .P25 "%.4g"}}</td><td>{{num .Median "%.4g"}}</td><td>{{num .P75 "%.4g"}}</td></tr>
+{{end}}</table>{{end}}
 <h2>Examples</h2>
 {{if .Examples}}<p>Clean input, adversarial input and the perturbation amplified to the full range, for {{(index .Examples 0).AttackID}} at eps {{(index .Examples 0).Eps}}.</p>
 <div class="examples">{{range .Examples}}<div class="example{{if .Broken}} broken{{end}}">

@@ -102,6 +102,9 @@ func (r *Report) WriteTable(w io.Writer) error {
 		}
 		fmt.Fprintf(w, "median minimal eps (%s): %s; %d samples unbroken\n", textsafe.Line(m.Norm), med, m.SamplesUnbroken)
 	}
+	for _, m := range r.Summary.MinNorm {
+		fmt.Fprintf(w, "%s\n", textsafe.Line(m.line()))
+	}
 	for _, f := range r.Flags {
 		fmt.Fprintf(w, "%s [%s] %s\n", textsafe.Line(strings.ToUpper(f.Severity)), textsafe.Line(f.ID), textsafe.Line(f.Message))
 	}
@@ -170,6 +173,13 @@ func (r *Report) WriteMarkdown(w io.Writer) error {
 	}
 	for _, wc := range r.WorstCase {
 		fmt.Fprintf(w, "| **worst case** | %s | %g | %s | %s | | | |\n", mdEscape(wc.Norm), wc.Eps, pct(wc.Accuracy), ci(wc.AccuracyCI95))
+	}
+	if len(r.Summary.MinNorm) > 0 {
+		fmt.Fprintf(w, "\n| minimal-norm attack | norm | broken | p25 | median | p75 |\n|---|---|---:|---:|---:|---:|\n")
+		for _, m := range r.Summary.MinNorm {
+			fmt.Fprintf(w, "| %s | %s | %d/%d | %s | %s | %s |\n", mdEscape(m.AttackID), mdEscape(m.Norm), m.NBroken, m.NAttacked,
+				num(m.P25, "%.4g"), num(m.Median, "%.4g"), num(m.P75, "%.4g"))
+		}
 	}
 	if len(r.Flags) > 0 {
 		fmt.Fprintf(w, "\n**Flags**\n\n")

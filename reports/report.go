@@ -262,6 +262,9 @@ type WorstCase struct {
 type Summary struct {
 	AUC        []AUC        `json:"auc"`
 	MinimalEps []MinimalEps `json:"minimal_eps"`
+	// MinNorm summarises each minimal-norm attack (cw, deepfool, fmn):
+	// its per-sample minimal norms and the robustness curve they give.
+	MinNorm []MinNormSummary `json:"min_norm,omitempty"`
 }
 
 // AUC is the area under accuracy(eps) over [0, max eps], divided by max eps.
@@ -327,6 +330,7 @@ type Samples struct {
 	Outcomes  []Outcomes      `json:"outcomes"`
 	Checks    *Checks         `json:"checks,omitempty"` // per-sample facts behind the reliability flags
 	Refined   []RefinedMinEps `json:"refined_min_eps,omitempty"`
+	MinNorms  []MinNorms      `json:"min_norms,omitempty"` // per minimal-norm attack, in attack order
 }
 
 // Outcomes are the per-sample results of one attack at one eps, aligned with Samples.Index.

@@ -72,6 +72,12 @@ func TestReportsFollowTheSchema(t *testing.T) {
 	validate(t, s, "report with a JPEG decoder", encode(t, r))
 	r.Gate = &Gate{Passed: false, Checks: []GateCheck{{ID: "clean/min_accuracy", Want: "≥ 0.9", Got: "0.5"}}}
 	validate(t, s, "gated report", encode(t, r))
+	mn, err := newReport(t, plan(t, m, src, "deepfool:steps=3", "fmn:steps=5"), context.Background(), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	mn.Run, mn.Model, mn.Dataset = r.Run, r.Model, r.Dataset
+	validate(t, s, "report with minimal-norm attacks", encode(t, mn))
 	empty := &Report{Schema: Schema, Samples: &Samples{}, Run: r.Run, Model: r.Model, Dataset: r.Dataset, Config: r.Config}
 	if err := empty.Reduce(); err != nil {
 		t.Fatal(err)

@@ -1,0 +1,240 @@
+package reports
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"math"
+	"strconv"
+	"strings"
+	"testing"
+
+	"github.com/advcheck/advcheck/models"
+)
+
+var minSpecs = []string{"fgsm", "deepfool:steps=5", "fmn:steps=10"}
+
+func minNormReport(t *testing.T, batch int, shard Shard) *Report {
+	t.Helper()
+	m, src := fixture(t, 23)
+	p := plan(t, m, src, minSpecs...)
+	p.Batch, p.Shard = batch, shard
+	r, err := newReport(t, p, context.Background(), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	r.Model.Outputs = []TensorInfo{{Name: "logits", Shape: []int{-1, 10}}}
+	return r
+}
+
+// curveAt is the accuracy of a robustness curve at eps.
+func curveAt(c []CurvePoint, eps float64) float64 {
+	acc := math.NaN()
+	for _, p := range c {
+		if p.Eps <= eps {
+			acc = float64(p.Accuracy)
+		}
+	}
+	return acc
+}
+
+// TestMinNormSummary: the minimal-norm attacks' per-sample norms give the
+// distribution and the curve; at every grid eps the curve's accuracy is at
+// least the accuracy of the attack's own outcome there (a sample broken at
+// distance d is broken at every eps ≥ d; the projection of a longer
+// perturbation may break one more), the quantiles are those of the stored
+// norms, and the median minimal eps of a norm takes the minimal norms into
+// account.
+func TestMinNormSummary(t *testing.T) {
+	r := minNormReport(t, 7, Shard{0, 1})
+	if len(r.Summary.MinNorm) != 2 || len(r.Samples.MinNorms) != 2 {
+		t.Fatalf("%d summaries, %d records; want 2", len(r.Summary.MinNorm), len(r.Samples.MinNorms))
+	}
+	n := len(r.Samples.Index)
+	for k, mn := range r.Summary.MinNorm {
+		rec := r.Samples.MinNorms[k]
+		if mn.AttackID != minSpecs[k+1] || rec.AttackID != mn.AttackID {
+			t.Fatalf("summary %d is %s, record %s", k, mn.AttackID, rec.AttackID)
+		}
+		if mn.NAttacked != r.Clean.NCorrect || mn.NBroken == 0 {
+			t.Errorf("%s: %d attacked, %d broken (clean correct %d)", mn.AttackID, mn.NAttacked, mn.NBroken, r.Clean.NCorrect)
+		}
+		if got := curveAt(mn.Curve, 0); got != float64(r.Clean.Accuracy) {
+			t.Errorf("%s: curve at 0 is %v, clean accuracy %v", mn.AttackID, got, r.Clean.Accuracy)
+		}
+		var vals []float64
+		for i, v := range rec.Values {
+			if r.Samples.CleanPred[i] != r.Samples.Label[i] {
+				if v != 0 {
+					t.Errorf("%s: clean error %d has minimal norm %v", mn.AttackID, i, v)
+				}
+				continue
+			}
+			if v < 0 {
+				vals = append(vals, math.Inf(1))
+			} else {
+				vals = append(vals, float64(v))
+			}
+		}
+		if want := quantile(vals, 50); !sameNum(mn.Median, want) {
+			t.Errorf("%s: median %v, want %v", mn.AttackID, mn.Median, want)
+		}
+		for _, res := range r.Results {
+			if res.AttackID != mn.AttackID {
+				continue
+			}
+			curve := curveAt(mn.Curve, res.Eps) * float64(n)
+			if float64(res.NCorrect) > curve+1e-9 {
+				t.Errorf("%s at eps %g: %d samples correct, but the minimal norms leave %v", mn.AttackID, res.Eps, res.NCorrect, curve)
+			}
+			// Counted from the stored norms: robust = attacked and norm > eps or unbroken.
+			robust := 0
+			for i, v := range rec.Values {
+				if r.Samples.CleanPred[i] == r.Samples.Label[i] && (v < 0 || float64(v) > res.Eps) {
+					robust++
+				}
+			}
+			if float64(robust) != math.Round(curve) {
+				t.Errorf("%s at eps %g: curve gives %v robust, the norms %d", mn.AttackID, res.Eps, curve, robust)
+			}
+		}
+	}
+	// Without the minimal-norm attacks the L∞ median minimal eps can only be
+	// coarser (a grid value) or unbroken.
+	m, src := fixture(t, 23)
+	grid, err := newReport(t, plan(t, m, src, "fgsm", "deepfool:steps=5"), context.Background(), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, me := range r.Summary.MinimalEps {
+		if me.Norm != "linf" {
+			continue
+		}
+		for _, g := range grid.Summary.MinimalEps {
+			if g.Norm == "linf" && g.Median.Valid() && (!me.Median.Valid() || me.Median > g.Median) {
+				t.Errorf("linf median minimal eps %v with FMN, %v without", me.Median, g.Median)
+			}
+		}
+		if me.SamplesUnbroken > r.Clean.NCorrect-r.Summary.MinNorm[1].NBroken {
+			t.Errorf("linf: %d samples unbroken, FMN broke %d of %d", me.SamplesUnbroken, r.Summary.MinNorm[1].NBroken, r.Clean.NCorrect)
+		}
+	}
+}
+
+func sameNum(a, b Num) bool {
+	return a == b || (!a.Valid() && !b.Valid())
+}
+
+// Minimal norms are per sample: the report does not depend on the batch
+// size or thread count, and shards merge into the unsharded report.
+func TestMinNormDeterministicAndMerged(t *testing.T) {
+	a := minNormReport(t, 7, Shard{0, 1})
+	models.SetThreads(1)
+	b := minNormReport(t, 4, Shard{0, 1})
+	models.SetThreads(0)
+	b.Config.Batch = a.Config.Batch
+	if !bytes.Equal(encode(t, a), encode(t, b)) {
+		t.Fatal("reports differ between batch sizes / thread counts")
+	}
+	var parts []*Report
+	for i := 0; i < 3; i++ {
+		p := minNormReport(t, 7, Shard{i, 3})
+		back, err := Read(bytes.NewReader(encode(t, p)), 0)
+		if err != nil {
+			t.Fatal(err)
+		}
+		parts = append(parts, back)
+	}
+	merged, err := Merge(parts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	merged.Model.Outputs = a.Model.Outputs
+	if !bytes.Equal(encode(t, a), encode(t, merged)) {
+		t.Fatal("merged report differs from the unsharded one")
+	}
+}
+
+// The minimal norms and their summary are evidence like the outcomes:
+// Decode recomputes the summary and refuses records that do not follow the
+// configuration or hold values a minimal norm cannot take.
+func TestDecodeRefusesTamperedMinNorms(t *testing.T) {
+	full := encode(t, minNormReport(t, 7, Shard{0, 1}))
+	if _, err := Decode(edit(t, full, func(map[string]any) {})); err != nil {
+		t.Fatalf("the untampered report: %v", err)
+	}
+	recs := func(v map[string]any) []any { return arr(v, "samples", "min_norms") }
+	// The first attacked sample and the first clean error.
+	r, _ := Decode(full)
+	attacked, clean := -1, -1
+	for i := range r.Samples.Index {
+		if r.Samples.CleanPred[i] == r.Samples.Label[i] && attacked < 0 && r.Samples.MinNorms[0].Values[i] > 0 {
+			attacked = i
+		}
+		if r.Samples.CleanPred[i] != r.Samples.Label[i] && clean < 0 {
+			clean = i
+		}
+	}
+	for _, c := range []struct {
+		name string
+		f    func(v map[string]any)
+		say  string
+	}{
+		{"median", func(v map[string]any) { obj(v, "summary", "min_norm", 0)["median"] = 0.001 },
+			"summary.min_norm[0].median is 0.001"},
+		{"curve point", func(v map[string]any) { obj(v, "summary", "min_norm", 1, "curve", 1)["accuracy"] = 0.99 },
+			"summary.min_norm[1].curve[1].accuracy is 0.99"},
+		{"summary dropped", func(v map[string]any) { delete(obj(v, "summary"), "min_norm") },
+			"summary.min_norm"},
+		{"norm lowered", func(v map[string]any) { arr(v, "samples", "min_norms", 0, "values")[attacked] = 1e-3 },
+			"summary.min_norm[0]"},
+		{"record removed", func(v map[string]any) { obj(v, "samples")["min_norms"] = recs(v)[1:] },
+			"samples.min_norms holds 1 records; the configuration has 2 minimal-norm attacks"},
+		{"records swapped", func(v map[string]any) { rs := recs(v); rs[0], rs[1] = rs[1], rs[0] },
+			"samples.min_norms[0] is fmn:steps=10 (linf); the configuration puts deepfool:steps=5 (l2) there"},
+		{"values short", func(v map[string]any) { o := obj(v, "samples", "min_norms", 0); o["values"] = arr(o, "values")[1:] },
+			"minimal norms of deepfool:steps=5 do not cover the 23 samples"},
+		{"clean error broken", func(v map[string]any) { arr(v, "samples", "min_norms", 0, "values")[clean] = 0.3 },
+			"want 0 for a clean error"},
+		{"negative norm", func(v map[string]any) { arr(v, "samples", "min_norms", 1, "values")[attacked] = -0.5 },
+			"-1 (unbroken) or a positive norm"},
+		{"null norm", func(v map[string]any) { arr(v, "samples", "min_norms", 1, "values")[attacked] = nil },
+			"-1 (unbroken) or a positive norm"},
+	} {
+		_, err := Decode(edit(t, full, c.f))
+		if !errors.Is(err, ErrBadReport) || !strings.Contains(err.Error(), c.say) {
+			t.Errorf("%s: got %v, want a bad report saying %q", c.name, err, c.say)
+		}
+	}
+}
+
+// The renderers show each minimal-norm attack's quartiles, and the HTML
+// report plots its robustness curve.
+func TestMinNormRendered(t *testing.T) {
+	r := minNormReport(t, 7, Shard{0, 1})
+	var text, md, page bytes.Buffer
+	if err := r.WriteTable(&text); err != nil {
+		t.Fatal(err)
+	}
+	if err := r.WriteMarkdown(&md); err != nil {
+		t.Fatal(err)
+	}
+	if err := r.WriteHTML(&page); err != nil {
+		t.Fatal(err)
+	}
+	for _, m := range r.Summary.MinNorm {
+		want := "minimal norm " + m.AttackID + " (" + m.Norm + "): median " + num(m.Median, "%.4g") + " [p25 " + num(m.P25, "%.4g")
+		if !strings.Contains(text.String(), want) {
+			t.Errorf("text lacks %q", want)
+		}
+		if want := "| " + mdEscape(m.AttackID) + " | " + m.Norm + " | "; !strings.Contains(md.String(), want) {
+			t.Errorf("markdown lacks %q", want)
+		}
+		if want := `<svg class="plot" id="min-norm-` + m.Norm + `"`; !strings.Contains(page.String(), want) {
+			t.Errorf("HTML lacks the %s curve", m.Norm)
+		}
+		if want := "<code>" + m.AttackID + "</code></td><td>" + m.Norm + "</td><td>" + strconv.Itoa(m.NBroken); !strings.Contains(page.String(), want) {
+			t.Errorf("HTML lacks %q", want)
+		}
+	}
+}
