@@ -117,8 +117,17 @@ func (l *binaryLayer[T]) backward(which int, dx, dy []T, ins [][]T, _ []T) {
 	stride := l.opPer[operand]
 	parallel.For(l.n, func(lo, hi int) {
 		bc, oa, ob := l.chunk(lo, hi)
-		kernels.BinaryBackward(l.op, bc, operand, a[oa:], b[ob:], dy[lo*l.per:hi*l.per], dx[lo*stride:hi*stride])
+		kernels.BinaryBackward(l.op, bc, operand, from(a, oa), from(b, ob), dy[lo*l.per:hi*l.per], dx[lo*stride:hi*stride])
 	})
+}
+
+// from returns v[o:], or nil for an operand the backward pass is not given
+// (see backwardReads).
+func from[T Float](v []T, o int) []T {
+	if v == nil {
+		return nil
+	}
+	return v[o:]
 }
 
 // MatMul of two operands, either of which may be constant.

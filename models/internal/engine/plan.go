@@ -5,6 +5,8 @@ import (
 
 	"gorgonia.org/gorgonia"
 	"gorgonia.org/tensor"
+
+	"github.com/advcheck/advcheck/models/internal/kernels"
 )
 
 // A program runs its graph as a tape: the graph's nodes in the order
@@ -17,10 +19,17 @@ import (
 // the gradients, which live from one backward step to the next, share a
 // handful of buffers.
 
+// backwardReader is implemented by layers whose backward pass reads less
+// than its inputs and output: backwardReads says whether it reads the
+// (dynamic) inputs and the output. Layers without it are taken to read both.
+type backwardReader interface {
+	backwardReads() (ins, out bool)
+}
+
 // step is one instruction of the tape.
 type step[T Float] struct {
 	exec func(out []T, ins [][]T)
-	args []int // value ids read
+	args []int // value ids read; -1 for an input the step is given as nil
 	out  int   // value id written
 	ins  [][]T // reused slice of the input buffers
 	name string
@@ -125,9 +134,22 @@ func makePlan[T Float](eg *gorgonia.ExprGraph, fixed map[*gorgonia.Node][]T, kee
 				return nil, fmt.Errorf("engine: unexpected sum %v in the graph", n)
 			}
 		}
-		for _, a := range args {
+		// A gradient step is handed its layer's inputs and output, but
+		// most backward kernels read neither; those it does not read are
+		// passed as nil, so that they need not outlive the forward pass.
+		readIns, readOut := true, true
+		if op, ok := n.Op().(*gradOp[T]); ok {
+			if r, ok := op.fwd.l.(backwardReader); ok {
+				readIns, readOut = r.backwardReads()
+			}
+		}
+		for j, a := range args {
 			if _, ok := ids[a]; !ok {
 				return nil, fmt.Errorf("engine: %s reads %v before it is computed", s.name, a)
+			}
+			if g, ok := n.Op().(*gradOp[T]); ok && ((j < len(g.fwd.ranks) && !readIns) || (j == len(g.fwd.ranks) && !readOut)) {
+				s.args = append(s.args, -1)
+				continue
 			}
 			s.args = append(s.args, ids[a])
 		}
@@ -142,7 +164,9 @@ func makePlan[T Float](eg *gorgonia.ExprGraph, fixed map[*gorgonia.Node][]T, kee
 	}
 	for i, s := range p.steps {
 		for _, a := range s.args {
-			last[a] = i
+			if a >= 0 {
+				last[a] = i
+			}
 		}
 	}
 	for _, n := range keep {
@@ -186,7 +210,7 @@ func makePlan[T Float](eg *gorgonia.ExprGraph, fixed map[*gorgonia.Node][]T, kee
 			p.act[p.slab[s.out]] = true
 		}
 		release := func(v int) {
-			if p.slab[v] >= 0 && last[v] <= i {
+			if v >= 0 && p.slab[v] >= 0 && last[v] <= i {
 				free = append(free, p.slab[v])
 				last[v] = len(p.steps) + 1 // freed once
 			}
@@ -231,6 +255,10 @@ func (p *plan[T]) run() {
 	for i := range p.steps {
 		s := &p.steps[i]
 		for j, a := range s.args {
+			if a < 0 {
+				s.ins[j] = nil
+				continue
+			}
 			s.ins[j] = p.vals[a]
 		}
 		s.exec(p.vals[s.out], s.ins)
@@ -249,4 +277,38 @@ func addInto[T Float](out []T, ins [][]T) {
 			o[i] = x[i] + y[i]
 		}
 	})
+}
+
+func (l *convLayer[T]) backwardReads() (bool, bool)    { return false, l.relu }
+func (l *denseLayer[T]) backwardReads() (bool, bool)   { return false, l.relu }
+func (l *maxPoolLayer[T]) backwardReads() (bool, bool) { return false, false }
+func (l *avgPoolLayer[T]) backwardReads() (bool, bool) { return false, false }
+func (copyLayer[T]) backwardReads() (bool, bool)       { return false, false }
+func (l *transposeLayer[T]) backwardReads() (bool, bool) {
+	return false, false
+}
+func (l *padLayer[T]) backwardReads() (bool, bool)     { return false, false }
+func (l *concatLayer[T]) backwardReads() (bool, bool)  { return false, false }
+func (l *sliceLayer[T]) backwardReads() (bool, bool)   { return false, false }
+func (l *reduceLayer[T]) backwardReads() (bool, bool)  { return false, false }
+func (l *lossLayer[T]) backwardReads() (bool, bool)    { return false, false }
+func (l *softmaxLayer[T]) backwardReads() (bool, bool) { return false, true }
+func (l *matmulLayer[T]) backwardReads() (bool, bool)  { return true, false }
+func (l *layerNormLayer[T]) backwardReads() (bool, bool) {
+	return true, false
+}
+
+// A sum or difference's gradient needs no operand; a product's needs the
+// other operand, a quotient's the divisor (and the dividend for the
+// divisor's gradient): dynamic inputs are read only when such an operand is
+// one of them.
+func (l *binaryLayer[T]) backwardReads() (bool, bool) {
+	both := l.dynIndex[0] >= 0 && l.dynIndex[1] >= 0
+	switch l.op {
+	case kernels.Add, kernels.Sub:
+		return false, false
+	case kernels.Mul:
+		return both, false
+	}
+	return true, false
 }

@@ -25,7 +25,9 @@ func TestPlanNoOverlap(t *testing.T) {
 			for i, s := range pl.steps {
 				first[s.out], last[s.out] = i, i
 				for _, a := range s.args {
-					last[a] = i
+					if a >= 0 {
+						last[a] = i
+					}
 				}
 			}
 			last[pl.ids[p.out]] = len(pl.steps)
