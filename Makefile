@@ -61,10 +61,11 @@ bench-data: build
 ## check-architectures: full-size torchvision models (ViT-B/16, DeiT-S, Swin-T, ConvNeXt-T,
 ## MobileNetV3, EfficientNet-B0, ResNets, ...) with random weights, exported to a temporary
 ## directory: loads?, logits, predictions and FGSM signs against PyTorch (needs PyTorch; not part
-## of make test). ARCH_ARGS passes options, e.g. ARCH_ARGS='--models vit_b_16 --opset 17'.
-check-architectures: deps
+## of make test); and sweep --task embedding on ResNet-18 with fc = Identity against PyTorch's
+## cosines. ARCH_ARGS passes options, e.g. ARCH_ARGS='--models vit_b_16 --opset 17'.
+check-architectures: build
 	$(GO) build -tags '$(TAGS)' -o bin/archcheck ./scripts/archcheck
-	/usr/bin/python3 scripts/check_architectures.py --archcheck bin/archcheck $(ARCH_ARGS)
+	/usr/bin/python3 scripts/check_architectures.py --archcheck bin/archcheck --advcheck-bin bin/advcheck $(ARCH_ARGS)
 
 ## lint: go vet, staticcheck, go.mod as `go mod tidy` leaves it (direct dependencies marked direct),
 ## and shellcheck over the shell scripts.

@@ -50,6 +50,12 @@ func checkConfig(c Config, total int) error {
 	if len(c.Attacks) == 0 {
 		return fmt.Errorf("config.attacks is empty")
 	}
+	switch {
+	case c.Task == "" && c.OutputLoss == "":
+	case c.Task == TaskEmbedding && (c.OutputLoss == "cosine" || c.OutputLoss == "mse"):
+	default:
+		return fmt.Errorf("config.task %q with output_loss %q: want no task, or embedding with cosine or mse", c.Task, c.OutputLoss)
+	}
 	norms := map[string]bool{}
 	ids := map[string]bool{}
 	for i, a := range c.Attacks {
@@ -136,12 +142,24 @@ func (r *Report) checkLayout() error {
 		if err := in("samples.label", s.Label, 0); err != nil {
 			return err
 		}
-		if err := in("samples.clean_pred", s.CleanPred, 0); err != nil {
+		// An embedding task has no predictions: every one is −1.
+		pred := func(name string, v []int) error {
+			if r.Config.Task != TaskEmbedding {
+				return in(name, v, 0)
+			}
+			for k, c := range v {
+				if c != -1 {
+					return fmt.Errorf("%s[%d] = %d in an embedding report, which has no predictions (−1)", name, k, c)
+				}
+			}
+			return nil
+		}
+		if err := pred("samples.clean_pred", s.CleanPred); err != nil {
 			return err
 		}
 		for k := range s.Outcomes {
 			o := &s.Outcomes[k]
-			if err := in(fmt.Sprintf("samples.outcomes[%d].pred", k), o.Pred, 0); err != nil {
+			if err := pred(fmt.Sprintf("samples.outcomes[%d].pred", k), o.Pred); err != nil {
 				return err
 			}
 			if err := in(fmt.Sprintf("samples.outcomes[%d].target", k), o.Target, -1); err != nil {

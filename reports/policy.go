@@ -35,6 +35,10 @@ type Policy struct {
 	Attacks      []string // attack specs
 	Eps          string   // an eps specification (see ParseEps); "" for the defaults
 	Requirements []Requirement
+	// Task is "" (classification) or TaskEmbedding, as sweep --task, with
+	// OutputLoss (cosine or mse; "" means cosine) as sweep --output-loss.
+	Task       string
+	OutputLoss string
 }
 
 // PolicyModel says which model to load and how.
@@ -169,7 +173,17 @@ func ParsePolicy(r io.Reader) (*Policy, error) {
 			p.Seed = uint64(v)
 			return nil
 		},
-		"batch":        func(n *yaml.Node) error { p.BatchLine = n.Line; return integer(n, &p.Batch, 1) },
+		"batch": func(n *yaml.Node) error { p.BatchLine = n.Line; return integer(n, &p.Batch, 1) },
+		"task": func(n *yaml.Node) error {
+			if err := enum(n, &p.Task, TaskClassification, TaskEmbedding); err != nil {
+				return err
+			}
+			if p.Task == TaskClassification {
+				p.Task = ""
+			}
+			return nil
+		},
+		"output_loss":  func(n *yaml.Node) error { return enum(n, &p.OutputLoss, "cosine", "mse") },
 		"attacks":      func(n *yaml.Node) error { return p.parseAttacks(n) },
 		"eps":          func(n *yaml.Node) error { return p.parseEps(n) },
 		"requirements": func(n *yaml.Node) error { return p.parseRequirements(n) },
@@ -179,6 +193,19 @@ func ParsePolicy(r io.Reader) (*Policy, error) {
 	}
 	if p.APIVersion != PolicyAPIVersion {
 		return nil, posErr(root, "apiVersion %q: want %q", p.APIVersion, PolicyAPIVersion)
+	}
+	if p.OutputLoss != "" && p.Task != TaskEmbedding {
+		return nil, posErr(root, "output_loss is for task: embedding")
+	}
+	if p.Task == TaskEmbedding && p.OutputLoss == "" {
+		p.OutputLoss = "cosine"
+	}
+	if p.Task == TaskEmbedding {
+		for _, q := range p.Requirements {
+			if q.Kind != "min_cosine" && q.Kind != "max_flags" {
+				return nil, fmt.Errorf("%w: line %d: %s needs classes; a policy of task: embedding takes min_cosine and max_flags", ErrPolicy, q.Line, q.Kind)
+			}
+		}
 	}
 	return p, nil
 }

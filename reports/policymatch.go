@@ -73,6 +73,15 @@ func (r *Report) MatchPolicy(p *Policy) error {
 	if cm := r.Dataset.ClassMap; cm != nil && cm.Source == "classes_file" {
 		return mismatch("dataset.class_map", "the data set's own class map (a policy names no --classes file)", "--classes "+cm.File)
 	}
+	if p.Task != r.Config.Task || p.OutputLoss != r.Config.OutputLoss {
+		task := func(t, l string) string {
+			if t == "" {
+				return "classification"
+			}
+			return t + " (output_loss " + l + ")"
+		}
+		return mismatch("config.task", task(p.Task, p.OutputLoss), task(r.Config.Task, r.Config.OutputLoss))
+	}
 	if p.Data.Labels != r.Dataset.LabelSource {
 		return mismatch("dataset.label_source", p.Data.Labels, r.Dataset.LabelSource)
 	}

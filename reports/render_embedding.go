@@ -45,3 +45,16 @@ func (r *Report) writeEmbeddingTable(w io.Writer) error {
 	}
 	return nil
 }
+
+// writeEmbeddingMarkdown is WriteMarkdown's table for an embedding task.
+func (r *Report) writeEmbeddingMarkdown(w io.Writer) {
+	fmt.Fprintf(w, "\n| attack | norm | eps | samples | cos(outputs) mean / p5 / min |\n|---|---|---:|---:|---:|\n")
+	for _, res := range r.Results {
+		c := Spread{}
+		if res.Cosine.Outputs != nil {
+			c = *res.Cosine.Outputs
+		}
+		fmt.Fprintf(w, "| %s | %s | %g | %d | %s / %s / %s |\n", mdEscape(res.AttackID), mdEscape(res.Norm), res.Eps, res.N,
+			num(c.Mean, "%.4f"), num(c.P5, "%.4f"), num(c.Min, "%.4f"))
+	}
+}

@@ -166,13 +166,10 @@ func (r *Report) WriteMarkdown(w io.Writer) error {
 			fmt.Fprintf(w, "| %s | %s | %s | %s |\n", mark, mdEscape(c.ID), mdEscape(c.Want), mdEscape(c.Got))
 		}
 	}
-	fmt.Fprintf(w, "\n| attack | norm | eps | accuracy | 95%% CI | attacked | success | cos(logits) mean / p5 (attacked) |\n|---|---|---:|---:|---|---:|---:|---:|\n")
-	for _, res := range r.Results {
-		fmt.Fprintf(w, "| %s | %s | %g | %s | %s | %d/%d | %s | %s / %s |\n", mdEscape(res.AttackID), mdEscape(res.Norm), res.Eps, pct(res.Accuracy), ci(res.AccuracyCI95),
-			res.NAttacked, res.N, pct(res.AttackSuccessRate), num(res.Cosine.Logits.Mean, "%.3f"), num(res.Cosine.Logits.P5, "%.3f"))
-	}
-	for _, wc := range r.WorstCase {
-		fmt.Fprintf(w, "| **worst case** | %s | %g | %s | %s | | | |\n", mdEscape(wc.Norm), wc.Eps, pct(wc.Accuracy), ci(wc.AccuracyCI95))
+	if r.Config.Task == TaskEmbedding {
+		r.writeEmbeddingMarkdown(w)
+	} else {
+		r.writeResultsMarkdown(w)
 	}
 	if len(r.Summary.MinNorm) > 0 {
 		fmt.Fprintf(w, "\n| minimal-norm attack | norm | broken | p25 | median | p75 |\n|---|---|---:|---:|---:|---:|\n")
@@ -188,4 +185,15 @@ func (r *Report) WriteMarkdown(w io.Writer) error {
 		}
 	}
 	return nil
+}
+
+func (r *Report) writeResultsMarkdown(w io.Writer) {
+	fmt.Fprintf(w, "\n| attack | norm | eps | accuracy | 95%% CI | attacked | success | cos(logits) mean / p5 (attacked) |\n|---|---|---:|---:|---|---:|---:|---:|\n")
+	for _, res := range r.Results {
+		fmt.Fprintf(w, "| %s | %s | %g | %s | %s | %d/%d | %s | %s / %s |\n", mdEscape(res.AttackID), mdEscape(res.Norm), res.Eps, pct(res.Accuracy), ci(res.AccuracyCI95),
+			res.NAttacked, res.N, pct(res.AttackSuccessRate), num(res.Cosine.Logits.Mean, "%.3f"), num(res.Cosine.Logits.P5, "%.3f"))
+	}
+	for _, wc := range r.WorstCase {
+		fmt.Fprintf(w, "| **worst case** | %s | %g | %s | %s | | | |\n", mdEscape(wc.Norm), wc.Eps, pct(wc.Accuracy), ci(wc.AccuracyCI95))
+	}
 }

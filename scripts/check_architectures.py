@@ -22,8 +22,15 @@ that is deleted afterwards (nothing is written into the repository), draw 8 rand
 - time             advcheck's load, and forward + input gradient of the batch of 8, on --threads
                    threads (PyTorch's float32 forward + gradient beside it).
 
-Prints a Markdown table; exits 1 when a model that loads disagrees (a prediction differs or fewer
-than 99.9 % of the signs agree), 0 otherwise (refusals are listed, not failures).
+With --advcheck-bin (make check-architectures passes bin/advcheck), it also checks the embedding
+task on the full-size ResNet-18 with fc = Identity (random weights, 64 px, 8 images): `advcheck
+sweep --task embedding` with FGSM and PGD at eps 4/255 saves its adversarial images, and the cosine
+similarities of clean and adversarial embeddings the report gives (per sample, and the mean) must
+match PyTorch's float64 cosines of the same images within 1e-4.
+
+Prints Markdown tables; exits 1 when a model that loads disagrees (a prediction differs or fewer
+than 99.9 % of the signs agree) or the embedding cosines differ, 0 otherwise (refusals are listed,
+not failures).
 """
 
 import argparse
@@ -127,6 +134,78 @@ def check(name, args, tmp):
     return row
 
 
+EMBED_ATTACKS = ["fgsm", "pgd:steps=5"]
+EMBED_EPS = "0,4/255"
+EMBED_BAR = 1e-4
+
+
+def check_embedding(args, tmp):
+    """ResNet-18 with fc = Identity under sweep --task embedding: report cosines against PyTorch's."""
+    torch.manual_seed(args.seed)
+    m = tvm.resnet18()
+    m.fc = nn.Identity()
+    m.eval()
+    g = torch.Generator().manual_seed(args.seed)
+    x = torch.rand(BATCH, 3, 64, 64, generator=g)
+    path = os.path.join(tmp, "resnet18_embedding.onnx")
+    torch.onnx.export(m, x[:1], path, opset_version=args.opset, input_names=["input"], output_names=["embedding"],
+                      dynamic_axes={"input": {0: "batch"}, "embedding": {0: "batch"}})
+    xp, yp = os.path.join(tmp, "ex.npy"), os.path.join(tmp, "ey.npy")
+    np.save(xp, x.numpy())
+    np.save(yp, np.zeros(BATCH, dtype=np.int64))
+    adv_dir, rep, samples = os.path.join(tmp, "adv"), os.path.join(tmp, "embedding.json"), os.path.join(tmp, "embedding.jsonl")
+    cmd = [args.advcheck_bin, "sweep", "--model", path, "--data", f"npy:{xp},{yp}", "--task", "embedding",
+           "--attack", ",".join(EMBED_ATTACKS), "--eps", EMBED_EPS, "--batch", str(BATCH), "--threads", str(args.threads),
+           "-q", "--save-adv", adv_dir, "--json", rep, "--samples", samples]
+    t0 = time.perf_counter()
+    p = subprocess.run(cmd, capture_output=True, text=True)
+    elapsed = time.perf_counter() - t0
+    if p.returncode != 0:
+        return [{"attack": a, "ok": False, "error": (p.stderr.strip().splitlines() or ["exit %d" % p.returncode])[0]} for a in EMBED_ATTACKS]
+    with open(rep) as f:
+        report = json.load(f)
+    per_sample = {}
+    with open(samples) as f:
+        for line in f:
+            d = json.loads(line)
+            for r in d["results"]:
+                if r["eps"] > 0:
+                    per_sample.setdefault(r["attack_id"], {})[d["index"]] = r["cos_logits"]
+    m64 = m.double()
+    with torch.no_grad():
+        clean = m64(x.double())
+    index = np.load(os.path.join(adv_dir, "index.npy"))
+    rows = []
+    for res in report["results"]:
+        if res["eps"] == 0:
+            continue
+        a = res["attack_id"]
+        name = a.replace(":", "_") + "__linf_eps" + repr(res["eps"]) + ".npy"
+        adv = np.load(os.path.join(adv_dir, name))
+        with torch.no_grad():
+            emb = m64(torch.from_numpy(adv).double())
+        cos = nn.functional.cosine_similarity(clean[index], emb, dim=1, eps=0).numpy()
+        ours = np.array([per_sample[a][int(i)] for i in index])
+        diff = float(np.abs(ours - cos).max())
+        mean_diff = abs(res["cosine"]["outputs"]["mean"] - float(cos.mean()))
+        rows.append({"attack": a, "eps": res["eps_requested"], "advcheck_mean": res["cosine"]["outputs"]["mean"],
+                     "torch_mean": float(cos.mean()), "max_diff": diff, "mean_diff": mean_diff, "time_s": elapsed,
+                     "ok": diff <= EMBED_BAR and mean_diff <= EMBED_BAR})
+    return rows
+
+
+def embedding_table(rows, opset):
+    out = [f"| ResNet-18, fc = Identity, 64 px (opset {opset}), --task embedding | eps | cosine mean: advcheck / PyTorch "
+           f"| max per-sample difference | within 1e-4? |", "| --- | --- | ---: | ---: | --- |"]
+    for r in rows:
+        if "error" in r:
+            out.append(f"| {r['attack']} | | refused: {r['error']} | | no |")
+            continue
+        out.append(f"| {r['attack']} | {r['eps']} | {r['advcheck_mean']:.6f} / {r['torch_mean']:.6f} | {r['max_diff']:.1e} "
+                   f"| {'yes' if r['ok'] else 'NO'} |")
+    return "\n".join(out)
+
+
 def table(rows, opset, threads):
     out = [f"| model (opset {opset}) | loads? | max logit diff (rel.) | predictions | FGSM signs | torch f32 signs "
            f"| advcheck load / fwd+grad | torch fwd+grad |",
@@ -152,13 +231,19 @@ def main():
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--json", help="also write the rows as JSON to this file")
+    ap.add_argument("--advcheck-bin", help="the advcheck binary; with it, also check --task embedding on ResNet-18")
     args = ap.parse_args()
     names = [n.strip() for n in args.models.split(",") if n.strip()]
     for n in names:
         if n not in ARCHS:
             sys.exit(f"check_architectures: unknown model {n!r}; known: {', '.join(ARCHS)}")
-    rows = []
+    rows, embed = [], []
     with tempfile.TemporaryDirectory(prefix="advcheck-arch-") as tmp:
+        if args.advcheck_bin:
+            print("== resnet18 embedding", file=sys.stderr, flush=True)
+            embed = check_embedding(args, tmp)
+            print(json.dumps(embed), file=sys.stderr, flush=True)
+            print(embedding_table(embed, args.opset) + "\n", flush=True)
         for n in names:
             print(f"== {n}", file=sys.stderr, flush=True)
             try:
@@ -169,8 +254,8 @@ def main():
     print(table(rows, args.opset, args.threads))
     if args.json:
         with open(args.json, "w") as f:
-            json.dump(rows, f, indent=1)
-    sys.exit(0 if all(r.get("ok", True) for r in rows) else 1)
+            json.dump({"architectures": rows, "embedding": embed}, f, indent=1)
+    sys.exit(0 if all(r.get("ok", True) for r in rows + embed) else 1)
 
 
 if __name__ == "__main__":

@@ -131,3 +131,34 @@ func TestEmbeddingRefusals(t *testing.T) {
 		expect(t, 2, c.say, append(run, c.args...)...)
 	}
 }
+
+// A policy with task: embedding runs sweep --task embedding and gates
+// min_cosine on the cosine of the outputs; it refuses requirements that
+// need classes, and a report of another task.
+func TestGateEmbeddingPolicy(t *testing.T) {
+	dir := t.TempDir()
+	policy := func(name, task, req string) string {
+		p := filepath.Join(dir, name)
+		doc := `apiVersion: advcheck/policy/v1
+model: ../../testdata/models/embed_resnet.onnx
+data: "npy:` + embedDir + `x.npy,` + embedDir + `y.npy"
+` + task + `attacks: [fgsm]
+eps: {linf: [0, 8/255]}
+requirements:
+` + req
+		if err := os.WriteFile(p, []byte(doc), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		return p
+	}
+	report := filepath.Join(dir, "r.json")
+	// PyTorch's mean cosine for FGSM at 8/255 is 0.99816 (fgsm_cos.npy).
+	expect(t, 0, "", "gate", "--policy", policy("pass.yaml", "task: embedding\n", "  - min_cosine: 0.998\n    attack: fgsm\n    eps: 8/255\n"), "--json", report, "-q")
+	expect(t, 1, "gate failed: 1 of 2 requirements not met: attack/fgsm/0.03137254901960784/min_cosine", "gate", "--policy", policy("fail.yaml", "task: embedding\n", "  - min_cosine: 0.999\n    attack: fgsm\n    eps: 8/255\n"), "-q")
+	expect(t, 0, "", "gate", "--policy", policy("pass.yaml", "task: embedding\n", "  - min_cosine: 0.998\n    attack: fgsm\n    eps: 8/255\n"), "--report", report, "-q")
+	expect(t, 3, "config.task: the policy gives embedding (output_loss mse), the report has embedding (output_loss cosine)",
+		"gate", "--policy", policy("mse.yaml", "task: embedding\noutput_loss: mse\n", "  - min_cosine: 0.5\n    attack: fgsm\n    eps: 8/255\n"), "--report", report, "-q")
+	expect(t, 2, "min_accuracy needs classes; a policy of task: embedding takes min_cosine and max_flags",
+		"gate", "--policy", policy("acc.yaml", "task: embedding\n", "  - min_accuracy: 0.5\n    attack: fgsm\n    eps: 8/255\n"), "-q")
+	expect(t, 2, "output_loss is for task: embedding", "gate", "--policy", policy("loss.yaml", "output_loss: mse\n", "  - max_flags: {error: 0}\n"), "-q")
+}

@@ -90,6 +90,10 @@ func sweepFromPolicy(p *reports.Policy) *sweepOptions {
 		so.centerCrop = strconv.Itoa(c[0]) + "," + strconv.Itoa(c[1])
 	}
 	so.model = p.Model.Path
+	so.task, so.outputLoss = reports.TaskClassification, "cosine"
+	if p.Task != "" {
+		so.task, so.outputLoss = p.Task, p.OutputLoss
+	}
 	// The policy parser has checked these values (models.CheckContract)
 	// and filled in the defaults; the sweep checks them again as flags.
 	c := p.Model.Contract()
