@@ -449,6 +449,9 @@ func constInts(v *Value, what string) ([]int, error) {
 	out := make([]int, len(v.Const.Data))
 	for i, f := range v.Const.Data {
 		if v.Const.Sym != nil && v.Const.Sym[i] {
+			if f != 1 {
+				return nil, errorf(ErrUnsupported, "%s holds %v times the batch size", what, f)
+			}
 			out[i] = symDim
 			continue
 		}

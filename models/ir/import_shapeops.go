@@ -90,7 +90,10 @@ func (im *importer) equal(n *onnx.Node, name string) (*Value, error) {
 	y, err := im.foldBroadcast("Equal", ts, func(v []float64, sym []bool) (float64, bool, error) {
 		switch {
 		case sym[0] && sym[1]:
-			return 1, false, nil
+			if v[0] == v[1] { // k·N = j·N exactly when k = j
+				return 1, false, nil
+			}
+			return 0, false, nil
 		case sym[0] || sym[1]:
 			// The batch size is at least 1: it equals no smaller value.
 			other := v[0]

@@ -280,3 +280,22 @@ func TestMergedBatch(t *testing.T) {
 		})
 	}
 }
+
+// Equal compares multiples of the batch size by their coefficients, and a
+// list that holds 2·N cannot stand for a shape with one batch axis.
+func TestSymMultiples(t *testing.T) {
+	im := newImporter(13, DefaultLimits())
+	n2 := &Tensor{Shape: []int{2}, Data: []float64{2, 1}, Int: true, Sym: []bool{true, true}}
+	n1 := &Tensor{Shape: []int{2}, Data: []float64{1, 1}, Int: true, Sym: []bool{true, true}}
+	im.vals["a"], im.vals["b"] = constValue("a", n2), constValue("b", n1)
+	v, err := im.equal(&onnx.Node{OpType: "Equal", Inputs: []string{"a", "b"}, Outputs: []string{"y"}}, "eq")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := v.Const.Data; got[0] != 0 || got[1] != 1 {
+		t.Errorf("Equal([2N, N], [N, N]) = %v, want [0 1]", got)
+	}
+	if _, err := constInts(constValue("a", n2), "Expand shape"); !errors.Is(err, ErrUnsupported) || !strings.Contains(err.Error(), "2 times the batch size") {
+		t.Errorf("constInts of [2N, N]: %v", err)
+	}
+}
