@@ -51,7 +51,7 @@ var quick = []string{
 	"noise-gaussian:draws=3,norm=l2", "autoattack:iters=5,targets=2,queries=20",
 	"autoattack:iters=4,targets=2,queries=15,norm=l2", "autoattack:version=rand,iters=4,eot=2", "apgd-ce:iters=5,eot=3",
 	"square:queries=30,norm=l2", "square:queries=20,norm=l2,restarts=2,loss=ce",
-	"fab:iters=5", "fab:iters=4,norm=l2,restarts=2", "fab-t:iters=5,targets=2", "fab-t:iters=3,targets=2,restarts=2,norm=l2",
+	"fab:iters=5", "fab:iters=4,norm=l2,restarts=2", "fab:iters=4,norm=l1,restarts=2", "fab-t:iters=4,targets=2,norm=l1", "fab-t:iters=5,targets=2", "fab-t:iters=3,targets=2,restarts=2,norm=l2",
 }
 
 // TestInvariants: for every attack, norm and eps, the adversarial points lie

@@ -44,13 +44,16 @@ func benchAttack(b *testing.B, spec string, eps float64) {
 	b.ReportMetric(float64(queries)/float64(n*b.N), "queries/img")
 }
 
-func BenchmarkFGSM(b *testing.B)   { benchAttack(b, "fgsm", 0.1) }
-func BenchmarkBIM10(b *testing.B)  { benchAttack(b, "bim:steps=10", 0.1) }
-func BenchmarkPGD10(b *testing.B)  { benchAttack(b, "pgd:steps=10", 0.1) }
-func BenchmarkMIFGSM(b *testing.B) { benchAttack(b, "mifgsm", 0.1) }
-func BenchmarkAPGDCE(b *testing.B) { benchAttack(b, "apgd-ce", 0.1) }
-func BenchmarkSquare(b *testing.B) { benchAttack(b, "square:queries=1000", 0.1) }
-func BenchmarkNoise(b *testing.B)  { benchAttack(b, "noise-uniform", 0.1) }
+func BenchmarkFGSM(b *testing.B)     { benchAttack(b, "fgsm", 0.1) }
+func BenchmarkBIM10(b *testing.B)    { benchAttack(b, "bim:steps=10", 0.1) }
+func BenchmarkPGD10(b *testing.B)    { benchAttack(b, "pgd:steps=10", 0.1) }
+func BenchmarkMIFGSM(b *testing.B)   { benchAttack(b, "mifgsm", 0.1) }
+func BenchmarkAPGDCE(b *testing.B)   { benchAttack(b, "apgd-ce", 0.1) }
+func BenchmarkSquare(b *testing.B)   { benchAttack(b, "square:queries=1000", 0.1) }
+func BenchmarkSquareL2(b *testing.B) { benchAttack(b, "square:queries=1000,norm=l2", 1) }
+func BenchmarkFAB(b *testing.B)      { benchAttack(b, "fab:iters=20", 0.1) }
+func BenchmarkFABT(b *testing.B)     { benchAttack(b, "fab-t", 0.1) }
+func BenchmarkNoise(b *testing.B)    { benchAttack(b, "noise-uniform", 0.1) }
 
 // The minimal-norm attacks answer every eps with one run, timed here.
 func BenchmarkDeepFool(b *testing.B) { benchAttack(b, "deepfool", 0.1) }

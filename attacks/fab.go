@@ -24,11 +24,11 @@ import (
 // with the overshoot η = 1.05 and α_max = 0.1. When x is adversarial it
 // is recorded if closer to x₀ than the best so far, and x steps back to
 // x₀ + β(x − x₀), β = 0.9. The first run starts at x₀; restarts start at
-// x₀ + eps/2 · t/‖t‖ (t uniform in [−1, 1] for L∞, Gaussian for L2).
+// x₀ + eps/2 · t/‖t‖ (t uniform in [−1, 1] for L∞, Gaussian for L2 and L1).
 //
 // FAB-T (Targets > 0) runs the targeted version towards the classes ranked
 // 2…Targets+1 by the clean logits, each on the samples still robust, as
-// AutoAttack does; any misclassification counts.
+// AutoAttack does; any misclassification counts. Norms: L∞, L2 and L1.
 //
 // At a given eps a sample is broken when FAB found an adversarial point
 // within eps; it then stops being attacked (the reference iterates on to
@@ -39,6 +39,7 @@ import (
 // found.
 type FAB struct {
 	base
+	normName string
 	norm     Norm
 	iters    int
 	restarts int
@@ -49,10 +50,10 @@ type FAB struct {
 }
 
 func newFAB(name string, targets int) (Attack, *base, func() error) {
-	a := &FAB{iters: 100, restarts: 1, targets: targets, alphaMax: 0.1, eta: 1.05, beta: 0.9}
+	a := &FAB{normName: "linf", iters: 100, restarts: 1, targets: targets, alphaMax: 0.1, eta: 1.05, beta: 0.9}
 	a.name = name
 	ps := []param{
-		{name: "norm", doc: "linf or l2", ptr: &a.norm},
+		{name: "norm", doc: "linf, l2 or l1", ptr: &a.normName},
 		{name: "iters", doc: "iterations per run", ptr: &a.iters},
 		{name: "restarts", doc: "runs per sample (per target for fab-t); the first starts at the clean input, the others at random points", ptr: &a.restarts},
 		{name: "alpha_max", doc: "largest weight of the step from the clean input", ptr: &a.alphaMax},
@@ -64,6 +65,16 @@ func newFAB(name string, targets int) (Attack, *base, func() error) {
 	}
 	a.bind(ps...)
 	return a, &a.base, func() error {
+		switch a.normName {
+		case "linf":
+			a.norm = Linf
+		case "l2":
+			a.norm = L2
+		case "l1":
+			a.norm = L1
+		default:
+			return fmt.Errorf("norm=%q: want linf, l2 or l1", a.normName)
+		}
 		if a.iters < 1 || a.restarts < 1 {
 			return fmt.Errorf("iters and restarts must be positive")
 		}
@@ -95,8 +106,11 @@ func (a *FAB) Doubled() Attack { return withParam(a, "iters", fmt.Sprint(2*a.ite
 // fabStartEps is the radius of FAB's random restarts in Minimize, where no
 // eps is given: the reference code's defaults.
 func fabStartEps(n Norm) float64 {
-	if n == L2 {
+	switch n {
+	case L2:
 		return 1
+	case L1:
+		return 5
 	}
 	return 0.3
 }
@@ -380,41 +394,24 @@ func (a *FAB) project(d, t, w []float32, b, lo, hi float64, sc *fabScratch) {
 		fabProjectLinf(d, t, w, b, lo, hi, sc)
 	case L2:
 		fabProjectL2(d, t, w, b, lo, hi, sc)
-	default:
+	case L1:
 		fabProjectL1(d, t, w, b, lo, hi, sc)
 	}
 }
 
-// fabNorm is ‖d‖ in the attack's norm (L∞, L2, else L1).
-func fabNorm(n Norm, d []float32) float64 {
-	s := 0.0
-	for _, v := range d {
-		f := math.Abs(float64(v))
-		switch n {
-		case Linf:
-			s = math.Max(s, f)
-		case L2:
-			s += f * f
-		default:
-			s += f
-		}
-	}
-	if n == L2 {
-		return math.Sqrt(s)
-	}
-	return s
-}
+// fabNorm is ‖d‖ in the attack's norm.
+func fabNorm(n Norm, d []float32) float64 { return n.Dist(d) }
 
 // fabDualNorm is the dual norm of g, which turns a logit gap into the
 // distance to the linearised boundary: L1 for L∞, L2 for L2, L∞ for L1.
 func fabDualNorm(n Norm, g []float32) float64 {
 	switch n {
 	case Linf:
-		return fabNorm(-1, g)
-	case L2:
-		return fabNorm(L2, g)
+		return L1.Dist(g)
+	case L1:
+		return Linf.Dist(g)
 	}
-	return fabNorm(Linf, g)
+	return L2.Dist(g)
 }
 
 // fabStart writes the reference restart point: x + eps/2 · t/‖t‖ with t
