@@ -127,6 +127,7 @@ func TestEmbeddingRefusals(t *testing.T) {
 		{[]string{"--attack", "fgsm", "--refine-min-eps", "3"}, "--refine-min-eps: --task embedding has no minimal eps"},
 		{[]string{"--attack", "fgsm", "--output-loss", "l1"}, `--output-loss "l1": want cosine or mse`},
 		{[]string{"--attack", "fgsm", "--task", "dense"}, `--task "dense": want classification or embedding`},
+		{[]string{"--attack", "fgsm", "--task", "classification", "--output-loss", "mse"}, "--output-loss is for --task embedding"},
 	} {
 		expect(t, 2, c.say, append(run, c.args...)...)
 	}

@@ -49,6 +49,7 @@ type sweepOptions struct {
 	resume      string
 	task        string // --task: classification or embedding
 	outputLoss  string // --output-loss for --task embedding: cosine or mse
+	lossGiven   bool   // --output-loss was given
 }
 
 // outputOptions are the report files a command writes.
@@ -167,6 +168,7 @@ Attacks (--attack NAME or NAME:key=value,...):
 		RunE: func(cmd *cobra.Command, args []string) error {
 			opts.batchGiven = cmd.Flags().Changed("batch")
 			opts.resizeGiven = cmd.Flags().Changed("resize")
+			opts.lossGiven = cmd.Flags().Changed("output-loss")
 			return runSweep(cmd.Context(), opts, os.Args, cmd.OutOrStdout(), cmd.ErrOrStderr())
 		},
 	}
@@ -401,6 +403,9 @@ func classifyRunError(err error) error {
 func (o *sweepOptions) taskLoss() (models.LossKind, error) {
 	switch o.task {
 	case "", reports.TaskClassification: // "": a gate's policy, which has no task
+		if o.lossGiven {
+			return 0, usageErr(fmt.Errorf("--output-loss is for --task embedding"))
+		}
 		return models.CrossEntropy, nil
 	case reports.TaskEmbedding:
 	default:
