@@ -338,3 +338,38 @@ func TestParseEps(t *testing.T) {
 var timeZero = time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)
 
 const sha64 = "0000000000000000000000000000000000000000000000000000000000000000"
+
+// failingSource fails to read the samples from index bad on.
+type failingSource struct {
+	*memSource
+	bad   int
+	reads [][]int
+}
+
+var errRead = errors.New("the data file changed")
+
+func (s *failingSource) ReadSamples(dst []float32, idx []int) error {
+	s.reads = append(s.reads, append([]int(nil), idx...))
+	if idx[len(idx)-1] >= s.bad {
+		return errRead
+	}
+	return s.memSource.ReadSamples(dst, idx)
+}
+
+// Batches are read in order, one ahead of the attack; a batch that cannot
+// be read ends the run with its error after the batches before it, whose
+// samples the partial report keeps, and nothing after it is read.
+func TestReadErrorEndsTheRun(t *testing.T) {
+	m, src := fixture(t, 23)
+	fs := &failingSource{memSource: src, bad: 15}
+	r, err := newReport(t, plan(t, m, fs, "fgsm"), context.Background(), nil)
+	if !errors.Is(err, errRead) {
+		t.Fatalf("run: %v, want the read error", err)
+	}
+	if r.Complete || r.Clean.N != 14 {
+		t.Errorf("partial report: complete %v with %d samples, want the 14 of the two batches read", r.Complete, r.Clean.N)
+	}
+	if len(fs.reads) != 3 || fs.reads[0][0] != 0 || fs.reads[1][0] != 7 || fs.reads[2][0] != 14 {
+		t.Errorf("reads %v, want batches from 0, 7 and 14 in order", fs.reads)
+	}
+}

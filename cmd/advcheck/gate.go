@@ -187,6 +187,9 @@ func runGate(ctx context.Context, o *gateOptions, command []string, stdout, stde
 		if err != nil {
 			return err
 		}
+		if c, ok := plan.Data.(io.Closer); ok {
+			defer c.Close()
+		}
 		if pin := p.Data.SHA256; pin != "" && pin != base.Dataset.SHA256Decoded {
 			return badInputErr(fmt.Errorf("%s: decoded SHA-256 %s does not match the pinned %s", p.Data.Spec, base.Dataset.SHA256Decoded, pin))
 		}
