@@ -79,7 +79,7 @@ lint: deps
 ## fuzz: run every fuzz target for FUZZTIME each (default 60s); make test runs each for 3s.
 FUZZTIME ?= 60s
 FUZZ_TARGETS := models/onnx:FuzzDecode models/ir:FuzzImport internal/npy:FuzzRead internal/npy:FuzzReadNPZ \
-	datasets:FuzzIDX datasets:FuzzJPEG reports:FuzzParsePolicy reports:FuzzReadReport internal/dsse:FuzzVerify
+	datasets:FuzzIDX datasets:FuzzJPEG reports/gate:FuzzParsePolicy reports/render:FuzzReadReport internal/dsse:FuzzVerify
 fuzz:
 	@for t in $(FUZZ_TARGETS); do \
 		pkg=$${t%%:*}; fn=$${t##*:}; echo "== $$fn ($$pkg)"; \

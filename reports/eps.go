@@ -102,7 +102,7 @@ func parseEpsList(list string) ([]Eps, error) {
 			f := strings.Split(tok, ":")
 			var v [3]float64
 			for i, x := range f {
-				n, err := number(x)
+				n, err := ParseNumber(x)
 				if err != nil {
 					return nil, fmt.Errorf("eps range %q: %v", tok, err)
 				}
@@ -126,7 +126,7 @@ func parseEpsList(list string) ([]Eps, error) {
 			}
 			continue
 		}
-		n, err := number(tok)
+		n, err := ParseNumber(tok)
 		if err != nil {
 			return nil, fmt.Errorf("eps %q: %v", tok, err)
 		}
@@ -147,7 +147,9 @@ func parseEpsList(list string) ([]Eps, error) {
 // over the data, so more than this is a typo, not a sweep.
 const maxEpsValues = 1000
 
-func number(s string) (float64, error) {
+// ParseNumber reads a decimal or a fraction (8/255), as eps lists and
+// policies write numbers.
+func ParseNumber(s string) (float64, error) {
 	s = strings.TrimSpace(s)
 	if a, b, ok := strings.Cut(s, "/"); ok {
 		x, err1 := strconv.ParseFloat(strings.TrimSpace(a), 64)

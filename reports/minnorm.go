@@ -168,9 +168,3 @@ func (s *Samples) checkMinNorms(c Config) error {
 	}
 	return nil
 }
-
-// line describes the summary in one line of text.
-func (m MinNormSummary) line() string {
-	return fmt.Sprintf("minimal norm %s (%s): median %s [p25 %s, p75 %s]; %d of %d attacked samples broken",
-		m.AttackID, m.Norm, num(m.Median, "%.4g"), num(m.P25, "%.4g"), num(m.P75, "%.4g"), m.NBroken, m.NAttacked)
-}

@@ -5,7 +5,6 @@ import (
 	"context"
 	"errors"
 	"math"
-	"strconv"
 	"strings"
 	"testing"
 
@@ -204,37 +203,6 @@ func TestDecodeRefusesTamperedMinNorms(t *testing.T) {
 		_, err := Decode(edit(t, full, c.f))
 		if !errors.Is(err, ErrBadReport) || !strings.Contains(err.Error(), c.say) {
 			t.Errorf("%s: got %v, want a bad report saying %q", c.name, err, c.say)
-		}
-	}
-}
-
-// The renderers show each minimal-norm attack's quartiles, and the HTML
-// report plots its robustness curve.
-func TestMinNormRendered(t *testing.T) {
-	r := minNormReport(t, 7, Shard{0, 1})
-	var text, md, page bytes.Buffer
-	if err := r.WriteTable(&text); err != nil {
-		t.Fatal(err)
-	}
-	if err := r.WriteMarkdown(&md); err != nil {
-		t.Fatal(err)
-	}
-	if err := r.WriteHTML(&page); err != nil {
-		t.Fatal(err)
-	}
-	for _, m := range r.Summary.MinNorm {
-		want := "minimal norm " + m.AttackID + " (" + m.Norm + "): median " + num(m.Median, "%.4g") + " [p25 " + num(m.P25, "%.4g")
-		if !strings.Contains(text.String(), want) {
-			t.Errorf("text lacks %q", want)
-		}
-		if want := "| " + mdEscape(m.AttackID) + " | " + m.Norm + " | "; !strings.Contains(md.String(), want) {
-			t.Errorf("markdown lacks %q", want)
-		}
-		if want := `<svg class="plot" id="min-norm-` + m.Norm + `"`; !strings.Contains(page.String(), want) {
-			t.Errorf("HTML lacks the %s curve", m.Norm)
-		}
-		if want := "<code>" + m.AttackID + "</code></td><td>" + m.Norm + "</td><td>" + strconv.Itoa(m.NBroken); !strings.Contains(page.String(), want) {
-			t.Errorf("HTML lacks %q", want)
 		}
 	}
 }

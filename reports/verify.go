@@ -197,7 +197,7 @@ func (r *Report) verifyGate() error {
 				return fmt.Errorf("%w: %s: %v", ErrBadReport, field, err)
 			}
 			again := *r
-			if err := again.ApplyPolicy(&Policy{Requirements: []Requirement{q}}, nil); err != nil {
+			if err := again.ApplyRequirements([]Requirement{q}, nil); err != nil {
 				return fmt.Errorf("%w: %s: %v", ErrBadReport, field, err)
 			}
 			want = again.Gate.Checks[1]
@@ -218,7 +218,7 @@ func (r *Report) verifyGate() error {
 }
 
 // requirementOf rebuilds the requirement a gate check was written from
-// (see Requirement.checkID, statOf and ApplyPolicy).
+// (see Requirement.CheckID, statOf and ApplyRequirements).
 func requirementOf(c GateCheck) (Requirement, error) {
 	slash := strings.LastIndex(c.ID, "/")
 	if slash < 0 {

@@ -326,35 +326,18 @@ func TestMergeEmptyShards(t *testing.T) {
 // from its id and want; a flipped verdict or an edited got is refused.
 func TestDecodeRederivesTheGate(t *testing.T) {
 	r := fixtureReport(t)
-	p, err := ParsePolicy(strings.NewReader(`apiVersion: advcheck/policy/v1
-model: x
-attacks: [fgsm]
-requirements:
-  - min_clean_accuracy: 0.5
-  - min_accuracy: 0.5
-    worst_case: linf
-    eps: 0.05
-    use: lower_ci
-  - min_accuracy: 0.1
-    attack: pgd:steps=3
-    eps: 0.02
-  - min_cosine: 0.9
-    attack: fgsm
-    eps: 0.05
-    use: p5
-  - max_kl: 3
-    attack: square:queries=15
-    eps: 0.05
-  - min_accuracy: 0.1
-    attack: fgsm
-    eps: 0.9
-  - max_flags: {warning: 0, error: 0}
-  - no_regression: {attack: fgsm, eps: 0.05}
-`))
-	if err != nil {
-		t.Fatal(err)
+	// A policy's requirements (see package gate), as ParsePolicy reads them.
+	reqs := []Requirement{
+		{Kind: "min_clean_accuracy", Threshold: 0.5, Use: "point", Line: 5},
+		{Kind: "min_accuracy", Threshold: 0.5, WorstCase: "linf", Eps: 0.05, HasEps: true, Use: "lower_ci", Line: 6},
+		{Kind: "min_accuracy", Threshold: 0.1, Attack: "pgd:steps=3", Eps: 0.02, HasEps: true, Use: "point", Line: 10},
+		{Kind: "min_cosine", Threshold: 0.9, Attack: "fgsm", Eps: 0.05, HasEps: true, Use: "p5", Line: 13},
+		{Kind: "max_kl", Threshold: 3, Attack: "square:queries=15", Eps: 0.05, HasEps: true, Use: "mean", Line: 17},
+		{Kind: "min_accuracy", Threshold: 0.1, Attack: "fgsm", Eps: 0.9, HasEps: true, Use: "point", Line: 20},
+		{Kind: "max_flags", Flags: map[string]int{"error": 0, "warning": 0}, Line: 23},
+		{Kind: "no_regression", Threshold: 0.05, Attack: "fgsm", Eps: 0.05, HasEps: true, Line: 24},
 	}
-	if err := r.ApplyPolicy(p, r); err != nil {
+	if err := r.ApplyRequirements(reqs, r); err != nil {
 		t.Fatal(err)
 	}
 	if r.Gate.Passed {

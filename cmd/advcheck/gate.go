@@ -16,6 +16,7 @@ import (
 	"github.com/advcheck/advcheck/internal/safeio"
 	"github.com/advcheck/advcheck/models"
 	"github.com/advcheck/advcheck/reports"
+	"github.com/advcheck/advcheck/reports/gate"
 )
 
 type gateOptions struct {
@@ -83,7 +84,7 @@ Policy format and integrity rules: see docs/gate.md.
 }
 
 // sweepFromPolicy turns a policy into sweep flags.
-func sweepFromPolicy(p *reports.Policy) *sweepOptions {
+func sweepFromPolicy(p *gate.Policy) *sweepOptions {
 	so := &sweepOptions{data: p.Data.Spec, classes: p.Data.Classes, resize: p.Data.Resize, limit: p.Data.Limit, labels: p.Data.Labels, attacks: p.Attacks, eps: p.Eps,
 		batch: p.Batch, batchGiven: p.Batch > 0, seed: p.Seed, shard: "0/1", modelSHA256: p.Model.SHA256, examples: 4, checks: true}
 	if c := p.Data.CenterCrop; c != nil {
@@ -134,7 +135,7 @@ func runGate(ctx context.Context, o *gateOptions, command []string, stdout, stde
 	if err != nil {
 		return usageErr(fmt.Errorf("--policy: %w", err))
 	}
-	p, err := reports.ParsePolicy(f)
+	p, err := gate.ParsePolicy(f)
 	f.Close()
 	if err != nil {
 		return usageErr(fmt.Errorf("%s: %w", o.policy, err))
@@ -166,8 +167,8 @@ func runGate(ctx context.Context, o *gateOptions, command []string, stdout, stde
 		}
 		// The report must be the one the policy's sweep would write, or its
 		// verdict would be about another model, data set or attack.
-		if err := r.MatchPolicy(p); err != nil {
-			if errors.Is(err, reports.ErrPolicy) {
+		if err := gate.Match(r, p); err != nil {
+			if errors.Is(err, gate.ErrPolicy) {
 				return usageErr(fmt.Errorf("%s: %w", o.policy, err))
 			}
 			return badInputErr(fmt.Errorf("%s: %w", o.report, err))
@@ -197,7 +198,7 @@ func runGate(ctx context.Context, o *gateOptions, command []string, stdout, stde
 			return usageErr(runErr)
 		}
 	}
-	if err := r.ApplyPolicy(p, baseline); err != nil {
+	if err := gate.Apply(r, p, baseline); err != nil {
 		if errors.Is(err, reports.ErrBaseline) {
 			return badInputErr(err)
 		}

@@ -11,6 +11,7 @@ import (
 
 	"github.com/advcheck/advcheck/internal/atomicfile"
 	"github.com/advcheck/advcheck/reports"
+	"github.com/advcheck/advcheck/reports/render"
 )
 
 // files lists the output flags with their paths, in the order they are written.
@@ -94,7 +95,10 @@ func writeOutputs(r *reports.Report, o outputOptions, stdout io.Writer) error {
 		_, err = w.Write(b)
 		return err
 	}
-	render := map[string]func(io.Writer) error{"--json": encode, "--html": r.WriteHTML, "--md": r.WriteMarkdown, "--junit": r.WriteJUnit, "--samples": r.WriteSamples}
+	with := func(f func(io.Writer, *reports.Report) error) func(io.Writer) error {
+		return func(w io.Writer) error { return f(w, r) }
+	}
+	renderers := map[string]func(io.Writer) error{"--json": encode, "--html": with(render.HTML), "--md": with(render.Markdown), "--junit": with(render.JUnit), "--samples": r.WriteSamples}
 	toStdout := false
 	for _, f := range o.files() {
 		if f.path == "" {
@@ -102,13 +106,13 @@ func writeOutputs(r *reports.Report, o outputOptions, stdout io.Writer) error {
 		}
 		if f.path == "-" {
 			toStdout = true
-			if err := render[f.flag](stdout); err != nil {
+			if err := renderers[f.flag](stdout); err != nil {
 				return err
 			}
 			continue
 		}
 		var buf bytes.Buffer
-		if err := render[f.flag](&buf); err != nil {
+		if err := renderers[f.flag](&buf); err != nil {
 			return fmt.Errorf("rendering %s: %w", f.path, err)
 		}
 		if err := atomicfile.Write(f.path, buf.Bytes(), 0o644); err != nil {
@@ -116,7 +120,7 @@ func writeOutputs(r *reports.Report, o outputOptions, stdout io.Writer) error {
 		}
 	}
 	if !o.quiet && !toStdout {
-		return r.WriteTable(stdout)
+		return render.Table(stdout, r)
 	}
 	return nil
 }

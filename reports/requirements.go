@@ -12,6 +12,23 @@ import (
 // ErrBaseline is wrapped when a baseline report cannot be compared.
 var ErrBaseline = errors.New("baseline cannot be compared")
 
+// ErrPolicy is wrapped by every error in a policy (see package gate, which
+// reads policy files) and when a requirement cannot be applied.
+var ErrPolicy = errors.New("bad policy")
+
+// Requirement is one check of a policy.
+type Requirement struct {
+	Kind      string  // min_accuracy, min_cosine, max_kl, min_clean_accuracy, max_flags, no_regression
+	Threshold float64 // the bound (alpha for no_regression)
+	Attack    string  // attack id or name; "" for worst case
+	WorstCase string  // norm, for a worst-case requirement
+	Eps       float64
+	HasEps    bool
+	Use       string         // point or lower_ci (min_accuracy, min_clean_accuracy); mean or p5 (min_cosine); mean or p95 (max_kl)
+	Flags     map[string]int // max_flags: severity → maximum count
+	Line      int
+}
+
 func epsEqual(a, b float64) bool { return math.Abs(a-b) <= 1e-9*math.Max(1, math.Abs(b)) }
 
 func fmtEps(e float64) string { return strconv.FormatFloat(e, 'g', -1, 64) }
@@ -59,9 +76,11 @@ func (r *Report) findWorst(norm string, eps float64) (*WorstCase, error) {
 	return nil, fmt.Errorf("the worst case for %s at eps %s is not in the report", norm, fmtEps(eps))
 }
 
-// checkID is the stable identifier of a requirement, e.g.
+// CheckID is the stable identifier of a requirement (resolved is the
+// attack id its attack resolved to in the report; "" keeps the policy's
+// spelling), e.g.
 // worst_case/linf/0.3/min_accuracy or attack/pgd/0.3/min_accuracy.
-func (q Requirement) checkID(resolved string) string {
+func (q Requirement) CheckID(resolved string) string {
 	switch {
 	case q.Kind == "min_clean_accuracy":
 		return "clean/min_accuracy"
@@ -93,19 +112,19 @@ func fmtNum(v Num) string {
 	return strconv.FormatFloat(float64(v), 'g', 6, 64)
 }
 
-// ApplyPolicy checks every requirement of p against r (and baseline, for
+// ApplyRequirements checks every requirement against r (and baseline, for
 // no_regression requirements) and records the verdict in r.Gate. An
 // incomplete report never passes. A requirement whose attack or eps is
 // missing from the report fails.
-func (r *Report) ApplyPolicy(p *Policy, baseline *Report) error {
+func (r *Report) ApplyRequirements(reqs []Requirement, baseline *Report) error {
 	g := &Gate{Passed: true}
 	add := func(c GateCheck) {
 		g.Checks = append(g.Checks, c)
 		g.Passed = g.Passed && c.Passed
 	}
 	add(GateCheck{ID: "report/complete", Want: "true", Got: strconv.FormatBool(r.Complete), Passed: r.Complete})
-	for _, q := range p.Requirements {
-		c := GateCheck{ID: q.checkID("")}
+	for _, q := range reqs {
+		c := GateCheck{ID: q.CheckID("")}
 		switch q.Kind {
 		case "min_clean_accuracy":
 			v := r.Clean.Accuracy
@@ -127,7 +146,7 @@ func (r *Report) ApplyPolicy(p *Policy, baseline *Report) error {
 				acc, ci = w.Accuracy, w.AccuracyCI95
 			} else {
 				res, id, err := r.findResult(q.Attack, q.Eps)
-				c.ID = q.checkID(id)
+				c.ID = q.CheckID(id)
 				if err != nil {
 					c.Got = err.Error()
 					break
@@ -140,7 +159,7 @@ func (r *Report) ApplyPolicy(p *Policy, baseline *Report) error {
 			c.Got, c.Passed = fmtNum(acc), acc.Valid() && float64(acc) >= q.Threshold
 		case "min_cosine", "max_kl":
 			res, id, err := r.findResult(q.Attack, q.Eps)
-			c.ID = q.checkID(id)
+			c.ID = q.CheckID(id)
 			if q.Kind == "min_cosine" {
 				c.Want = "≥ " + fmtEps(q.Threshold) + statOf(q.Use)
 			} else {
@@ -199,7 +218,7 @@ func (r *Report) ApplyPolicy(p *Policy, baseline *Report) error {
 				return fmt.Errorf("%w: the policy has a no_regression requirement (line %d); give the earlier report with --baseline", ErrPolicy, q.Line)
 			}
 			id, p, worse, better, err := regression(r, baseline, q)
-			c.ID = q.checkID(id)
+			c.ID = q.CheckID(id)
 			if err != nil {
 				if errors.Is(err, ErrBaseline) {
 					return err

@@ -1,4 +1,4 @@
-package reports
+package render
 
 import (
 	"fmt"
@@ -8,12 +8,13 @@ import (
 	"github.com/olekukonko/tablewriter"
 
 	"github.com/advcheck/advcheck/internal/textsafe"
+	"github.com/advcheck/advcheck/reports"
 )
 
-// writeEmbeddingTable is WriteTable's table for an embedding task: per
+// embeddingTable is Table's table for an embedding task: per
 // attack and eps, the cosine of clean and adversarial outputs over every
 // sample (mean, 5th percentile, minimum), the perturbation and the queries.
-func (r *Report) writeEmbeddingTable(w io.Writer) error {
+func embeddingTable(w io.Writer, r *reports.Report) error {
 	t := tablewriter.NewWriter(w)
 	t.SetHeader([]string{"attack", "norm", "eps", "samples", "cos outputs\nmean", "cos outputs\np5", "cos outputs\nmin", "L∞ mean", "L2 mean", "queries"})
 	t.SetAutoWrapText(false)
@@ -24,7 +25,7 @@ func (r *Report) writeEmbeddingTable(w io.Writer) error {
 	}
 	t.SetColumnAlignment(align)
 	for _, res := range r.Results {
-		c := Spread{}
+		c := reports.Spread{}
 		if res.Cosine.Outputs != nil {
 			c = *res.Cosine.Outputs
 		}
@@ -41,16 +42,16 @@ func (r *Report) writeEmbeddingTable(w io.Writer) error {
 		fmt.Fprintf(w, "%s [%s] %s\n", textsafe.Line(strings.ToUpper(f.Severity)), textsafe.Line(f.ID), textsafe.Line(f.Message))
 	}
 	if r.Gate != nil {
-		r.writeGateTable(w)
+		gateTable(w, r)
 	}
 	return nil
 }
 
-// writeEmbeddingMarkdown is WriteMarkdown's table for an embedding task.
-func (r *Report) writeEmbeddingMarkdown(w io.Writer) {
+// embeddingMarkdown is Markdown's table for an embedding task.
+func embeddingMarkdown(w io.Writer, r *reports.Report) {
 	fmt.Fprintf(w, "\n| attack | norm | eps | samples | cos(outputs) mean / p5 / min |\n|---|---|---:|---:|---:|\n")
 	for _, res := range r.Results {
-		c := Spread{}
+		c := reports.Spread{}
 		if res.Cosine.Outputs != nil {
 			c = *res.Cosine.Outputs
 		}

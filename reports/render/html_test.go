@@ -1,4 +1,4 @@
-package reports
+package render
 
 import (
 	"bytes"
@@ -11,6 +11,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/advcheck/advcheck/reports"
 )
 
 // chromium finds the browser the HTML test renders reports in.
@@ -42,11 +44,11 @@ func TestHTMLInChromium(t *testing.T) {
 	r.Model.Path = "models/" + evil + ".onnx"
 	r.Model.Classes = []string{evil, "1", "2", "3", "4", "5", "6", "7", "8", "9"}
 	r.Dataset.Spec = "folder:" + evil
-	r.Flags = append(r.Flags, Flag{ID: "test", Severity: "warning", Message: evil})
+	r.Flags = append(r.Flags, reports.Flag{ID: "test", Severity: "warning", Message: evil})
 	r.Run.Command = []string{"advcheck", "sweep", evil}
-	r.Examples = append(r.Examples, Example{Index: 99, Clean: "javascript:alert(1)", Adversarial: "data:text/html,<b>x</b>"})
+	r.Examples = append(r.Examples, reports.Example{Index: 99, Clean: "javascript:alert(1)", Adversarial: "data:text/html,<b>x</b>"})
 	var buf bytes.Buffer
-	if err := r.WriteHTML(&buf); err != nil {
+	if err := HTML(&buf, r); err != nil {
 		t.Fatal(err)
 	}
 	page := buf.String()

@@ -1,4 +1,4 @@
-package reports
+package render
 
 import (
 	"encoding/xml"
@@ -6,6 +6,7 @@ import (
 	"io"
 
 	"github.com/advcheck/advcheck/internal/textsafe"
+	"github.com/advcheck/advcheck/reports"
 )
 
 type junitSuites struct {
@@ -38,12 +39,12 @@ type junitFailure struct {
 	Text    string `xml:",chardata"`
 }
 
-// WriteJUnit writes JUnit XML. For a gated report there is one test case per
+// JUnit writes JUnit XML. For a gated report there is one test case per
 // requirement, named by its stable id (e.g. worst_case/linf/0.3/min_accuracy),
 // failing when the requirement is not met, plus one for completeness. For a
 // plain sweep there is one passing case per result row and one failing case
 // per flag of severity warning or error.
-func (r *Report) WriteJUnit(w io.Writer) error {
+func JUnit(w io.Writer, r *reports.Report) error {
 	suite := junitSuite{Name: "advcheck", Props: []junitProperty{
 		{"model", r.Model.Path}, {"model_sha256", r.Model.SHA256}, {"dataset", r.Dataset.Spec},
 		{"dataset_sha256", r.Dataset.SHA256Decoded}, {"seed", fmt.Sprint(r.Config.Seed)}, {"tool_version", r.Run.Tool.Version},

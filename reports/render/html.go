@@ -1,4 +1,4 @@
-package reports
+package render
 
 import (
 	"crypto/sha256"
@@ -10,6 +10,8 @@ import (
 	"regexp"
 	"sort"
 	"strings"
+
+	"github.com/advcheck/advcheck/reports"
 )
 
 // The page's only script: it records, for tests and for people, whether the
@@ -39,13 +41,13 @@ func safeImage(s string) template.URL {
 }
 
 type htmlExample struct {
-	Example
+	reports.Example
 	CleanURL, AdvURL, PertURL     template.URL
 	LabelName, CleanName, AdvName string
 }
 
 type htmlPage struct {
-	R          *Report
+	R          *reports.Report
 	CSP        string
 	Script     template.JS
 	Verdict    string
@@ -74,11 +76,11 @@ func indentJSON(v any) string {
 	return string(b)
 }
 
-// WriteHTML renders the audit report: one self-contained page (no network:
+// HTML renders the audit report: one self-contained page (no network:
 // styles, SVG plots and PNG images are inline, and the page's Content
 // Security Policy forbids loading anything else). Everything that comes from
 // the model, the data or the command line is escaped.
-func (r *Report) WriteHTML(w io.Writer) error {
+func HTML(w io.Writer, r *reports.Report) error {
 	p := htmlPage{R: r, Script: template.JS(pageScript),
 		CSP: "default-src 'none'; img-src data:; style-src 'unsafe-inline'; script-src '" + scriptHash + "'"}
 	switch {
@@ -92,7 +94,7 @@ func (r *Report) WriteHTML(w io.Writer) error {
 		p.Verdict, p.VerdictOK = "Sweep complete", true
 	}
 	p.Headline = append(p.Headline, fmt.Sprintf("Clean accuracy %s %s on %d samples", pct(r.Clean.Accuracy), ci(r.Clean.AccuracyCI95), r.Clean.N))
-	last := map[string]WorstCase{}
+	last := map[string]reports.WorstCase{}
 	for _, wc := range r.WorstCase {
 		last[wc.Norm] = wc
 	}
@@ -101,7 +103,7 @@ func (r *Report) WriteHTML(w io.Writer) error {
 			p.Headline = append(p.Headline, fmt.Sprintf("Worst-case %s accuracy at eps %g: %s %s (%s)", norm, wc.Eps, pct(wc.Accuracy), ci(wc.AccuracyCI95), strings.Join(wc.Attacks, ", ")))
 		}
 	}
-	p.Plots = r.plots()
+	p.Plots = plots(r)
 	for _, ex := range r.Examples {
 		p.Examples = append(p.Examples, htmlExample{Example: ex, CleanURL: safeImage(ex.Clean), AdvURL: safeImage(ex.Adversarial),
 			PertURL: safeImage(ex.Perturbation), LabelName: className(r.Model.Classes, ex.Label),
@@ -118,7 +120,7 @@ func (r *Report) WriteHTML(w io.Writer) error {
 
 // plots draws accuracy (with 95% bands) and mean logit cosine over the
 // attacked samples against eps, per norm, for every attack and the worst case.
-func (r *Report) plots() []template.HTML {
+func plots(r *reports.Report) []template.HTML {
 	var out []template.HTML
 	for _, norm := range []string{"linf", "l2"} {
 		var acc, cos []series
@@ -161,7 +163,7 @@ func (r *Report) plots() []template.HTML {
 			acc = append(acc, wc)
 		}
 		out = append(out, linePlot("accuracy-"+norm, "Robust accuracy vs eps ("+norm+")", "eps ("+norm+", pixel units)", "accuracy", acc, 0, 1))
-		if curves := r.minNormCurves(norm); len(curves) > 0 {
+		if curves := minNormCurves(r, norm); len(curves) > 0 {
 			if len(wc.xs) > 0 {
 				curves = append(curves, wc)
 			}
@@ -174,7 +176,7 @@ func (r *Report) plots() []template.HTML {
 
 // minNormCurves draws each minimal-norm attack's robustness curve of a norm
 // as a step function: the accuracy drops at each sample's minimal norm.
-func (r *Report) minNormCurves(norm string) []series {
+func minNormCurves(r *reports.Report, norm string) []series {
 	var out []series
 	for _, mn := range r.Summary.MinNorm {
 		if mn.Norm != norm || len(mn.Curve) == 0 {

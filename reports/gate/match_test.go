@@ -1,4 +1,4 @@
-package reports
+package gate
 
 import (
 	"bytes"
@@ -8,6 +8,7 @@ import (
 	"testing"
 
 	"github.com/advcheck/advcheck/attacks"
+	"github.com/advcheck/advcheck/reports"
 )
 
 // A report that names the policy's attack id but records other parameters
@@ -22,14 +23,14 @@ func TestMatchPolicyParams(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	r := &Report{Schema: Schema, Model: Model{Path: "m.onnx", InputContract: InputContract{Layout: "nchw", Bounds: [2]float64{0, 1}, Scale: 1}},
-		Dataset: Dataset{Spec: "mnist-sample", LabelSource: "truth"},
-		Config: Config{Attacks: []AttackConfig{{AttackID: a.ID(), Name: "pgd", Norm: "linf", Params: a.Params()}},
-			Eps: []EpsConfig{{Norm: "linf", Value: 0}, {Norm: "linf", Value: 0.1}}, Shard: Shard{0, 1}},
+	r := &reports.Report{Schema: reports.Schema, Model: reports.Model{Path: "m.onnx", InputContract: reports.InputContract{Layout: "nchw", Bounds: [2]float64{0, 1}, Scale: 1}},
+		Dataset: reports.Dataset{Spec: "mnist-sample", LabelSource: "truth"},
+		Config: reports.Config{Attacks: []reports.AttackConfig{{AttackID: a.ID(), Name: "pgd", Norm: "linf", Params: a.Params()}},
+			Eps: []reports.EpsConfig{{Norm: "linf", Value: 0}, {Norm: "linf", Value: 0.1}}, Shard: reports.Shard{I: 0, N: 1}},
 		// Every report read must hold per-sample outcomes (here for no samples)
 		// and the figures they give.
-		Samples: &Samples{Outcomes: []Outcomes{{AttackID: a.ID(), Norm: "linf", Eps: 0}, {AttackID: a.ID(), Norm: "linf", Eps: 0.1}}}}
-	decoded := func() *Report {
+		Samples: &reports.Samples{Outcomes: []reports.Outcomes{{AttackID: a.ID(), Norm: "linf", Eps: 0}, {AttackID: a.ID(), Norm: "linf", Eps: 0.1}}}}
+	decoded := func() *reports.Report {
 		if err := r.Reduce(); err != nil {
 			t.Fatal(err)
 		}
@@ -37,26 +38,26 @@ func TestMatchPolicyParams(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		d, err := Read(bytes.NewReader(b), 0)
+		d, err := reports.Read(bytes.NewReader(b), 0)
 		if err != nil {
 			t.Fatal(err)
 		}
 		return d
 	}
-	if err := decoded().MatchPolicy(p); err != nil {
+	if err := Match(decoded(), p); err != nil {
 		t.Fatalf("the policy's own configuration: %v", err)
 	}
 	// Labels renumbered by a --classes file are not the policy's data set.
-	r.Dataset.ClassMap = &ClassMap{Source: "classes_file", File: "wnids.txt"}
-	if err := decoded().MatchPolicy(p); !errors.Is(err, ErrPolicyMismatch) || !strings.Contains(err.Error(), "dataset.class_map") || !strings.Contains(err.Error(), "--classes wnids.txt") {
+	r.Dataset.ClassMap = &reports.ClassMap{Source: "classes_file", File: "wnids.txt"}
+	if err := Match(decoded(), p); !errors.Is(err, ErrPolicyMismatch) || !strings.Contains(err.Error(), "dataset.class_map") || !strings.Contains(err.Error(), "--classes wnids.txt") {
 		t.Errorf("a --classes report: %v", err)
 	}
-	r.Dataset.ClassMap = &ClassMap{Source: "folders"}
-	if err := decoded().MatchPolicy(p); err != nil {
+	r.Dataset.ClassMap = &reports.ClassMap{Source: "folders"}
+	if err := Match(decoded(), p); err != nil {
 		t.Errorf("the folders' own class map: %v", err)
 	}
 	r.Config.Attacks[0].Params["restarts"] = 5
-	err = decoded().MatchPolicy(p)
+	err = Match(decoded(), p)
 	if !errors.Is(err, ErrPolicyMismatch) || !strings.Contains(err.Error(), `config.attacks[pgd:steps=3].params`) || !strings.Contains(err.Error(), `"restarts":5`) {
 		t.Errorf("other params under the same id: %v", err)
 	}
@@ -74,13 +75,13 @@ func TestMatchPolicyPreprocess(t *testing.T) {
 		t.Fatalf("data %+v, want resize 256 and crop [224 224]", p.Data)
 	}
 	for _, c := range []struct {
-		pp   *Preprocess
+		pp   *reports.Preprocess
 		want string // "" = matches
 	}{
-		{&Preprocess{Resize: 256, CenterCrop: []int{224, 224}, Filter: "f"}, ""},
+		{&reports.Preprocess{Resize: 256, CenterCrop: []int{224, 224}, Filter: "f"}, ""},
 		{nil, "the policy gives resize 256 and center crop 224×224, the report has no resize or crop"},
-		{&Preprocess{Resize: 256, CenterCrop: []int{224, 200}, Filter: "f"}, "the report has resize 256 and center crop 224×200"},
-		{&Preprocess{CenterCrop: []int{224, 224}}, "the report has center crop 224×224"},
+		{&reports.Preprocess{Resize: 256, CenterCrop: []int{224, 200}, Filter: "f"}, "the report has resize 256 and center crop 224×200"},
+		{&reports.Preprocess{CenterCrop: []int{224, 224}}, "the report has center crop 224×224"},
 	} {
 		err := matchPreprocess(p.Data, c.pp)
 		if c.want == "" && err != nil || c.want != "" && (!errors.Is(err, ErrPolicyMismatch) || !strings.Contains(err.Error(), c.want) || !strings.Contains(err.Error(), "dataset.preprocess")) {

@@ -1,7 +1,6 @@
-package reports
+package gate
 
 import (
-	"context"
 	"errors"
 	"strings"
 	"testing"
@@ -61,7 +60,7 @@ func TestParsePolicy(t *testing.T) {
 	if len(p.Requirements) != 7 || p.Requirements[1].Use != "lower_ci" || p.Requirements[3].Use != "p5" || p.Requirements[6].Threshold != 0.05 {
 		t.Errorf("requirements %+v", p.Requirements)
 	}
-	if id := p.Requirements[1].checkID(""); id != "worst_case/linf/0.3/min_accuracy" {
+	if id := p.Requirements[1].CheckID(""); id != "worst_case/linf/0.3/min_accuracy" {
 		t.Errorf("check id %q", id)
 	}
 }
@@ -93,85 +92,6 @@ func TestPolicyErrors(t *testing.T) {
 		if err == nil || !errors.Is(err, ErrPolicy) || !strings.Contains(err.Error(), c.want) {
 			t.Errorf("policy %q: error %v, want one saying %q", c.doc, err, c.want)
 		}
-	}
-}
-
-func TestGate(t *testing.T) {
-	m, src := fixture(t, 20)
-	r, err := newReport(t, plan(t, m, src, "fgsm", "pgd:steps=3"), context.Background(), nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	doc := `apiVersion: advcheck/policy/v1
-model: x
-attacks: [fgsm]
-requirements:
-  - min_clean_accuracy: 0.5
-  - min_accuracy: 0.0
-    worst_case: linf
-    eps: 0.05
-  - min_accuracy: 1.0
-    attack: pgd
-    eps: 0.05
-  - min_accuracy: 0.1
-    attack: fgsm
-    eps: 0.9
-  - no_regression: {attack: fgsm, eps: 0.05}
-`
-	p, err := ParsePolicy(strings.NewReader(doc))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := r.ApplyPolicy(p, nil); !errors.Is(err, ErrPolicy) {
-		t.Fatalf("no_regression without a baseline: %v", err)
-	}
-	// Against itself there is no regression.
-	if err := r.ApplyPolicy(p, r); err != nil {
-		t.Fatal(err)
-	}
-	want := map[string]bool{
-		"report/complete":                      true,
-		"clean/min_accuracy":                   float64(r.Clean.Accuracy) >= 0.5,
-		"worst_case/linf/0.05/min_accuracy":    true,
-		"attack/pgd:steps=3/0.05/min_accuracy": false, // PGD breaks something
-		"attack/fgsm/0.9/min_accuracy":         false, // eps 0.9 is not in the report
-		"attack/fgsm/0.05/no_regression":       true,
-	}
-	for _, c := range r.Gate.Checks {
-		w, ok := want[c.ID]
-		if !ok {
-			t.Errorf("unexpected check %q", c.ID)
-			continue
-		}
-		if c.Passed != w {
-			t.Errorf("%s: passed %v, want %v (want %s, got %s)", c.ID, c.Passed, w, c.Want, c.Got)
-		}
-	}
-	if r.Gate.Passed {
-		t.Error("gate passed with failing checks")
-	}
-	// A baseline on which every sample was robust makes the current run a regression.
-	b := *r
-	bs := *r.Samples
-	b.Samples = &bs
-	bs.Outcomes = append([]Outcomes(nil), r.Samples.Outcomes...)
-	for k := range bs.Outcomes {
-		o := &bs.Outcomes[k]
-		o.Pred = append([]int(nil), bs.Label...)
-	}
-	q := Requirement{Kind: "no_regression", Attack: "pgd", Eps: 0.05, HasEps: true, Threshold: 0.05}
-	_, pv, worse, better, err := regression(r, &b, q)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if worse == 0 || better != 0 || pv >= 0.05 {
-		t.Errorf("regression against an all-robust baseline: p %v, worse %d, better %d", pv, worse, better)
-	}
-	// An incomplete report never passes.
-	r.Complete = false
-	r.ApplyPolicy(&Policy{Requirements: []Requirement{{Kind: "min_clean_accuracy", Threshold: 0, Use: "point"}}}, nil)
-	if r.Gate.Passed {
-		t.Error("an incomplete report passed")
 	}
 }
 

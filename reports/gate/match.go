@@ -1,4 +1,4 @@
-package reports
+package gate
 
 import (
 	"encoding/json"
@@ -10,6 +10,7 @@ import (
 
 	"github.com/advcheck/advcheck/attacks"
 	"github.com/advcheck/advcheck/models"
+	"github.com/advcheck/advcheck/reports"
 )
 
 // ErrPolicyMismatch is wrapped when a report is not the report of the sweep
@@ -20,7 +21,7 @@ func mismatch(field, policy, report string) error {
 	return fmt.Errorf("%w: %s: the policy gives %s, the report has %s", ErrPolicyMismatch, field, policy, report)
 }
 
-// MatchPolicy checks that r is what the sweep p describes would produce, so
+// Match checks that r is what the sweep p describes would produce, so
 // that gating r gives the verdict gating that sweep would: the model (its
 // SHA-256 when the policy pins one, else its path), the input contract, the
 // data (its decoded SHA-256 when pinned, else its spec), limit and label
@@ -31,7 +32,7 @@ func mismatch(field, policy, report string) error {
 //
 // The error names the first field that differs with both values; it wraps
 // ErrPolicyMismatch, or ErrPolicy when the policy itself cannot be resolved.
-func (r *Report) MatchPolicy(p *Policy) error {
+func Match(r *reports.Report, p *Policy) error {
 	if pin := strings.ToLower(strings.TrimSpace(p.Model.SHA256)); pin != "" {
 		if pin != r.Model.SHA256 {
 			return mismatch("model.sha256", pin, r.Model.SHA256)
@@ -91,7 +92,7 @@ func (r *Report) MatchPolicy(p *Policy) error {
 	if p.Seed != r.Config.Seed {
 		return mismatch("config.seed", fmt.Sprint(p.Seed), fmt.Sprint(r.Config.Seed))
 	}
-	if sh := r.Config.Shard; sh != (Shard{0, 1}) {
+	if sh := r.Config.Shard; sh != (reports.Shard{I: 0, N: 1}) {
 		return mismatch("config.shard", "the whole data set (0/1)", fmt.Sprintf("shard %d/%d (merge the shards first)", sh.I, sh.N))
 	}
 	as, err := policyAttacks(p)
@@ -115,7 +116,7 @@ func (r *Report) MatchPolicy(p *Policy) error {
 
 // matchPreprocess checks that the report's images were resized and cropped
 // as the policy says (data.resize, data.center_crop).
-func matchPreprocess(d PolicyData, got *Preprocess) error {
+func matchPreprocess(d PolicyData, got *reports.Preprocess) error {
 	var resize int
 	var crop []int
 	if got != nil {
@@ -171,8 +172,8 @@ func policyAttacks(p *Policy) ([]attacks.Attack, error) {
 // each with the parameters the policy resolves to: a missing attack, an
 // extra one (it would enter the worst case) or other parameters change what
 // the requirements measure.
-func matchAttacks(as []attacks.Attack, got []AttackConfig) error {
-	byID := map[string]AttackConfig{}
+func matchAttacks(as []attacks.Attack, got []reports.AttackConfig) error {
+	byID := map[string]reports.AttackConfig{}
 	var ids []string
 	for _, a := range got {
 		byID[a.AttackID] = a
@@ -220,15 +221,15 @@ func canonicalJSON(params map[string]any) string {
 // matchEps requires the report's grid to be the policy's grid (its eps, or
 // the sweep's default for the contract's bounds), for the norms of the
 // policy's attacks, value for value.
-func matchEps(p *Policy, c models.Contract, as []attacks.Attack, got []EpsConfig) error {
-	grid := DefaultEps(c.Lo, c.Hi)
+func matchEps(p *Policy, c models.Contract, as []attacks.Attack, got []reports.EpsConfig) error {
+	grid := reports.DefaultEps(c.Lo, c.Hi)
 	if p.Eps != "" {
 		var err error
-		if grid, err = ParseEps(p.Eps); err != nil {
+		if grid, err = reports.ParseEps(p.Eps); err != nil {
 			return fmt.Errorf("%w: eps: %v", ErrPolicy, err)
 		}
 	}
-	want := ConfigOf(&Plan{Attacks: as, Eps: grid}).Eps
+	want := reports.ConfigOf(&reports.Plan{Attacks: as, Eps: grid}).Eps
 	same := len(want) == len(got)
 	for i := 0; same && i < len(want); i++ {
 		same = want[i].Norm == got[i].Norm && epsEqual(got[i].Value, want[i].Value)
@@ -239,7 +240,7 @@ func matchEps(p *Policy, c models.Contract, as []attacks.Attack, got []EpsConfig
 	return nil
 }
 
-func fmtGrid(list []EpsConfig) string {
+func fmtGrid(list []reports.EpsConfig) string {
 	if len(list) == 0 {
 		return "none"
 	}

@@ -1,4 +1,4 @@
-package reports
+package render
 
 import (
 	"bytes"
@@ -6,37 +6,10 @@ import (
 	"errors"
 	"os"
 	"path/filepath"
-	"strings"
 	"testing"
-)
 
-// FuzzParsePolicy: any bytes give a policy or an ErrPolicy error, never a panic.
-func FuzzParsePolicy(f *testing.F) {
-	f.Add([]byte(examplePolicy))
-	f.Add([]byte("apiVersion: advcheck/policy/v1\nmodel: m\nattacks: [fgsm]\nrequirements: [{min_clean_accuracy: 0.5}]\n"))
-	f.Add([]byte("a: &x [*x]\n"))
-	for _, c := range hostilePolicies {
-		f.Add([]byte(c.doc))
-	}
-	files, _ := filepath.Glob(filepath.Join(testdata, "policies", "*.yaml"))
-	for _, p := range files {
-		if b, err := os.ReadFile(p); err == nil {
-			f.Add(b)
-		}
-	}
-	f.Fuzz(func(t *testing.T, data []byte) {
-		p, err := ParsePolicy(bytes.NewReader(data))
-		if err != nil {
-			if !strings.HasPrefix(err.Error(), "bad policy") {
-				t.Fatalf("error %q does not wrap ErrPolicy", err)
-			}
-			return
-		}
-		if p.APIVersion != PolicyAPIVersion || len(p.Requirements) == 0 {
-			t.Fatalf("accepted policy %+v", p)
-		}
-	})
-}
+	"github.com/advcheck/advcheck/reports"
+)
 
 // FuzzReadReport: any bytes give a report or an ErrBadReport error; a report
 // that reads is consistent (it reduces to the figures it states, and encodes
@@ -70,9 +43,9 @@ func FuzzReadReport(f *testing.F) {
 	}
 	f.Add([]byte(`{"schema":"advcheck/report/v1","samples":{"index":[0],"label":[1],"clean_pred":[1],"outcomes":[]}}`))
 	f.Fuzz(func(t *testing.T, data []byte) {
-		r, err := Read(bytes.NewReader(data), 1<<20)
+		r, err := reports.Read(bytes.NewReader(data), 1<<20)
 		if err != nil {
-			if !errors.Is(err, ErrBadReport) {
+			if !errors.Is(err, reports.ErrBadReport) {
 				t.Fatalf("error %q does not wrap ErrBadReport", err)
 			}
 			return
@@ -81,17 +54,17 @@ func FuzzReadReport(f *testing.F) {
 		if err != nil {
 			t.Fatalf("a report that reads does not encode: %v", err)
 		}
-		if _, err := Decode(again); err != nil {
+		if _, err := reports.Decode(again); err != nil {
 			t.Fatalf("a report that reads does not read again once encoded: %v", err)
 		}
 		if err := r.Reduce(); err != nil {
 			t.Fatalf("a verified report does not reduce: %v", err)
 		}
 		var buf bytes.Buffer
-		r.WriteTable(&buf)
-		r.WriteMarkdown(&buf)
-		r.WriteHTML(&buf)
-		r.WriteJUnit(&buf)
+		Table(&buf, r)
+		Markdown(&buf, r)
+		HTML(&buf, r)
+		JUnit(&buf, r)
 		r.WriteSamples(&buf)
 	})
 }

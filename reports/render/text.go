@@ -1,4 +1,4 @@
-package reports
+package render
 
 import (
 	"fmt"
@@ -8,23 +8,24 @@ import (
 	"github.com/olekukonko/tablewriter"
 
 	"github.com/advcheck/advcheck/internal/textsafe"
+	"github.com/advcheck/advcheck/reports"
 )
 
-func pct(n Num) string {
+func pct(n reports.Num) string {
 	if !n.Valid() {
 		return "—"
 	}
 	return fmt.Sprintf("%.1f%%", 100*float64(n))
 }
 
-func ci(c [2]Num) string {
+func ci(c [2]reports.Num) string {
 	if !c[0].Valid() || !c[1].Valid() {
 		return "—"
 	}
 	return fmt.Sprintf("[%.1f, %.1f]", 100*float64(c[0]), 100*float64(c[1]))
 }
 
-func num(n Num, format string) string {
+func num(n reports.Num, format string) string {
 	if !n.Valid() {
 		return "—"
 	}
@@ -39,7 +40,7 @@ func short(sha string) string {
 }
 
 // headerLines are the facts every rendering starts with.
-func (r *Report) headerLines() []string {
+func headerLines(r *reports.Report) []string {
 	status := "complete"
 	if !r.Complete {
 		status = fmt.Sprintf("INCOMPLETE: %d of %d samples", r.Dataset.Samples, r.Dataset.Total)
@@ -55,20 +56,20 @@ func (r *Report) headerLines() []string {
 	if r.Config.EpsDefault != "" {
 		lines = append(lines, "eps      default for "+r.Config.EpsDefault)
 	}
-	if r.Config.Task == TaskEmbedding {
+	if r.Config.Task == reports.TaskEmbedding {
 		lines[2] = fmt.Sprintf("task     embedding: every sample attacked, loss %s to the clean output; no classes, no accuracy", safe(r.Config.OutputLoss))
 	}
 	return lines
 }
 
-// WriteTable renders the report for a terminal: clean accuracy on top, one
+// Table renders the report for a terminal: clean accuracy on top, one
 // row per attack × eps, then the worst case per norm, then flags.
-func (r *Report) WriteTable(w io.Writer) error {
-	for _, l := range r.headerLines() {
+func Table(w io.Writer, r *reports.Report) error {
+	for _, l := range headerLines(r) {
 		fmt.Fprintln(w, l)
 	}
-	if r.Config.Task == TaskEmbedding {
-		return r.writeEmbeddingTable(w)
+	if r.Config.Task == reports.TaskEmbedding {
+		return embeddingTable(w, r)
 	}
 	t := tablewriter.NewWriter(w)
 	// Success, output movement and perturbation are over the attacked samples
@@ -103,18 +104,18 @@ func (r *Report) WriteTable(w io.Writer) error {
 		fmt.Fprintf(w, "median minimal eps (%s): %s; %d samples unbroken\n", textsafe.Line(m.Norm), med, m.SamplesUnbroken)
 	}
 	for _, m := range r.Summary.MinNorm {
-		fmt.Fprintf(w, "%s\n", textsafe.Line(m.line()))
+		fmt.Fprintf(w, "%s\n", textsafe.Line(minNormLine(m)))
 	}
 	for _, f := range r.Flags {
 		fmt.Fprintf(w, "%s [%s] %s\n", textsafe.Line(strings.ToUpper(f.Severity)), textsafe.Line(f.ID), textsafe.Line(f.Message))
 	}
 	if r.Gate != nil {
-		r.writeGateTable(w)
+		gateTable(w, r)
 	}
 	return nil
 }
 
-func (r *Report) writeGateTable(w io.Writer) {
+func gateTable(w io.Writer, r *reports.Report) {
 	verdict := "PASSED"
 	if !r.Gate.Passed {
 		verdict = "FAILED"
@@ -142,8 +143,8 @@ func mdEscape(s string) string {
 	return r.Replace(s)
 }
 
-// WriteMarkdown renders a summary that fits a pull-request comment.
-func (r *Report) WriteMarkdown(w io.Writer) error {
+// Markdown renders a summary that fits a pull-request comment.
+func Markdown(w io.Writer, r *reports.Report) error {
 	title := "advcheck robustness report"
 	if r.Gate != nil {
 		if r.Gate.Passed {
@@ -153,7 +154,7 @@ func (r *Report) WriteMarkdown(w io.Writer) error {
 		}
 	}
 	fmt.Fprintf(w, "### %s\n\n", title)
-	for _, l := range r.headerLines() {
+	for _, l := range headerLines(r) {
 		fmt.Fprintf(w, "- %s\n", mdEscape(l))
 	}
 	if r.Gate != nil {
@@ -166,10 +167,10 @@ func (r *Report) WriteMarkdown(w io.Writer) error {
 			fmt.Fprintf(w, "| %s | %s | %s | %s |\n", mark, mdEscape(c.ID), mdEscape(c.Want), mdEscape(c.Got))
 		}
 	}
-	if r.Config.Task == TaskEmbedding {
-		r.writeEmbeddingMarkdown(w)
+	if r.Config.Task == reports.TaskEmbedding {
+		embeddingMarkdown(w, r)
 	} else {
-		r.writeResultsMarkdown(w)
+		resultsMarkdown(w, r)
 	}
 	if len(r.Summary.MinNorm) > 0 {
 		fmt.Fprintf(w, "\n| minimal-norm attack | norm | broken | p25 | median | p75 |\n|---|---|---:|---:|---:|---:|\n")
@@ -187,7 +188,7 @@ func (r *Report) WriteMarkdown(w io.Writer) error {
 	return nil
 }
 
-func (r *Report) writeResultsMarkdown(w io.Writer) {
+func resultsMarkdown(w io.Writer, r *reports.Report) {
 	fmt.Fprintf(w, "\n| attack | norm | eps | accuracy | 95%% CI | attacked | success | cos(logits) mean / p5 (attacked) |\n|---|---|---:|---:|---|---:|---:|---:|\n")
 	for _, res := range r.Results {
 		fmt.Fprintf(w, "| %s | %s | %g | %s | %s | %d/%d | %s | %s / %s |\n", mdEscape(res.AttackID), mdEscape(res.Norm), res.Eps, pct(res.Accuracy), ci(res.AccuracyCI95),
@@ -196,4 +197,10 @@ func (r *Report) writeResultsMarkdown(w io.Writer) {
 	for _, wc := range r.WorstCase {
 		fmt.Fprintf(w, "| **worst case** | %s | %g | %s | %s | | | |\n", mdEscape(wc.Norm), wc.Eps, pct(wc.Accuracy), ci(wc.AccuracyCI95))
 	}
+}
+
+// minNormLine describes a minimal-norm summary in one line of text.
+func minNormLine(m reports.MinNormSummary) string {
+	return fmt.Sprintf("minimal norm %s (%s): median %s [p25 %s, p75 %s]; %d of %d attacked samples broken",
+		m.AttackID, m.Norm, num(m.Median, "%.4g"), num(m.P25, "%.4g"), num(m.P75, "%.4g"), m.NBroken, m.NAttacked)
 }

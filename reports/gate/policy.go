@@ -1,4 +1,4 @@
-package reports
+package gate
 
 import (
 	"bytes"
@@ -15,14 +15,16 @@ import (
 
 	"github.com/advcheck/advcheck/attacks"
 	"github.com/advcheck/advcheck/models"
+	"github.com/advcheck/advcheck/reports"
 )
 
 // PolicyAPIVersion is the policy format this package reads.
 const PolicyAPIVersion = "advcheck/policy/v1"
 
 // ErrPolicy is wrapped by every error in a policy file; messages carry the
-// line and column.
-var ErrPolicy = errors.New("bad policy")
+// line and column. It is reports.ErrPolicy, which a gate also returns when
+// a requirement cannot be applied.
+var ErrPolicy = reports.ErrPolicy
 
 // Policy is a robustness gate: what to run and what must hold.
 type Policy struct {
@@ -34,8 +36,8 @@ type Policy struct {
 	BatchLine    int      // the line of batch, when given
 	Attacks      []string // attack specs
 	Eps          string   // an eps specification (see ParseEps); "" for the defaults
-	Requirements []Requirement
-	// Task is "" (classification) or TaskEmbedding, as sweep --task, with
+	Requirements []reports.Requirement
+	// Task is "" (classification) or reports.TaskEmbedding, as sweep --task, with
 	// OutputLoss (cosine or mse; "" means cosine) as sweep --output-loss.
 	Task       string
 	OutputLoss string
@@ -66,19 +68,6 @@ type PolicyData struct {
 	// --center-crop); 0 and nil = none.
 	Resize     int
 	CenterCrop []int // H, W
-}
-
-// Requirement is one check of a policy.
-type Requirement struct {
-	Kind      string  // min_accuracy, min_cosine, max_kl, min_clean_accuracy, max_flags, no_regression
-	Threshold float64 // the bound (alpha for no_regression)
-	Attack    string  // attack id or name; "" for worst case
-	WorstCase string  // norm, for a worst-case requirement
-	Eps       float64
-	HasEps    bool
-	Use       string         // point or lower_ci (min_accuracy, min_clean_accuracy); mean or p5 (min_cosine); mean or p95 (max_kl)
-	Flags     map[string]int // max_flags: severity → maximum count
-	Line      int
 }
 
 // ParsePolicy reads a policy. Unknown keys, wrong types and missing fields
@@ -175,10 +164,10 @@ func ParsePolicy(r io.Reader) (*Policy, error) {
 		},
 		"batch": func(n *yaml.Node) error { p.BatchLine = n.Line; return integer(n, &p.Batch, 1) },
 		"task": func(n *yaml.Node) error {
-			if err := enum(n, &p.Task, TaskClassification, TaskEmbedding); err != nil {
+			if err := enum(n, &p.Task, reports.TaskClassification, reports.TaskEmbedding); err != nil {
 				return err
 			}
-			if p.Task == TaskClassification {
+			if p.Task == reports.TaskClassification {
 				p.Task = ""
 			}
 			return nil
@@ -194,13 +183,13 @@ func ParsePolicy(r io.Reader) (*Policy, error) {
 	if p.APIVersion != PolicyAPIVersion {
 		return nil, posErr(root, "apiVersion %q: want %q", p.APIVersion, PolicyAPIVersion)
 	}
-	if p.OutputLoss != "" && p.Task != TaskEmbedding {
+	if p.OutputLoss != "" && p.Task != reports.TaskEmbedding {
 		return nil, posErr(root, "output_loss is for task: embedding")
 	}
-	if p.Task == TaskEmbedding && p.OutputLoss == "" {
+	if p.Task == reports.TaskEmbedding && p.OutputLoss == "" {
 		p.OutputLoss = "cosine"
 	}
-	if p.Task == TaskEmbedding {
+	if p.Task == reports.TaskEmbedding {
 		for _, q := range p.Requirements {
 			if q.Kind != "min_cosine" && q.Kind != "max_flags" {
 				return nil, fmt.Errorf("%w: line %d: %s needs classes; a policy of task: embedding takes min_cosine and max_flags", ErrPolicy, q.Line, q.Kind)
@@ -302,7 +291,7 @@ func float(n *yaml.Node, dst *float64) error {
 	if n.Kind != yaml.ScalarNode || (n.Tag != "!!int" && n.Tag != "!!float" && n.Tag != "!!str") {
 		return posErr(n, "want a number, got %s", kindOf(n))
 	}
-	v, err := number(n.Value)
+	v, err := reports.ParseNumber(n.Value)
 	if err != nil {
 		return posErr(n, "want a number, got %q", n.Value)
 	}
@@ -553,7 +542,7 @@ func (p *Policy) parseEps(n *yaml.Node) error {
 	default:
 		return posErr(n, "eps must be a list, a string or a mapping by norm")
 	}
-	if _, err := ParseEps(p.Eps); err != nil {
+	if _, err := reports.ParseEps(p.Eps); err != nil {
 		return posErr(n, "%v", err)
 	}
 	return nil
@@ -593,7 +582,7 @@ func (p *Policy) parseRequirements(n *yaml.Node) error {
 		if c.Kind != yaml.MappingNode {
 			return posErr(c, "a requirement is a mapping, e.g. {min_accuracy: 0.8, attack: pgd, eps: 0.3}")
 		}
-		req := Requirement{Line: c.Line}
+		req := reports.Requirement{Line: c.Line}
 		var kindNode *yaml.Node
 		handlers := map[string]func(*yaml.Node) error{
 			"attack":     func(n *yaml.Node) error { return str(n, &req.Attack) },
@@ -637,7 +626,7 @@ func (p *Policy) parseRequirements(n *yaml.Node) error {
 		if kindNode == nil {
 			return posErr(c, "a requirement needs one of %s", strings.Join(requirementKinds, ", "))
 		}
-		if err := req.validate(c); err != nil {
+		if err := validate(&req, c); err != nil {
 			return err
 		}
 		p.Requirements = append(p.Requirements, req)
@@ -645,7 +634,7 @@ func (p *Policy) parseRequirements(n *yaml.Node) error {
 	return nil
 }
 
-func (r *Requirement) validate(n *yaml.Node) error {
+func validate(r *reports.Requirement, n *yaml.Node) error {
 	needsTarget := r.Kind == "min_accuracy" || r.Kind == "min_cosine" || r.Kind == "max_kl" || r.Kind == "no_regression"
 	if needsTarget {
 		if (r.Attack == "") == (r.WorstCase == "") {
@@ -682,3 +671,15 @@ func (r *Requirement) validate(n *yaml.Node) error {
 	}
 	return nil
 }
+
+// Apply checks every requirement of p against r (and baseline, for
+// no_regression requirements) and records the verdict in r.Gate (see
+// reports.Report.ApplyRequirements, which Decode also uses to re-derive a
+// stored verdict).
+func Apply(r *reports.Report, p *Policy, baseline *reports.Report) error {
+	return r.ApplyRequirements(p.Requirements, baseline)
+}
+
+func epsEqual(a, b float64) bool { return math.Abs(a-b) <= 1e-9*math.Max(1, math.Abs(b)) }
+
+func fmtEps(e float64) string { return strconv.FormatFloat(e, 'g', -1, 64) }
