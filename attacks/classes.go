@@ -8,7 +8,7 @@ import (
 // CheckClasses says whether attack a can run against a model with classes
 // output classes: a class-number target must be one of them, a targeted
 // attack needs a class besides the label, the DLR loss needs three classes
-// (four when targeted) and apgd-t needs targets+1. Without this check the
+// (four when targeted) and apgd-t and fab-t need targets+1. Without this check the
 // same mistakes surface in the middle of a run, after the first batch.
 // Errors wrap ErrSpec.
 func CheckClasses(a Attack, classes int) error {
@@ -21,7 +21,7 @@ func CheckClasses(a Attack, classes int) error {
 	if targeted && classes < 2 {
 		return fmt.Errorf("%w: %s: a targeted attack needs at least 2 classes, the model has %d", ErrSpec, a.Name(), classes)
 	}
-	if a.Name() == "apgd-t" {
+	if a.Name() == "apgd-t" || a.Name() == "fab-t" {
 		n, _ := p["targets"].(int)
 		if n+1 > classes {
 			return fmt.Errorf("%w: %s with %d targets needs at least %d classes, the model has %d", ErrSpec, a.Name(), n, n+1, classes)

@@ -25,6 +25,8 @@ func TestCheckClasses(t *testing.T) {
 		{"apgd-dlr", 2, "needs at least 3 classes"},
 		{"apgd-t:targets=12", 10, "apgd-t with 12 targets needs at least 13 classes"},
 		{"apgd-t", 10, ""},
+		{"fab-t:targets=12", 10, "fab-t with 12 targets needs at least 13 classes"},
+		{"fab-t", 10, ""},
 		{"autoattack", 10, ""},
 		{"pgd", 2, ""},
 	} {
