@@ -19,5 +19,7 @@
 //   - reports/render writes a report as a terminal table, Markdown, HTML
 //     with plots, and JUnit XML;
 //   - reports/gate reads robustness policies, matches a report against
-//     the sweep a policy describes, and applies its requirements.
+//     the sweep a policy describes, and applies its requirements;
+//   - reports/compare sets reports on the same data side by side, with
+//     McNemar's paired test per attack and eps (rendered by reports/render).
 package reports
