@@ -55,7 +55,7 @@ start of the command, loading included.
 		},
 	}
 	root.PersistentFlags().IntVar(&threads, "threads", 0, "compute threads, 0 to 4 per CPU (0 = one per CPU); BLAS runs single-threaded inside them")
-	root.AddCommand(newSweepCommand(), newGateCommand(), newReportCommand(), newMergeCommand(), newKeygenCommand(), newSignCommand(), newVerifyCommand(), newVersionCommand(), newInspectCommand())
+	root.AddCommand(newSweepCommand(), newGateCommand(), newReportCommand(), newMergeCommand(), newCompareCommand(), newKeygenCommand(), newSignCommand(), newVerifyCommand(), newVersionCommand(), newInspectCommand())
 	return root
 }
 
