@@ -40,8 +40,8 @@ var (
 
 // Limits bound what a data set may make advcheck allocate.
 type Limits struct {
-	MaxBytes    int64 // bytes read from one file (after decompression)
-	MaxSamples  int   // samples in a data set
+	MaxBytes   int64 // bytes read from one file (after decompression)
+	MaxSamples int   // samples in a data set
 	// MaxElements bounds pixel values held at once: in an IDX, .npy or
 	// .npz file, in CIFAR's kept samples, and in one image of a folder
 	// (whose images are decoded one batch at a time, so that a folder has

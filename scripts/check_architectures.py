@@ -57,9 +57,19 @@ def deit_small():
     return VisionTransformer(image_size=SIZE, patch_size=16, num_layers=12, num_heads=6, hidden_dim=384, mlp_dim=1536)
 
 
+def deit_b_timm():
+    # DeiT-B/16 with ViT-B/16's sizes, its attention written as timm writes it (qkv reshaped and
+    # permuted, q, k, v taken with Gather) instead of nn.MultiheadAttention: testdata/gen_models_vit.py.
+    sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "testdata"))
+    from gen_models_vit import DeiT
+
+    return DeiT(image=SIZE, patch=16, dim=768, depth=12, heads=12, mlp=3072, classes=1000)
+
+
 ARCHS = {
     "vit_b_16": lambda: tvm.vit_b_16(),
     "deit_s_16": deit_small,
+    "deit_b_16_timm": deit_b_timm,
     "swin_t": lambda: tvm.swin_t(),
     "convnext_tiny": lambda: tvm.convnext_tiny(),
     "mobilenet_v3_small": lambda: tvm.mobilenet_v3_small(),
