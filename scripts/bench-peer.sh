@@ -60,7 +60,9 @@ fi
 [ "${PEER:-1}" = 1 ] || exit 0
 peerdir=${PEERDIR:-data/peer}
 for m in resnet50 densenet121 cifar_resnet18; do
-  [ -f "$peerdir/$m.onnx" ] && [ -f "$peerdir/$m.pt" ] || "$py" scripts/peer_models.py --out "$peerdir" "$m" >/dev/null
+  if [ ! -f "$peerdir/$m.onnx" ] || [ ! -f "$peerdir/$m.pt" ]; then
+    "$py" scripts/peer_models.py --out "$peerdir" "$m" >/dev/null
+  fi
 done
 go test -c -tags "${TAGS:-openblas libjpeg}" -o bin/models.test ./models/
 rss() { awk '/Maximum resident set size/ { printf "%.0f", $NF / 1024 }' "$1"; } # MiB
