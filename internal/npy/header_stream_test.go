@@ -13,7 +13,7 @@ import (
 // Array.Float32s read whole, for every dtype in both byte orders.
 func TestHeaderFloat32sMatchArray(t *testing.T) {
 	dir := t.TempDir()
-	vals := []float64{0, 1, -2, 3.5, 127, -128, 255, 65504, -1e30, 1e-3, 123456789, -0.0}
+	vals := []float64{0, 1, -2, 3.5, 127, -128, 255, 65504, -1e30, 1e-3, 123456789, math.Copysign(0, -1)}
 	for _, dt := range []DType{Bool, Uint8, Int8, Int16, Uint16, Int32, Uint32, Int64, Uint64, Float16, Float32, Float64} {
 		for _, order := range []byte{'<', '>'} {
 			if dt.Size() == 1 && order == '>' {
