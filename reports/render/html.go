@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"html/template"
 	"io"
+	"math"
 	"regexp"
 	"sort"
 	"strings"
@@ -52,6 +53,7 @@ type htmlPage struct {
 	Script     template.JS
 	Verdict    string
 	VerdictOK  bool
+	Embedding  bool // an output (embedding) task: no classes, the outputs' cosine is the measure
 	Headline   []string
 	Plots      []template.HTML
 	Examples   []htmlExample
@@ -92,6 +94,13 @@ func HTML(w io.Writer, r *reports.Report) error {
 		p.Verdict = fmt.Sprintf("Incomplete: %d of %d samples evaluated", r.Dataset.Samples, r.Dataset.Total)
 	default:
 		p.Verdict, p.VerdictOK = "Sweep complete", true
+	}
+	if r.Config.Task == reports.TaskEmbedding {
+		p.Embedding = true
+		p.Headline = embeddingHeadline(r)
+		p.Plots = embeddingPlots(r)
+		p.ConfigJSON, p.RunJSON, p.ModelJSON, p.DataJSON = indentJSON(r.Config), indentJSON(r.Run), indentJSON(r.Model), indentJSON(r.Dataset)
+		return pageTemplate.Execute(w, p)
 	}
 	p.Headline = append(p.Headline, fmt.Sprintf("Clean accuracy %s %s on %d samples", pct(r.Clean.Accuracy), ci(r.Clean.AccuracyCI95), r.Clean.N))
 	last := map[string]reports.WorstCase{}
@@ -174,6 +183,76 @@ func plots(r *reports.Report) []template.HTML {
 	return out
 }
 
+// embeddingHeadline says, for an output task, what was attacked and, per
+// norm, the lowest mean and 5th-percentile cosine of clean and adversarial
+// outputs at the largest eps.
+func embeddingHeadline(r *reports.Report) []string {
+	out := []string{fmt.Sprintf("Output task (%s loss): the attacks move the model's outputs away from the clean ones; %d samples, every one attacked", r.Config.OutputLoss, r.Dataset.Samples)}
+	for _, norm := range []string{"linf", "l2"} {
+		var worst *reports.Result
+		for i := range r.Results {
+			res := &r.Results[i]
+			if res.Norm != norm || res.Cosine.Outputs == nil || !res.Cosine.Outputs.Mean.Valid() {
+				continue
+			}
+			if worst == nil || res.Eps > worst.Eps || res.Eps == worst.Eps && res.Cosine.Outputs.Mean < worst.Cosine.Outputs.Mean {
+				worst = res
+			}
+		}
+		if worst != nil {
+			c := worst.Cosine.Outputs
+			out = append(out, fmt.Sprintf("Lowest %s output cosine at eps %.4g: mean %s, p5 %s, min %s (%s)", norm, worst.Eps,
+				num(c.Mean, "%.4f"), num(c.P5, "%.4f"), num(c.Min, "%.4f"), worst.AttackID))
+		}
+	}
+	return out
+}
+
+// embeddingPlots draws, per norm, the mean (solid) and 5th-percentile
+// (dashed) cosine of clean and adversarial outputs against eps, per attack.
+func embeddingPlots(r *reports.Report) []template.HTML {
+	var out []template.HTML
+	for _, norm := range []string{"linf", "l2"} {
+		var ss []series
+		for _, a := range r.Config.Attacks {
+			if a.Norm != norm {
+				continue
+			}
+			mean := series{name: a.AttackID + " mean"}
+			p5 := series{name: a.AttackID + " p5", dashed: true}
+			for _, res := range r.Results {
+				if res.AttackID != a.AttackID || res.Cosine.Outputs == nil {
+					continue
+				}
+				if c := res.Cosine.Outputs; c.Mean.Valid() {
+					mean.xs, mean.ys = append(mean.xs, res.Eps), append(mean.ys, float64(c.Mean))
+				}
+				if c := res.Cosine.Outputs; c.P5.Valid() {
+					p5.xs, p5.ys = append(p5.xs, res.Eps), append(p5.ys, float64(c.P5))
+				}
+			}
+			ss = append(ss, mean, p5)
+		}
+		if len(ss) == 0 {
+			continue
+		}
+		// The y axis spans what was measured up to 1, with a margin, so that
+		// cosines close to 1 stay readable; never below -1.
+		lo := 1.0
+		for _, s := range ss {
+			for _, y := range s.ys {
+				lo = math.Min(lo, y)
+			}
+		}
+		ymin := math.Max(-1, lo-0.1*(1-lo))
+		if 1-ymin < 1e-3 {
+			ymin = 1 - 1e-3
+		}
+		out = append(out, linePlot("output-cosine-"+norm, "Cosine of clean and adversarial outputs ("+norm+")", "eps ("+norm+", pixel units)", "cosine (all samples)", ss, ymin, 1))
+	}
+	return out
+}
+
 // minNormCurves draws each minimal-norm attack's robustness curve of a norm
 // as a step function: the accuracy drops at each sample's minimal norm.
 func minNormCurves(r *reports.Report, norm string) []series {
@@ -249,7 +328,12 @@ Seed {{.R.Config.Seed}}, shard {{.R.Config.Shard.I}}/{{.R.Config.Shard.N}}. Epsi
 {{if .R.Flags}}<ul>{{range .R.Flags}}<li class="flag-{{.Severity}}"><b>{{upper .Severity}}</b> <code>{{.ID}}</code>: {{.Message}}</li>{{end}}</ul>{{else}}<p>None.</p>{{end}}
 <h2>Plots</h2>
 <div class="plots">{{range .Plots}}{{.}}{{end}}</div>
-<h2>Results</h2>
+{{if .Embedding}}<h2>Results</h2>
+<p>An output task has no classes: accuracy, success, worst case and minimal eps do not apply. The cosine of clean and adversarial outputs is over every sample; 1 means the attack did not move the output's direction.</p>
+<table><tr><th class="l">attack</th><th>norm</th><th>eps</th><th>samples</th><th>cos outputs mean / p5 / min</th><th>queries</th><th>L∞ max / mean</th><th>L2 mean</th></tr>
+{{range .R.Results}}<tr><td class="l"><code>{{.AttackID}}</code></td><td>{{.Norm}}</td><td>{{with .EpsRequested}}{{.}}{{else}}{{.Eps}}{{end}}</td><td>{{.N}}</td><td>{{with .Cosine.Outputs}}{{num .Mean "%.4f"}} / {{num .P5 "%.4f"}} / {{num .Min "%.4f"}}{{else}}–{{end}}</td><td>{{num .QueriesMean "%.0f"}}</td><td>{{num .Perturbation.LinfMax "%.3g"}} / {{num .Perturbation.LinfMean "%.3g"}}</td><td>{{num .Perturbation.L2Mean "%.3g"}}</td></tr>
+{{end}}</table>
+{{else}}<h2>Results</h2>
 <p>Accuracy is over all samples. Success, queries, cosine, KL and the perturbation norms are over the attacked samples only: those classified correctly before the attack (with labels: pred, every sample). A dash means no sample was attacked.</p>
 <table><tr><th class="l">attack</th><th>norm</th><th>eps</th><th>accuracy</th><th>95% CI</th><th>attacked</th><th>success</th><th>queries</th><th>cos logits mean / p5 / min (attacked)</th><th>cos probs mean / p5 (attacked)</th><th>KL mean / p95 (attacked)</th><th>L∞ max / mean (attacked)</th><th>L2 mean (attacked)</th></tr>
 {{range .R.Results}}<tr><td class="l"><code>{{.AttackID}}</code></td><td>{{.Norm}}</td><td>{{.Eps}}</td><td>{{pct .Accuracy}}</td><td>{{ci .AccuracyCI95}}</td><td>{{.NAttacked}}/{{.N}}</td><td>{{.NSuccess}} ({{pct .AttackSuccessRate}})</td><td>{{num .QueriesMean "%.0f"}}</td><td>{{num .Cosine.Logits.Mean "%.3f"}} / {{num .Cosine.Logits.P5 "%.3f"}} / {{num .Cosine.Logits.Min "%.3f"}}</td><td>{{num .Cosine.Probs.Mean "%.3f"}} / {{num .Cosine.Probs.P5 "%.3f"}}</td><td>{{num .KL.Mean "%.3g"}} / {{num .KL.P95 "%.3g"}}</td><td>{{num .Perturbation.LinfMax "%.3g"}} / {{num .Perturbation.LinfMean "%.3g"}}</td><td>{{num .Perturbation.L2Mean "%.3g"}}</td></tr>
@@ -270,6 +354,7 @@ Seed {{.R.Config.Seed}}, shard {{.R.Config.Shard.I}}/{{.R.Config.Shard.N}}. Epsi
 <table><tr><th class="l">attack</th><th>norm</th><th>broken</th><th>p25</th><th>median</th><th>p75</th></tr>
 {{range .R.Summary.MinNorm}}<tr><td class="l"><code>{{.AttackID}}</code></td><td>{{.Norm}}</td><td>{{.NBroken}}/{{.NAttacked}}</td><td>{{num .P25 "%.4g"}}</td><td>{{num .Median "%.4g"}}</td><td>{{num .P75 "%.4g"}}</td></tr>
 {{end}}</table>{{end}}
+{{end}}
 <h2>Examples</h2>
 {{if .Examples}}<p>Clean input, adversarial input and the perturbation amplified to the full range, for {{(index .Examples 0).AttackID}} at eps {{(index .Examples 0).Eps}}.</p>
 <div class="examples">{{range .Examples}}<div class="example{{if .Broken}} broken{{end}}">

@@ -46,12 +46,16 @@ func linePlot(id, title, xlabel, ylabel string, ss []series, ymin, ymax float64)
 	e := html.EscapeString
 	fmt.Fprintf(&b, `<svg class="plot" id="%s" xmlns="http://www.w3.org/2000/svg" viewBox="0 0 %g %g" width="%g" height="%g" role="img" aria-label="%s">`, e(id), w, h, w, h, e(title))
 	fmt.Fprintf(&b, `<text x="%g" y="18" font-size="14" font-weight="bold">%s</text>`, left, e(title))
-	// Grid and ticks.
+	// Grid and ticks; a narrow y range gets the digits that tell its ticks apart.
+	yfmt := "%.2g"
+	if ymax-ymin < 0.1 {
+		yfmt = "%.4g"
+	}
 	for i := 0; i <= 5; i++ {
 		yv := ymin + (ymax-ymin)*float64(i)/5
 		y := py(yv)
 		fmt.Fprintf(&b, `<line x1="%g" y1="%.1f" x2="%g" y2="%.1f" stroke="#ddd"/>`, left, y, left+pw, y)
-		fmt.Fprintf(&b, `<text x="%g" y="%.1f" font-size="11" text-anchor="end">%s</text>`, left-6, y+4, e(fmt.Sprintf("%.2g", yv)))
+		fmt.Fprintf(&b, `<text x="%g" y="%.1f" font-size="11" text-anchor="end">%s</text>`, left-6, y+4, e(fmt.Sprintf(yfmt, yv)))
 		xv := xmax * float64(i) / 5
 		x := px(xv)
 		fmt.Fprintf(&b, `<line x1="%.1f" y1="%g" x2="%.1f" y2="%g" stroke="#eee"/>`, x, top, x, top+ph)
