@@ -2,14 +2,10 @@ package render
 
 import (
 	"bytes"
-	"context"
-	"os"
-	"os/exec"
 	"path/filepath"
 	"regexp"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/advcheck/advcheck/reports"
 	"github.com/advcheck/advcheck/reports/compare"
@@ -51,30 +47,7 @@ func TestCompareHTMLInChromium(t *testing.T) {
 	if strings.Contains(page, evil) {
 		t.Fatal("hostile text reached the page unescaped")
 	}
-	dir := t.TempDir()
-	file := filepath.Join(dir, "cmp.html")
-	if err := os.WriteFile(file, buf.Bytes(), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
-	defer cancel()
-	cmd := exec.CommandContext(ctx, browser, "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-		"--disable-background-networking", "--disable-component-update", "--disable-sync", "--user-data-dir="+filepath.Join(dir, "profile"),
-		"--virtual-time-budget=5000", "--dump-dom", "file://"+file)
-	var stderr bytes.Buffer
-	cmd.Stderr = &stderr
-	out, err := cmd.Output()
-	if err != nil {
-		t.Fatalf("chromium: %v\n%s", err, stderr.String())
-	}
-	dom := string(out)
-	attr := func(name string) string {
-		m := regexp.MustCompile(name + `="([^"]*)"`).FindStringSubmatch(dom)
-		if m == nil {
-			return ""
-		}
-		return m[1]
-	}
+	dom, attr := loadInChromium(t, browser, buf.Bytes())
 	if e := attr("data-js-errors"); e != "" {
 		t.Errorf("%s script errors in the page", e)
 	}
