@@ -165,31 +165,37 @@ func inferShape(op Op, in []Shape) (Shape, error) {
 	case LayerNorm:
 		return layerNormShape(op, in)
 	case ReduceMax:
-		return reduceMaxShape(op, in[0])
+		return reduceShape(op.Kind(), op.Axes, op.KeepDims, in[0])
 	case Reduce:
-		x := in[0]
-		var out Shape
-		red := make([]bool, len(x))
-		for _, a := range op.Axes {
-			if a < 0 || a >= len(x) {
-				return nil, errorf(ErrInvalid, "%s axis %d out of range for %v", op.Kind(), a, x)
-			}
-			if x[a] == Batch {
-				return nil, errorf(ErrUnsupported, "%s over the batch axis mixes samples", op.Kind())
-			}
-			red[a] = true
-		}
-		for d := range x {
-			switch {
-			case !red[d]:
-				out = append(out, x[d])
-			case op.KeepDims:
-				out = append(out, 1)
-			}
-		}
-		return out, nil
+		return reduceShape(op.Kind(), op.Axes, op.KeepDims, in[0])
 	}
 	return nil, errorf(ErrUnsupported, "no shape rule for %s", op.Kind())
+}
+
+// reduceShape is the shape of x reduced over axes (of an op named kind),
+// kept as size-1 dimensions with keepDims; reducing the batch axis would mix
+// samples and is refused.
+func reduceShape(kind string, axes []int, keepDims bool, x Shape) (Shape, error) {
+	var out Shape
+	red := make([]bool, len(x))
+	for _, a := range axes {
+		if a < 0 || a >= len(x) {
+			return nil, errorf(ErrInvalid, "%s axis %d out of range for %v", kind, a, x)
+		}
+		if x[a] == Batch {
+			return nil, errorf(ErrUnsupported, "%s over the batch axis mixes samples", kind)
+		}
+		red[a] = true
+	}
+	for d := range x {
+		switch {
+		case !red[d]:
+			out = append(out, x[d])
+		case keepDims:
+			out = append(out, 1)
+		}
+	}
+	return out, nil
 }
 
 // sliceLen is the number of elements of range(start, end, step).

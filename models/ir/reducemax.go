@@ -19,29 +19,6 @@ func (r ReduceMax) Kind() string {
 	return "ReduceMax"
 }
 
-func reduceMaxShape(op ReduceMax, x Shape) (Shape, error) {
-	var out Shape
-	red := make([]bool, len(x))
-	for _, a := range op.Axes {
-		if a < 0 || a >= len(x) {
-			return nil, errorf(ErrInvalid, "%s axis %d out of range for %v", op.Kind(), a, x)
-		}
-		if x[a] == Batch {
-			return nil, errorf(ErrUnsupported, "%s over the batch axis mixes samples", op.Kind())
-		}
-		red[a] = true
-	}
-	for d := range x {
-		switch {
-		case !red[d]:
-			out = append(out, x[d])
-		case op.KeepDims:
-			out = append(out, 1)
-		}
-	}
-	return out, nil
-}
-
 func refReduceMax(op ReduceMax, x, y *Tensor) {
 	reduced := make([]bool, len(x.Shape))
 	for _, a := range op.Axes {
