@@ -11,6 +11,13 @@ func ConfigOf(p *Plan) Config {
 	for _, a := range p.Attacks {
 		c.Attacks = append(c.Attacks, AttackConfig{AttackID: a.ID(), Name: a.Name(), Norm: a.Norm().String(), Params: a.Params()})
 	}
+	for _, cr := range p.Corruptions {
+		c.Corruptions = append(c.Corruptions, CorruptionConfig{Name: cr.Name(), Params: cr.Params()})
+	}
+	if len(p.Corruptions) > 0 {
+		c.Severities = append([]int(nil), p.Severities...)
+		c.CorruptionBaseline = p.CorruptionBaseline
+	}
 	norms := make([]string, 0, len(p.Eps))
 	byName := map[string][]Eps{}
 	for n, list := range p.Eps {

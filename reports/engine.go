@@ -58,6 +58,12 @@ type Plan struct {
 	// are null. Checks, RefineSteps and Examples must be off.
 	Task       string
 	OutputLoss models.LossKind
+	// Corruptions run beside the attacks, each at every one of Severities
+	// (1…5), on every sample; CorruptionBaseline, when not nil, gives the
+	// baseline's error rates for mCE (see BaselineFor).
+	Corruptions        []Corruption
+	Severities         []int
+	CorruptionBaseline *CorruptionBaseline
 }
 
 // The tasks a plan can run.
@@ -90,8 +96,11 @@ func (p *Plan) Validate() error {
 	if p.Shard.N < 1 || p.Shard.I < 0 || p.Shard.I >= p.Shard.N {
 		return fmt.Errorf("shard %d/%d: want 0 ≤ I < N", p.Shard.I, p.Shard.N)
 	}
-	if len(p.Attacks) == 0 {
+	if len(p.Attacks) == 0 && len(p.Corruptions) == 0 {
 		return fmt.Errorf("no attacks")
+	}
+	if err := checkCorruptionConfig(ConfigOf(p)); err != nil {
+		return err
 	}
 	seen := map[string]bool{}
 	for _, a := range p.Attacks {
@@ -138,6 +147,11 @@ func (p *Plan) Validate() error {
 // cancellation it stops at a batch boundary and returns the samples so far
 // with the context's error; nothing computed is lost.
 func (p *Plan) Execute(ctx context.Context, done *Samples, examples *[]Example) (*Samples, error) {
+	return p.execute(ctx, done, examples, nil)
+}
+
+// execute is Execute that also keeps the corruption example grid.
+func (p *Plan) execute(ctx context.Context, done *Samples, examples *[]Example, corruptionExamples *[]CorruptionExample) (*Samples, error) {
 	if err := p.Validate(); err != nil {
 		return done, err
 	}
@@ -164,13 +178,14 @@ func (p *Plan) Execute(ctx context.Context, done *Samples, examples *[]Example) 
 			todo = append(todo, i)
 		}
 	}
-	units := 0
+	units := len(p.Corruptions) * len(p.Severities)
 	for _, a := range p.Attacks {
 		units += len(p.epsFor(a))
 	}
 	prog.Start(len(todo) * units)
 	defer prog.Done()
 	ex := newExamplePicker(p, examples)
+	cex := newCorruptionExamples(p, corruptionExamples)
 	size := p.Model.Spec().Size()
 	// The next batch is read while one is attacked: one batch ahead, in
 	// order, so that memory is two batches of inputs whatever the data.
@@ -205,7 +220,7 @@ func (p *Plan) Execute(ctx context.Context, done *Samples, examples *[]Example) 
 		if in.err != nil {
 			return s, in.err
 		}
-		bo, err := p.runBatch(ctx, in.idx, in.x, ex)
+		bo, err := p.runBatch(ctx, in.idx, in.x, ex, cex)
 		if err != nil {
 			return s, err
 		}
@@ -225,6 +240,11 @@ func newSamples(p *Plan) *Samples {
 		}
 		if _, ok := a.(attacks.Minimizer); ok {
 			s.MinNorms = append(s.MinNorms, MinNorms{AttackID: a.ID(), Norm: a.Norm().String()})
+		}
+	}
+	for _, c := range p.Corruptions {
+		for _, sev := range p.Severities {
+			s.Corrupted = append(s.Corrupted, CorruptedOutcomes{Corruption: c.Name(), Severity: sev})
 		}
 	}
 	return s
@@ -266,6 +286,12 @@ func (s *Samples) append(b *Samples) error {
 	for k := range s.MinNorms {
 		s.MinNorms[k].Values = append(s.MinNorms[k].Values, b.MinNorms[k].Values...)
 	}
+	for k := range s.Corrupted {
+		o, n := &s.Corrupted[k], &b.Corrupted[k]
+		o.Pred = append(o.Pred, n.Pred...)
+		o.CosLogits = append(o.CosLogits, n.CosLogits...)
+		o.CosProbs = append(o.CosProbs, n.CosProbs...)
+	}
 	for k, r := range b.Refined {
 		if k >= len(s.Refined) {
 			s.Refined = append(s.Refined, RefinedMinEps{Norm: r.Norm, Steps: r.Steps})
@@ -285,7 +311,7 @@ func (s *Samples) append(b *Samples) error {
 var ErrModelOutput = errors.New("the model's outputs are not finite")
 
 // runBatch attacks the samples idx, whose pixels are x.
-func (p *Plan) runBatch(ctx context.Context, idx []int, x []float32, ex *examplePicker) (*Samples, error) {
+func (p *Plan) runBatch(ctx context.Context, idx []int, x []float32, ex *examplePicker, cex *corruptionExamples) (*Samples, error) {
 	m := p.Model
 	spec := m.Spec()
 	n, size, k := len(idx), spec.Size(), spec.Classes
@@ -416,6 +442,9 @@ func (p *Plan) runBatch(ctx context.Context, idx []int, x []float32, ex *example
 				ex.offer(a.ID(), eps[e], idx, rows, labels, out.CleanPred, o.Pred, x, full, spec)
 			}
 		}
+	}
+	if err := p.runCorruptions(ctx, idx, labels, x, clean, out, cex); err != nil {
+		return nil, err
 	}
 	if p.Checks {
 		if err := p.runChecks(ctx, idx, rows, labels, x, clean, out); err != nil {

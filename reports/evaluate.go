@@ -40,8 +40,9 @@ func Evaluate(ctx context.Context, p *Plan, base Report, resume *Report, start t
 		}
 		done = resume.Samples
 		r.Examples = resume.Examples
+		r.CorruptionExamples = resume.CorruptionExamples
 	}
-	s, err := p.Execute(ctx, done, &r.Examples)
+	s, err := p.execute(ctx, done, &r.Examples, &r.CorruptionExamples)
 	if s == nil {
 		s = newSamples(p)
 	}

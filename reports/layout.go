@@ -47,8 +47,11 @@ func checkConfig(c Config, total int) error {
 	if c.Shard.N < 1 || c.Shard.N > maxSamples || c.Shard.I < 0 || c.Shard.I >= c.Shard.N {
 		return fmt.Errorf("config.shard %d/%d: want 0 ≤ I < N ≤ %d", c.Shard.I, c.Shard.N, maxSamples)
 	}
-	if len(c.Attacks) == 0 {
-		return fmt.Errorf("config.attacks is empty")
+	if len(c.Attacks) == 0 && len(c.Corruptions) == 0 {
+		return fmt.Errorf("config.attacks and config.corruptions are empty")
+	}
+	if err := checkCorruptionConfig(c); err != nil {
+		return err
 	}
 	switch {
 	case c.Task == "" && c.OutputLoss == "":
@@ -115,6 +118,15 @@ func (r *Report) checkLayout() error {
 			return fmt.Errorf("samples.outcomes[%d] is %s; the configuration puts %s there", k, got, want[k])
 		}
 	}
+	wantC := corruptionLayout(r.Config)
+	if len(s.Corrupted) != len(wantC) {
+		return fmt.Errorf("samples.corrupted holds %d outcome sets; the configuration (%d corruptions × %d severities) gives %d", len(s.Corrupted), len(r.Config.Corruptions), len(r.Config.Severities), len(wantC))
+	}
+	for k := range s.Corrupted {
+		if got := (corruptionKey{s.Corrupted[k].Corruption, s.Corrupted[k].Severity}); got != wantC[k] {
+			return fmt.Errorf("samples.corrupted[%d] is %s; the configuration puts %s there", k, got, wantC[k])
+		}
+	}
 	if err := s.check(); err != nil {
 		return err
 	}
@@ -163,6 +175,11 @@ func (r *Report) checkLayout() error {
 				return err
 			}
 			if err := in(fmt.Sprintf("samples.outcomes[%d].target", k), o.Target, -1); err != nil {
+				return err
+			}
+		}
+		for k := range s.Corrupted {
+			if err := in(fmt.Sprintf("samples.corrupted[%d].pred", k), s.Corrupted[k].Pred, 0); err != nil {
 				return err
 			}
 		}
@@ -255,6 +272,15 @@ func sameLayout(a, b *Samples, aHas, bHas bool) error {
 	for k := range a.MinNorms {
 		if a.MinNorms[k].AttackID != b.MinNorms[k].AttackID || a.MinNorms[k].Norm != b.MinNorms[k].Norm {
 			return fmt.Errorf("minimal-norm record %d is of %s where %s is expected", k, b.MinNorms[k].AttackID, a.MinNorms[k].AttackID)
+		}
+	}
+	if len(a.Corrupted) != len(b.Corrupted) {
+		return fmt.Errorf("%d corrupted outcome sets where %d are expected", len(b.Corrupted), len(a.Corrupted))
+	}
+	for k := range a.Corrupted {
+		ka := corruptionKey{a.Corrupted[k].Corruption, a.Corrupted[k].Severity}
+		if kb := (corruptionKey{b.Corrupted[k].Corruption, b.Corrupted[k].Severity}); ka != kb {
+			return fmt.Errorf("corrupted outcome set %d is %s where %s is expected", k, kb, ka)
 		}
 	}
 	if !aHas || !bHas {

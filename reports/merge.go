@@ -83,6 +83,7 @@ func Merge(parts []*Report) (*Report, error) {
 	out.Complete = true
 	s := &Samples{}
 	var examples [][]Example
+	var corrupted [][]CorruptionExample
 	want := 0
 	for _, p := range parts {
 		out.Complete = out.Complete && p.Complete
@@ -93,15 +94,20 @@ func Merge(parts []*Report) (*Report, error) {
 			for _, mn := range p.Samples.MinNorms {
 				s.MinNorms = append(s.MinNorms, MinNorms{AttackID: mn.AttackID, Norm: mn.Norm})
 			}
+			for _, o := range p.Samples.Corrupted {
+				s.Corrupted = append(s.Corrupted, CorruptedOutcomes{Corruption: o.Corruption, Severity: o.Severity})
+			}
 		}
 		if err := s.append(p.Samples); err != nil {
 			return nil, fmt.Errorf("shard %d/%d: %w", p.Config.Shard.I, total, err)
 		}
 		examples = append(examples, p.Examples)
+		corrupted = append(corrupted, p.CorruptionExamples)
 		want = max(want, countExamples(p.Examples))
 	}
 	out.Samples = s
 	out.Examples = mergeExamples(examples, want)
+	out.CorruptionExamples = mergeCorruptionExamples(corrupted)
 	out.Flags = nil
 	for _, p := range parts {
 		for _, f := range p.Flags {

@@ -72,6 +72,7 @@ func (r *Report) Reduce() error {
 	}
 	r.WorstCase, r.Summary.MinimalEps = worstCase(s, r.Config)
 	r.Summary.MinNorm = reduceMinNorms(s)
+	r.Corruptions = r.reduceCorruptions()
 	r.Summary.AUC = []AUC{}
 	for _, a := range r.Config.Attacks {
 		var xs, ys []float64
@@ -276,6 +277,20 @@ func (r *Report) flagNulls() {
 			add(fmt.Sprintf("%s: median minimal eps is null: more than half the samples are unbroken at the largest eps", m.Norm))
 		}
 	}
+	if c := r.Corruptions; c != nil && r.Clean.N > 0 {
+		for _, res := range c.Results {
+			if !res.Cosine.Logits.Mean.Valid() {
+				add(fmt.Sprintf("corruption %s at severity %d: cosine similarity is null: the model produced non-finite outputs", res.Corruption, res.Severity))
+			}
+		}
+		if m := c.MCE; m != nil {
+			for _, ce := range m.Corruptions {
+				if !ce.CE.Valid() || !ce.RelativeCE.Valid() {
+					add(fmt.Sprintf("corruption %s: its corruption error (or relative error) is null: the baseline's errors on it sum to zero (or equal its clean error), so there is nothing to divide by; mce and relative_mce are null with it", ce.Corruption))
+				}
+			}
+		}
+	}
 }
 
 // check validates the shape of per-sample data (e.g. from a file).
@@ -292,6 +307,11 @@ func (s *Samples) check() error {
 	if s.Checks != nil {
 		if err := s.Checks.check(n); err != nil {
 			return err
+		}
+	}
+	for _, o := range s.Corrupted {
+		if len(o.Pred) != n || len(o.CosLogits) != n || len(o.CosProbs) != n {
+			return fmt.Errorf("reports: samples: outcomes of %s do not cover the %d samples", corruptionKey{o.Corruption, o.Severity}, n)
 		}
 	}
 	for _, mn := range s.MinNorms {
@@ -360,6 +380,10 @@ func (s *Samples) sortByIndex() {
 	}
 	for k := range s.MinNorms {
 		s.MinNorms[k].Values = f32(s.MinNorms[k].Values)
+	}
+	for k := range s.Corrupted {
+		o := &s.Corrupted[k]
+		o.Pred, o.CosLogits, o.CosProbs = ints(o.Pred), f32(o.CosLogits), f32(o.CosProbs)
 	}
 }
 

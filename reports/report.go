@@ -20,7 +20,13 @@ type Report struct {
 	Flags     []Flag      `json:"flags"`
 	Gate      *Gate       `json:"gate,omitempty"`
 	Examples  []Example   `json:"examples,omitempty"`
-	Samples   *Samples    `json:"samples"`
+	// Corruptions is what natural corruptions did (sweep --attack
+	// corruptions), when the sweep ran any (v1.x addition).
+	Corruptions *Corruptions `json:"corruptions,omitempty"`
+	// CorruptionExamples is the example grid of the HTML report: one sample
+	// under every corruption and severity (v1.x addition).
+	CorruptionExamples []CorruptionExample `json:"corruption_examples,omitempty"`
+	Samples            *Samples            `json:"samples"`
 }
 
 // Run is the provenance of one execution; it varies from run to run.
@@ -165,6 +171,13 @@ type Config struct {
 	// maximised (cosine or mse); both absent for classifiers (v1.x addition).
 	Task       string `json:"task,omitempty"`
 	OutputLoss string `json:"output_loss,omitempty"`
+	// Corruptions are the natural corruptions of the sweep, each run at
+	// every one of Severities; CorruptionBaseline the baseline's error
+	// rates that mCE is relative to (sweep --baseline). All absent when the
+	// sweep ran no corruption (v1.x addition).
+	Corruptions        []CorruptionConfig  `json:"corruptions,omitempty"`
+	Severities         []int               `json:"severities,omitempty"`
+	CorruptionBaseline *CorruptionBaseline `json:"corruption_baseline,omitempty"`
 }
 
 // AttackConfig is one attack with its resolved parameters.
@@ -331,6 +344,9 @@ type Samples struct {
 	Checks    *Checks         `json:"checks,omitempty"` // per-sample facts behind the reliability flags
 	Refined   []RefinedMinEps `json:"refined_min_eps,omitempty"`
 	MinNorms  []MinNorms      `json:"min_norms,omitempty"` // per minimal-norm attack, in attack order
+	// Corrupted are the outcomes per corruption and severity, in the
+	// order of config.corruptions and config.severities.
+	Corrupted []CorruptedOutcomes `json:"corrupted,omitempty"`
 }
 
 // Outcomes are the per-sample results of one attack at one eps, aligned with Samples.Index.

@@ -12,6 +12,17 @@ type sampleLine struct {
 	Label     int             `json:"label"`
 	CleanPred int             `json:"clean_pred"`
 	Results   []sampleOutcome `json:"results"`
+	// Corrupted: per corruption and severity (when the sweep ran any).
+	Corrupted []sampleCorrupted `json:"corrupted,omitempty"`
+}
+
+type sampleCorrupted struct {
+	Corruption string `json:"corruption"`
+	Severity   int    `json:"severity"`
+	Pred       int    `json:"pred"`
+	Correct    bool   `json:"correct"`
+	CosLogits  F32    `json:"cos_logits"`
+	CosProbs   F32    `json:"cos_probs"`
 }
 
 type sampleOutcome struct {
@@ -52,6 +63,10 @@ func (r *Report) WriteSamples(w io.Writer) error {
 			}
 			so.Success = so.Success && !embedding
 			line.Results = append(line.Results, so)
+		}
+		for _, o := range s.Corrupted {
+			line.Corrupted = append(line.Corrupted, sampleCorrupted{Corruption: o.Corruption, Severity: o.Severity, Pred: o.Pred[i],
+				Correct: o.Pred[i] == s.Label[i], CosLogits: o.CosLogits[i], CosProbs: o.CosProbs[i]})
 		}
 		if err := enc.Encode(line); err != nil {
 			return err

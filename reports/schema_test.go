@@ -78,6 +78,21 @@ func TestReportsFollowTheSchema(t *testing.T) {
 	}
 	mn.Run, mn.Model, mn.Dataset = r.Run, r.Model, r.Dataset
 	validate(t, s, "report with minimal-norm attacks", encode(t, mn))
+	cp := corruptionPlan(t, m, src, "fgsm")
+	cr, err := corruptionReport(t, cp, context.Background(), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cp.CorruptionBaseline, err = BaselineFor(cr, sha64, cr.Config, cr.Dataset.SHA256Decoded, "truth")
+	if err != nil {
+		t.Fatal(err)
+	}
+	cr, err = corruptionReport(t, cp, context.Background(), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cr.Run, cr.Model, cr.Dataset = r.Run, r.Model, r.Dataset
+	validate(t, s, "report with corruptions and mCE", encode(t, cr))
 	empty := &Report{Schema: Schema, Samples: &Samples{}, Run: r.Run, Model: r.Model, Dataset: r.Dataset, Config: r.Config}
 	if err := empty.Reduce(); err != nil {
 		t.Fatal(err)

@@ -61,6 +61,7 @@ func (r *Report) Verify() error {
 		{"results", r.Results, re.Results},
 		{"worst_case", r.WorstCase, re.WorstCase},
 		{"summary", r.Summary, re.Summary},
+		{"corruptions", r.Corruptions, re.Corruptions},
 		{"flags", r.Flags, re.Flags},
 	} {
 		a, err := jsonTree(f.stored)
