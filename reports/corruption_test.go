@@ -10,6 +10,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/advcheck/advcheck/attacks/corruption"
 	"github.com/advcheck/advcheck/metrics"
 	"github.com/advcheck/advcheck/models"
 )
@@ -327,5 +328,43 @@ func TestMCEAgainstBaseline(t *testing.T) {
 	})
 	if _, err := Decode(b); !errors.Is(err, ErrBadReport) {
 		t.Errorf("edited baseline error decoded (%v)", err)
+	}
+}
+
+// NewCorruption runs package attacks/corruption as it documents itself:
+// the same values as corruption.Apply for the sample's global index.
+func TestNewCorruptionIsThePackages(t *testing.T) {
+	shape := []int{1, 28, 28}
+	x := make([]float32, 28*28)
+	for i := range x {
+		x[i] = float32(i%29) / 28
+	}
+	for _, name := range corruption.Names() {
+		c, err := NewCorruption(name, shape)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if c.Params()["scale"] != "cifar" {
+			t.Errorf("%s at 28 px: params %v", name, c.Params())
+		}
+		got := make([]float32, len(x))
+		if err := c.Corrupt(got, x, shape, 3, 7, 41); err != nil {
+			t.Fatal(err)
+		}
+		want, err := corruption.Apply(name, 3, x, 1, 28, 28, corruption.Config{Seed: 7}, 41)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for i := range want {
+			if got[i] != want[i] {
+				t.Fatalf("%s: value %d is %v, corruption.Apply gives %v", name, i, got[i], want[i])
+			}
+		}
+	}
+	if _, err := NewCorruption("blur", shape); !errors.Is(err, corruption.ErrUnknown) {
+		t.Errorf("unknown corruption: %v", err)
+	}
+	if _, err := NewCorruption("brightness", []int{2, 28, 28}); err == nil {
+		t.Error("two-channel input accepted")
 	}
 }
