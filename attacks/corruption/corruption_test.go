@@ -108,6 +108,9 @@ func TestEveryCorruption(t *testing.T) {
 		for _, sh := range [][3]int{{1, 28, 28}, {3, 32, 32}, {3, 224, 224}} {
 			c, h, w := sh[0], sh[1], sh[2]
 			for _, b := range [][2]float32{{0, 1}, {-1, 2}} {
+				if h == 224 && b[0] != 0 {
+					continue // the bounds' mapping is the same at every size
+				}
 				img := testImage(c, h, w, b[0], b[1])
 				cfg := Config{Lo: b[0], Hi: b[1], Seed: 7}
 				for sev := 1; sev <= 5; sev++ {
