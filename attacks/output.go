@@ -26,6 +26,26 @@ type OutputTasker interface {
 	OutputTask() error
 }
 
+// OutputRandomStarter is implemented by the attacks whose iteration starts
+// at the clean input: under an output task, where the output loss's
+// gradient there is zero, they start at a uniformly random point of the
+// eps-ball instead. OutputRandomStart reports whether the attack, as
+// configured, would otherwise start at the clean input (the report then
+// records random_start as true).
+type OutputRandomStarter interface {
+	OutputRandomStart() bool
+}
+
+// OutputRandomStart implements OutputRandomStarter: FGSM starts at the clean input.
+func (a *FGSM) OutputRandomStart() bool { return true }
+
+// OutputRandomStart implements OutputRandomStarter: BIM (PGD without a
+// random start) starts at the clean input.
+func (a *PGD) OutputRandomStart() bool { return !a.randomStart }
+
+// OutputRandomStart implements OutputRandomStarter: MI-FGSM starts at the clean input.
+func (a *MIFGSM) OutputRandomStart() bool { return true }
+
 // isOutput reports whether b is an output task.
 func (b Batch) isOutput() bool { return b.Reference != nil }
 

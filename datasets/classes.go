@@ -21,6 +21,7 @@ const (
 	ClassesFromFile    = "classes_file" // Options.ClassFile (--classes FILE)
 	ClassesFromTxt     = "classes.txt"  // DIR/classes.txt
 	ClassesFromJSON    = "classes.json" // DIR/classes.json
+	ClassesNone        = "unlabelled"   // images directly in DIR, all labelled 0 (Options.Unlabelled)
 )
 
 // maxClassFileBytes bounds a class list or mapping file: ImageNet-21k's

@@ -79,6 +79,10 @@ type Options struct {
 	ClassFile  string     // a class list in the model's output order (--classes FILE); "" = none
 	Outputs    int        // the model's number of outputs, to check labels against; 0 = unknown
 	Preprocess Preprocess // resize and centre crop (--resize, --center-crop); zero = none
+	// Unlabelled lets a folder with no class sub-folders be read: its
+	// images are the samples, all labelled 0 (for tasks that use no labels,
+	// such as sweep --task embedding).
+	Unlabelled bool
 }
 
 // File is a source file of a data set.
@@ -340,7 +344,8 @@ func (d *Dataset) sampleSource(i int) string {
 }
 
 // Check validates the data against a model: per-sample shape, labels in
-// [0, classes), values finite and within [lo, hi]. It reads every sample
+// [0, classes) (with classes 0, a task without classes: labels ≥ 0 only),
+// values finite and within [lo, hi]. It reads every sample
 // once and computes the data set's hash in the same pass (see SHA256).
 func (d *Dataset) Check(shape []int, classes int, lo, hi float64) error {
 	if !equalInts(shape, d.Shape) {
@@ -351,7 +356,10 @@ func (d *Dataset) Check(shape []int, classes int, lo, hi float64) error {
 		return fmt.Errorf("%w: %s: samples are %v, the model takes %v%s", ErrBadData, d.source(), d.Shape, shape, hint)
 	}
 	for i, l := range d.Labels {
-		if l < 0 || l >= classes {
+		if classes <= 0 && l < 0 {
+			return fmt.Errorf("%w: %s: label %d of sample %d is negative", ErrBadData, d.sampleSource(i), l, i)
+		}
+		if classes > 0 && (l < 0 || l >= classes) {
 			return fmt.Errorf("%w: %s: label %d of sample %d is outside [0, %d) (the model has %d classes)", ErrBadData, d.sampleSource(i), l, i, classes, classes)
 		}
 	}

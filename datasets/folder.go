@@ -48,12 +48,19 @@ func OpenFolder(dir string, opts Options) (*Dataset, error) {
 	if err != nil {
 		return nil, err
 	}
-	if len(classes) == 0 {
+	var cm *classMap
+	switch {
+	case len(classes) == 0 && opts.Unlabelled:
+		// The images beside each other are the samples: the folder is one
+		// unnamed class, and what listClasses skipped is listed again.
+		*info = FolderInfo{ClassSource: ClassesNone}
+		classes = []classDir{{name: "."}}
+	case len(classes) == 0:
 		return nil, fmt.Errorf("%w: %s: no class sub-folders (want one folder of images per class)", ErrBadData, dir)
-	}
-	cm, err := loadClassMap(dir, opts, info)
-	if err != nil {
-		return nil, err
+	default:
+		if cm, err = loadClassMap(dir, opts, info); err != nil {
+			return nil, err
+		}
 	}
 	if err := opts.Preprocess.Check(); err != nil {
 		return nil, err
@@ -63,7 +70,9 @@ func OpenFolder(dir string, opts Options) (*Dataset, error) {
 		pp := opts.Preprocess
 		d.Preprocess = &pp
 	}
-	if cm == nil {
+	if info.ClassSource == ClassesNone {
+		d.Notes = append(d.Notes, "no class sub-folders: the images are unlabelled (label 0 for all)")
+	} else if cm == nil {
 		for _, c := range classes {
 			d.Classes = append(d.Classes, c.name)
 		}

@@ -1,9 +1,12 @@
 package datasets
 
 import (
+	"bytes"
 	"errors"
 	"fmt"
 	"image"
+	"image/color"
+	"image/png"
 	"os"
 	"path/filepath"
 	"strings"
@@ -251,5 +254,49 @@ func TestFolderCountWarning(t *testing.T) {
 	d, err := Open("folder:"+wn, Options{Shape: []int{1, 2, 2}, Outputs: 1000})
 	if err != nil || d.Labels[0] != 0 || !strings.Contains(d.Folder.CountWarning, "has 1 class folders but the model has 1000 outputs") || !strings.Contains(d.Folder.CountWarning, "WordNet ids") {
 		t.Errorf("wnid folder: %v %v %q", err, d.Labels, d.Folder.CountWarning)
+	}
+}
+
+// A folder with images and no class sub-folders is refused, unless
+// Options.Unlabelled asks for it: then its images are the samples, in
+// sorted order, all labelled 0, and hidden files are still skipped.
+func TestFolderUnlabelled(t *testing.T) {
+	dir := t.TempDir()
+	for i, c := range []color.NRGBA{{R: 255, A: 255}, {G: 255, A: 255}} {
+		img := image.NewNRGBA(image.Rect(0, 0, 2, 2))
+		for p := 0; p < 4; p++ {
+			img.SetNRGBA(p%2, p/2, c)
+		}
+		var b bytes.Buffer
+		if err := png.Encode(&b, img); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(filepath.Join(dir, fmt.Sprintf("%d.png", i)), b.Bytes(), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := os.WriteFile(filepath.Join(dir, ".DS_Store"), []byte("junk"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := OpenFolder(dir, Options{Shape: []int{3, 2, 2}}); err == nil || !strings.Contains(err.Error(), "no class sub-folders") {
+		t.Fatalf("a flat folder without Unlabelled: %v", err)
+	}
+	d, err := OpenFolder(dir, Options{Shape: []int{3, 2, 2}, Unlabelled: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer d.Close()
+	if fmt.Sprint(d.Labels) != "[0 0]" || d.Folder.ClassSource != ClassesNone || d.Folder.SkippedCount != 1 || d.Classes != nil {
+		t.Fatalf("labels %v, source %q, skipped %d, classes %v", d.Labels, d.Folder.ClassSource, d.Folder.SkippedCount, d.Classes)
+	}
+	x := make([]float32, 2*12)
+	if err := d.ReadSamples(x, []int{0, 1}); err != nil {
+		t.Fatal(err)
+	}
+	if x[0] != 1 || x[4] != 0 || x[12] != 0 || x[12+4] != 1 {
+		t.Fatalf("pixels %v: want a red image, then a green one", x)
+	}
+	if err := d.Check([]int{3, 2, 2}, 0, 0, 1); err != nil {
+		t.Fatal(err)
 	}
 }

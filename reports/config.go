@@ -1,6 +1,11 @@
 package reports
 
-import "sort"
+import (
+	"maps"
+	"sort"
+
+	"github.com/advcheck/advcheck/attacks"
+)
 
 // ConfigOf returns the report configuration of a plan.
 func ConfigOf(p *Plan) Config {
@@ -9,7 +14,7 @@ func ConfigOf(p *Plan) Config {
 		c.Task, c.OutputLoss = TaskEmbedding, p.OutputLoss.String()
 	}
 	for _, a := range p.Attacks {
-		c.Attacks = append(c.Attacks, AttackConfig{AttackID: a.ID(), Name: a.Name(), Norm: a.Norm().String(), Params: a.Params()})
+		c.Attacks = append(c.Attacks, AttackConfig{AttackID: a.ID(), Name: a.Name(), Norm: a.Norm().String(), Params: AttackParams(a, c.Task)})
 	}
 	for _, cr := range p.Corruptions {
 		c.Corruptions = append(c.Corruptions, CorruptionConfig{Name: cr.Name(), Params: cr.Params()})
@@ -37,4 +42,22 @@ func ConfigOf(p *Plan) Config {
 		}
 	}
 	return c
+}
+
+// AttackParams returns the parameters a report records for attack a in a
+// run of task ("" or TaskClassification, or TaskEmbedding). Under an
+// embedding task the attacks that would start at the clean input, where the
+// output loss has a zero gradient, start at a random point of the eps-ball
+// (attacks.OutputRandomStarter); their random_start is recorded as true, so
+// that the configuration says what ran.
+func AttackParams(a attacks.Attack, task string) map[string]any {
+	params := a.Params()
+	if s, ok := a.(attacks.OutputRandomStarter); ok && task == TaskEmbedding && s.OutputRandomStart() {
+		params = maps.Clone(params)
+		if params == nil {
+			params = map[string]any{}
+		}
+		params["random_start"] = true
+	}
+	return params
 }

@@ -2,7 +2,11 @@ package main
 
 import (
 	"bufio"
+	"bytes"
 	"encoding/json"
+	"fmt"
+	"image"
+	"image/png"
 	"math"
 	"os"
 	"path/filepath"
@@ -162,4 +166,115 @@ requirements:
 	expect(t, 2, "min_accuracy needs classes; a policy of task: embedding takes min_cosine and max_flags",
 		"gate", "--policy", policy("acc.yaml", "task: embedding\n", "  - min_accuracy: 0.5\n    attack: fgsm\n    eps: 8/255\n"), "-q")
 	expect(t, 2, "output_loss is for task: embedding", "gate", "--policy", policy("loss.yaml", "output_loss: mse\n", "  - max_flags: {error: 0}\n"), "-q")
+}
+
+// Under --task embedding the labels are not used: labels beyond the
+// model's outputs (ImageNet labels for a 32-dimensional embedding) and an
+// image folder with no class sub-folders are read, while a classification
+// run still refuses such labels. FGSM, BIM and MI-FGSM start at a random
+// point of the eps-ball (the output loss has a zero gradient at the clean
+// input): the report's configuration says so (random_start true), and at
+// eps > 0 every sample is perturbed and its output moved, never left at
+// the clean input as a falsely robust result.
+func TestEmbeddingUnlabelledData(t *testing.T) {
+	dir := t.TempDir()
+	var b bytes.Buffer
+	if err := npy.WriteInt64(&b, []int{8}, []int64{999, 0, 511, 32, 100, 7, 999, 998}); err != nil {
+		t.Fatal(err)
+	}
+	labels := filepath.Join(dir, "imagenet_y.npy")
+	if err := os.WriteFile(labels, b.Bytes(), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	model := "../../testdata/models/embed_resnet.onnx"
+	npyData := "npy:" + embedDir + "x.npy," + labels
+	expect(t, 3, "label 999 of sample 0 is outside [0, 32)", "sweep", "--model", model, "--data", npyData, "--attack", "fgsm", "--eps", "0,8/255", "-q")
+
+	// A folder of 32×32 images with no class sub-folders.
+	flat := filepath.Join(dir, "flat")
+	if err := os.MkdirAll(flat, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	x := readNpy(t, embedDir+"x.npy").Float32s()
+	for i := 0; i < 3; i++ {
+		img := image.NewNRGBA(image.Rect(0, 0, 32, 32))
+		for c := 0; c < 3; c++ {
+			for p := 0; p < 32*32; p++ {
+				img.Pix[p*4+c] = uint8(math.Round(float64(x[i*3*32*32+c*32*32+p]) * 255))
+			}
+		}
+		for p := 0; p < 32*32; p++ {
+			img.Pix[p*4+3] = 255
+		}
+		var enc bytes.Buffer
+		if err := png.Encode(&enc, img); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(filepath.Join(flat, fmt.Sprintf("img%d.png", i)), enc.Bytes(), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	expect(t, 3, "no class sub-folders", "sweep", "--model", model, "--data", "folder:"+flat, "--attack", "fgsm", "--eps", "0,8/255", "-q")
+
+	for _, c := range []struct {
+		data    string
+		samples float64
+	}{{npyData, 8}, {"folder:" + flat, 3}} {
+		report, samples := filepath.Join(dir, "r.json"), filepath.Join(dir, "r.jsonl")
+		expect(t, 0, "", "sweep", "--model", model, "--data", c.data, "--task", "embedding", "--attack", "fgsm,bim:steps=3,mifgsm:steps=3,pgd:steps=3",
+			"--eps", "0,8/255", "--json", report, "--samples", samples, "-q")
+		r := readJSON(t, report)
+		if n := r["dataset"].(map[string]any)["samples"]; n != c.samples {
+			t.Errorf("%s: %v samples, want %v", c.data, n, c.samples)
+		}
+		for _, a := range r["config"].(map[string]any)["attacks"].([]any) {
+			a := a.(map[string]any)
+			if rs := a["params"].(map[string]any)["random_start"]; rs != true {
+				t.Errorf("%s: config.attacks %s: random_start %v, want true", c.data, a["attack_id"], rs)
+			}
+		}
+		for _, res := range r["results"].([]any) {
+			res := res.(map[string]any)
+			linf := res["perturbation"].(map[string]any)["linf_mean"].(float64)
+			if res["attack"] == "fgsm" && res["eps"].(float64) > 0 && math.Abs(linf-8.0/255) > 1e-6 {
+				t.Errorf("%s: fgsm L∞ mean %v, want eps 8/255 on every sample", c.data, linf)
+			}
+		}
+		f, err := os.Open(samples)
+		if err != nil {
+			t.Fatal(err)
+		}
+		sc := bufio.NewScanner(f)
+		sc.Buffer(nil, 1<<20)
+		lines := 0
+		for sc.Scan() {
+			var line struct {
+				Index   int `json:"index"`
+				Results []struct {
+					AttackID  string  `json:"attack_id"`
+					Eps       float64 `json:"eps"`
+					CosLogits float64 `json:"cos_logits"`
+				} `json:"results"`
+			}
+			if err := json.Unmarshal(sc.Bytes(), &line); err != nil {
+				t.Fatal(err)
+			}
+			lines++
+			for _, res := range line.Results {
+				if res.Eps > 0 && !(res.CosLogits < 1) {
+					t.Errorf("%s: sample %d, %s at eps %v: cosine %v, the output did not move", c.data, line.Index, res.AttackID, res.Eps, res.CosLogits)
+				}
+			}
+		}
+		f.Close()
+		if float64(lines) != c.samples {
+			t.Errorf("%s: %d sample lines, want %v", c.data, lines, c.samples)
+		}
+		if c.data != npyData {
+			cm := r["dataset"].(map[string]any)["class_map"].(map[string]any)
+			if cm["source"] != "unlabelled" {
+				t.Errorf("class_map.source %v, want unlabelled", cm["source"])
+			}
+		}
+	}
 }

@@ -46,7 +46,8 @@ func dataSHA256(o *verifyOptions, r *reports.Report) (string, error) {
 			return "", badInputErr(fmt.Errorf("the report's dataset.preprocess: %w", err))
 		}
 	}
-	d, err := datasets.Open(o.data, datasets.Options{Limit: r.Config.Limit, Layout: o.dataLayout, Shape: r.Dataset.Shape, ClassFile: o.classes, Preprocess: pp})
+	d, err := datasets.Open(o.data, datasets.Options{Limit: r.Config.Limit, Layout: o.dataLayout, Shape: r.Dataset.Shape, ClassFile: o.classes, Preprocess: pp,
+		Unlabelled: r.Config.Task == reports.TaskEmbedding})
 	if err != nil {
 		return "", dataErr(fmt.Errorf("--data: %w", err))
 	}

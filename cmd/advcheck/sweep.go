@@ -142,7 +142,10 @@ worst case, AUC and minimal eps absent: there are no classes. The attacks
 that apply are fgsm, fgm, bim, pgd, mifgsm, apgd-ce, square and the noise
 baselines (untargeted, with their default loss); the gradient attacks start
 from a random point of the eps-ball, as the loss's gradient at the clean
-input is zero (FGSM is then one step of size eps from there). Targeted
+input is zero (FGSM is then one step of size eps from there; the report's
+config.attacks[].params records random_start: true for fgsm, fgm, bim and
+mifgsm). Labels are not used: they need not index the outputs, and
+folder:DIR may hold the images themselves, with no class sub-folders. Targeted
 attacks, the margin and DLR losses (apgd-dlr, apgd-t) and autoattack need
 classes and are refused, as are --labels pred and --refine-min-eps; the
 reliability checks do not run.
@@ -247,12 +250,19 @@ func (o *sweepOptions) buildPlan(stderr io.Writer) (*reports.Plan, reports.Repor
 	if err != nil {
 		return nil, base, err
 	}
+	// An embedding task uses no labels: they need not index the outputs,
+	// and an image folder may have no class sub-folders.
+	embedding := o.task == reports.TaskEmbedding
+	classes := spec.Classes
+	if embedding {
+		classes = 0
+	}
 	data, err := datasets.Open(o.data, datasets.Options{Limit: o.limit, Layout: o.dataLayout, Shape: spec.Shape, Limits: datasets.Limits{MaxBytes: o.maxData},
-		ClassFile: o.classes, Outputs: spec.Classes, Preprocess: pp})
+		ClassFile: o.classes, Outputs: classes, Preprocess: pp, Unlabelled: embedding})
 	if err != nil {
 		return nil, base, dataErr(err)
 	}
-	if err := data.Check(spec.Shape, spec.Classes, spec.Lo, spec.Hi); err != nil {
+	if err := data.Check(spec.Shape, classes, spec.Lo, spec.Hi); err != nil {
 		if data.Folder != nil && data.Folder.CountWarning != "" {
 			err = fmt.Errorf("%w; %s", err, data.Folder.CountWarning)
 		}

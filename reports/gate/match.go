@@ -99,7 +99,7 @@ func Match(r *reports.Report, p *Policy) error {
 	if err != nil {
 		return err
 	}
-	if err := matchAttacks(as, r.Config.Attacks); err != nil {
+	if err := matchAttacks(as, p.Task, r.Config.Attacks); err != nil {
 		return err
 	}
 	if err := matchEps(p, c, as, r.Config.Eps); err != nil {
@@ -172,7 +172,7 @@ func policyAttacks(p *Policy) ([]attacks.Attack, error) {
 // each with the parameters the policy resolves to: a missing attack, an
 // extra one (it would enter the worst case) or other parameters change what
 // the requirements measure.
-func matchAttacks(as []attacks.Attack, got []reports.AttackConfig) error {
+func matchAttacks(as []attacks.Attack, task string, got []reports.AttackConfig) error {
 	byID := map[string]reports.AttackConfig{}
 	var ids []string
 	for _, a := range got {
@@ -187,7 +187,7 @@ func matchAttacks(as []attacks.Attack, got []reports.AttackConfig) error {
 		if !ok {
 			return mismatch("config.attacks", a.ID(), "no "+a.ID()+" (it ran "+have+")")
 		}
-		pw, pg := canonicalJSON(a.Params()), canonicalJSON(rc.Params)
+		pw, pg := canonicalJSON(reports.AttackParams(a, task)), canonicalJSON(rc.Params)
 		if pw != pg {
 			return mismatch("config.attacks["+a.ID()+"].params", pw, pg)
 		}
