@@ -66,9 +66,18 @@ def deit_b_timm():
     return DeiT(image=SIZE, patch=16, dim=768, depth=12, heads=12, mlp=3072, classes=1000)
 
 
+def deit_s_timm():
+    # DeiT-S/16 (ViT-S/16's sizes) with timm's attention, as deit_b_timm.
+    sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "testdata"))
+    from gen_models_vit import DeiT
+
+    return DeiT(image=SIZE, patch=16, dim=384, depth=12, heads=6, mlp=1536, classes=1000)
+
+
 ARCHS = {
     "vit_b_16": lambda: tvm.vit_b_16(),
     "deit_s_16": deit_small,
+    "deit_s_16_timm": deit_s_timm,
     "deit_b_16_timm": deit_b_timm,
     "swin_t": lambda: tvm.swin_t(),
     "convnext_tiny": lambda: tvm.convnext_tiny(),
