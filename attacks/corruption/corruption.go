@@ -92,7 +92,9 @@ var registry = []entry{
 	{"fog", fog},
 	{"brightness", brightness},
 	{"contrast", contrast},
+	{"elastic_transform", elasticTransform},
 	{"pixelate", pixelate},
+	{"jpeg_compression", jpegCompression},
 }
 
 // Names returns the names of the implemented corruptions in the benchmark's
