@@ -18,7 +18,7 @@ var ErrPolicy = errors.New("bad policy")
 
 // Requirement is one check of a policy.
 type Requirement struct {
-	Kind      string  // min_accuracy, min_cosine, max_kl, min_clean_accuracy, max_flags, no_regression
+	Kind      string  // min_accuracy, min_cosine, max_kl, min_clean_accuracy, max_flags, no_regression, min_median_min_norm
 	Threshold float64 // the bound (alpha for no_regression)
 	Attack    string  // attack id or name; "" for worst case
 	WorstCase string  // norm, for a worst-case requirement
@@ -33,31 +33,35 @@ func epsEqual(a, b float64) bool { return math.Abs(a-b) <= 1e-9*math.Max(1, math
 
 func fmtEps(e float64) string { return strconv.FormatFloat(e, 'g', -1, 64) }
 
+// resolveAttack returns the attack_id an attack of a requirement names: its
+// attack_id, or its name when exactly one attack has that name.
+func (r *Report) resolveAttack(attack string) (string, error) {
+	for _, a := range r.Config.Attacks {
+		if a.AttackID == attack {
+			return attack, nil
+		}
+	}
+	var ids []string
+	for _, a := range r.Config.Attacks {
+		if a.Name == attack {
+			ids = append(ids, a.AttackID)
+		}
+	}
+	switch len(ids) {
+	case 0:
+		return attack, fmt.Errorf("attack %s is not in the report", attack)
+	case 1:
+		return ids[0], nil
+	}
+	return attack, fmt.Errorf("attack %s is ambiguous: the report has %v", attack, ids)
+}
+
 // findResult returns the result row of an attack (by attack_id, or by name
 // when exactly one attack has that name) at eps.
 func (r *Report) findResult(attack string, eps float64) (*Result, string, error) {
-	id := attack
-	found := false
-	for _, a := range r.Config.Attacks {
-		if a.AttackID == attack {
-			found = true
-		}
-	}
-	if !found {
-		var ids []string
-		for _, a := range r.Config.Attacks {
-			if a.Name == attack {
-				ids = append(ids, a.AttackID)
-			}
-		}
-		switch len(ids) {
-		case 0:
-			return nil, attack, fmt.Errorf("attack %s is not in the report", attack)
-		case 1:
-			id = ids[0]
-		default:
-			return nil, attack, fmt.Errorf("attack %s is ambiguous: the report has %v", attack, ids)
-		}
+	id, err := r.resolveAttack(attack)
+	if err != nil {
+		return nil, id, err
 	}
 	for i := range r.Results {
 		if r.Results[i].AttackID == id && epsEqual(r.Results[i].Eps, eps) {
@@ -65,6 +69,21 @@ func (r *Report) findResult(attack string, eps float64) (*Result, string, error)
 		}
 	}
 	return nil, id, fmt.Errorf("%s at eps %s is not in the report", id, fmtEps(eps))
+}
+
+// findMinNorm returns the minimal-norm summary of an attack (by attack_id,
+// or by name when exactly one attack has that name).
+func (r *Report) findMinNorm(attack string) (*MinNormSummary, string, error) {
+	id, err := r.resolveAttack(attack)
+	if err != nil {
+		return nil, id, err
+	}
+	for i := range r.Summary.MinNorm {
+		if r.Summary.MinNorm[i].AttackID == id {
+			return &r.Summary.MinNorm[i], id, nil
+		}
+	}
+	return nil, id, fmt.Errorf("%s has no minimal norms in the report (only cw, deepfool, fmn, fab and fab-t have)", id)
 }
 
 func (r *Report) findWorst(norm string, eps float64) (*WorstCase, error) {
@@ -78,19 +97,21 @@ func (r *Report) findWorst(norm string, eps float64) (*WorstCase, error) {
 
 // CheckID is the stable identifier of a requirement (resolved is the
 // attack id its attack resolved to in the report; "" keeps the policy's
-// spelling), e.g.
-// worst_case/linf/0.3/min_accuracy or attack/pgd/0.3/min_accuracy.
+// spelling), e.g. worst_case/linf/0.3/min_accuracy,
+// attack/pgd/0.3/min_accuracy or min_norm/fmn:norm=l2/min_median_min_norm.
 func (q Requirement) CheckID(resolved string) string {
+	if resolved == "" {
+		resolved = q.Attack
+	}
 	switch {
+	case q.Kind == "min_median_min_norm":
+		return "min_norm/" + resolved + "/" + q.Kind
 	case q.Kind == "min_clean_accuracy":
 		return "clean/min_accuracy"
 	case q.Kind == "max_flags":
 		return "flags/max_flags"
 	case q.WorstCase != "":
 		return "worst_case/" + q.WorstCase + "/" + fmtEps(q.Eps) + "/" + q.Kind
-	}
-	if resolved == "" {
-		resolved = q.Attack
 	}
 	return "attack/" + resolved + "/" + fmtEps(q.Eps) + "/" + q.Kind
 }
@@ -196,6 +217,22 @@ func (r *Report) ApplyRequirements(reqs []Requirement, baseline *Report) error {
 				c.Passed = v.Valid() && float64(v) >= q.Threshold
 			} else {
 				c.Passed = v.Valid() && float64(v) <= q.Threshold
+			}
+		case "min_median_min_norm":
+			c.Want = "≥ " + fmtEps(q.Threshold)
+			s, id, err := r.findMinNorm(q.Attack)
+			c.ID = q.CheckID(id)
+			switch {
+			case err != nil:
+				c.Got = err.Error()
+			case s.NAttacked == 0:
+				c.Got = "null: no sample was attacked (none was classified correctly before the attack)"
+			case !s.Median.Valid():
+				// Unbroken samples count as infinitely far: a null median
+				// means the attack left the median sample unbroken.
+				c.Got, c.Passed = "null: the median attacked sample was not broken (its minimal norm is above every radius tried)", true
+			default:
+				c.Got, c.Passed = fmtNum(s.Median), float64(s.Median) >= q.Threshold
 			}
 		case "max_flags":
 			count := map[string]int{}

@@ -3,6 +3,8 @@ package reports
 import (
 	"context"
 	"errors"
+	"math"
+	"strings"
 	"testing"
 )
 
@@ -71,5 +73,69 @@ func TestGate(t *testing.T) {
 	r.ApplyRequirements([]Requirement{{Kind: "min_clean_accuracy", Threshold: 0, Use: "point"}}, nil)
 	if r.Gate.Passed {
 		t.Error("an incomplete report passed")
+	}
+}
+
+// TestGateMinNorm: min_median_min_norm passes when the attack's median
+// minimal norm reaches the bound and fails below it, names the attack by id
+// or by name, fails for an attack without minimal norms, passes a null
+// median (the median sample unbroken), and the stored verdict re-derives.
+func TestGateMinNorm(t *testing.T) {
+	m, src := fixture(t, 20)
+	r, err := newReport(t, plan(t, m, src, "fgsm", "deepfool:steps=5"), context.Background(), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(r.Summary.MinNorm) != 1 || !r.Summary.MinNorm[0].Median.Valid() {
+		t.Fatalf("summary.min_norm %+v: want one attack with a median", r.Summary.MinNorm)
+	}
+	med := float64(r.Summary.MinNorm[0].Median)
+	reqs := []Requirement{
+		{Kind: "min_median_min_norm", Threshold: med * 0.99, Attack: "deepfool"},
+		{Kind: "min_median_min_norm", Threshold: med * 1.01, Attack: "deepfool:steps=5"},
+		{Kind: "min_median_min_norm", Threshold: 0, Attack: "fgsm"},
+		{Kind: "min_median_min_norm", Threshold: 0, Attack: "pgd"},
+	}
+	if err := r.ApplyRequirements(reqs, nil); err != nil {
+		t.Fatal(err)
+	}
+	want := []struct {
+		id     string
+		passed bool
+		got    string
+	}{
+		{"report/complete", true, "true"},
+		{"min_norm/deepfool:steps=5/min_median_min_norm", true, fmtNum(Num(med))},
+		{"min_norm/deepfool:steps=5/min_median_min_norm", false, fmtNum(Num(med))},
+		{"min_norm/fgsm/min_median_min_norm", false, "fgsm has no minimal norms in the report (only cw, deepfool, fmn, fab and fab-t have)"},
+		{"min_norm/pgd/min_median_min_norm", false, "attack pgd is not in the report"},
+	}
+	if len(r.Gate.Checks) != len(want) {
+		t.Fatalf("checks %+v", r.Gate.Checks)
+	}
+	for i, w := range want {
+		c := r.Gate.Checks[i]
+		if c.ID != w.id || c.Passed != w.passed || c.Got != w.got {
+			t.Errorf("check %d: %s passed %v got %q, want %s passed %v got %q", i, c.ID, c.Passed, c.Got, w.id, w.passed, w.got)
+		}
+	}
+	if r.Gate.Passed {
+		t.Error("gate passed with failing checks")
+	}
+	if err := r.verifyGate(); err != nil {
+		t.Fatalf("the stored verdict does not re-derive: %v", err)
+	}
+	r.Gate.Checks[2].Passed = true
+	if err := r.verifyGate(); err == nil {
+		t.Error("a tampered min_median_min_norm verdict re-derives")
+	}
+	// A null median: the median sample was never broken, so it is farther
+	// than any bound.
+	r.Summary.MinNorm[0].Median = Num(math.NaN())
+	if err := r.ApplyRequirements(reqs[1:2], nil); err != nil {
+		t.Fatal(err)
+	}
+	if c := r.Gate.Checks[1]; !c.Passed || !strings.HasPrefix(c.Got, "null: the median attacked sample was not broken") {
+		t.Errorf("null median: passed %v, got %q", c.Passed, c.Got)
 	}
 }

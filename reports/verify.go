@@ -244,6 +244,8 @@ func requirementOf(c GateCheck) (Requirement, error) {
 			q.Flags[f[k]] = n
 		}
 		return q, nil
+	case strings.HasPrefix(head, "min_norm/") && q.Kind == "min_median_min_norm":
+		q.Attack = strings.TrimPrefix(head, "min_norm/")
 	case strings.HasPrefix(head, "worst_case/") || strings.HasPrefix(head, "attack/"):
 		e := strings.LastIndex(head, "/")
 		eps, err := strconv.ParseFloat(head[e+1:], 64)
@@ -275,7 +277,7 @@ func requirementOf(c GateCheck) (Requirement, error) {
 	if !ok || err != nil {
 		return q, fmt.Errorf("want %q is not a bound advcheck writes", c.Want)
 	}
-	uses := map[string][]string{"min_accuracy": {"", "lower_ci"}, "min_clean_accuracy": {"", "lower_ci"}, "min_cosine": {"mean", "p5"}, "max_kl": {"mean", "p95"}}[q.Kind]
+	uses := map[string][]string{"min_accuracy": {"", "lower_ci"}, "min_clean_accuracy": {"", "lower_ci"}, "min_cosine": {"mean", "p5"}, "max_kl": {"mean", "p95"}, "min_median_min_norm": {""}}[q.Kind]
 	if !slices.Contains(uses, use) {
 		return q, fmt.Errorf("want %q is not a requirement advcheck writes", c.Want)
 	}

@@ -572,7 +572,7 @@ func epsItem(c *yaml.Node) error {
 	return nil
 }
 
-var requirementKinds = []string{"min_accuracy", "min_cosine", "max_kl", "min_clean_accuracy", "max_flags", "no_regression"}
+var requirementKinds = []string{"min_accuracy", "min_cosine", "max_kl", "min_clean_accuracy", "max_flags", "no_regression", "min_median_min_norm"}
 
 func (p *Policy) parseRequirements(n *yaml.Node) error {
 	if n.Kind != yaml.SequenceNode || len(n.Content) == 0 {
@@ -646,12 +646,16 @@ func validate(r *reports.Requirement, n *yaml.Node) error {
 		if r.WorstCase != "" && (r.Kind == "min_cosine" || r.Kind == "max_kl") {
 			return posErr(n, "%s applies to an attack, not to the worst case", r.Kind)
 		}
+	} else if r.Kind == "min_median_min_norm" {
+		if r.Attack == "" || r.WorstCase != "" || r.HasEps {
+			return posErr(n, "%s needs an attack (a minimal-norm one) and takes no worst_case or eps", r.Kind)
+		}
 	} else if r.Attack != "" || r.WorstCase != "" || r.HasEps {
 		return posErr(n, "%s takes no attack, worst_case or eps", r.Kind)
 	}
 	allowed := map[string][]string{
 		"min_accuracy": {"", "point", "lower_ci"}, "min_clean_accuracy": {"", "point", "lower_ci"},
-		"min_cosine": {"", "mean", "p5"}, "max_kl": {"", "mean", "p95"}, "max_flags": {""}, "no_regression": {""},
+		"min_cosine": {"", "mean", "p5"}, "max_kl": {"", "mean", "p95"}, "max_flags": {""}, "no_regression": {""}, "min_median_min_norm": {""},
 	}
 	ok := false
 	for _, a := range allowed[r.Kind] {
@@ -663,7 +667,10 @@ func validate(r *reports.Requirement, n *yaml.Node) error {
 	if r.Use == "" {
 		r.Use = map[string]string{"min_accuracy": "point", "min_clean_accuracy": "point", "min_cosine": "mean", "max_kl": "mean"}[r.Kind]
 	}
-	if r.Kind != "max_flags" && r.Kind != "min_cosine" && (math.IsNaN(r.Threshold) || r.Threshold < 0 || (r.Kind != "max_kl" && r.Threshold > 1)) {
+	if r.Kind == "min_median_min_norm" && !(r.Threshold >= 0 && !math.IsInf(r.Threshold, 1)) {
+		return posErr(n, "%s %v: want a norm ≥ 0", r.Kind, r.Threshold)
+	}
+	if r.Kind != "max_flags" && r.Kind != "min_cosine" && r.Kind != "min_median_min_norm" && (math.IsNaN(r.Threshold) || r.Threshold < 0 || (r.Kind != "max_kl" && r.Threshold > 1)) {
 		return posErr(n, "%s %v is out of range", r.Kind, r.Threshold)
 	}
 	if r.Kind == "min_cosine" && !(r.Threshold >= -1 && r.Threshold <= 1) {

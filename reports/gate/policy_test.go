@@ -38,6 +38,8 @@ requirements:
     eps: 0.1
   - max_flags: {warning: 0, error: 0}
   - no_regression: {attack: pgd, eps: 0.3, alpha: 0.05}
+  - min_median_min_norm: 1.5
+    attack: fmn:norm=l2
 `
 
 func TestParsePolicy(t *testing.T) {
@@ -57,7 +59,10 @@ func TestParsePolicy(t *testing.T) {
 	if p.Eps != "linf=0,0.1,0.3" {
 		t.Errorf("eps %q", p.Eps)
 	}
-	if len(p.Requirements) != 7 || p.Requirements[1].Use != "lower_ci" || p.Requirements[3].Use != "p5" || p.Requirements[6].Threshold != 0.05 {
+	if q := p.Requirements[7]; q.Kind != "min_median_min_norm" || q.Threshold != 1.5 || q.CheckID("") != "min_norm/fmn:norm=l2/min_median_min_norm" {
+		t.Errorf("min_median_min_norm reads as %+v", q)
+	}
+	if len(p.Requirements) != 8 || p.Requirements[1].Use != "lower_ci" || p.Requirements[3].Use != "p5" || p.Requirements[6].Threshold != 0.05 {
 		t.Errorf("requirements %+v", p.Requirements)
 	}
 	if id := p.Requirements[1].CheckID(""); id != "worst_case/linf/0.3/min_accuracy" {
@@ -77,6 +82,10 @@ func TestPolicyErrors(t *testing.T) {
 		{base + "requirements:\n  - min_accuracy: 1.5\n    attack: fgsm\n    eps: 0.1\n", "out of range"},
 		{base + "requirements:\n  - min_clean_accuracy: 0.5\n    use: p5\n", "does not take use"},
 		{base + "requirements:\n  - min_cosine: 0.5\n    min_accuracy: 0.5\n", "one kind"},
+		{base + "requirements:\n  - min_median_min_norm: 1\n", "needs an attack"},
+		{base + "requirements:\n  - min_median_min_norm: 1\n    attack: fmn\n    eps: 0.3\n", "takes no worst_case or eps"},
+		{base + "requirements:\n  - min_median_min_norm: -1\n    attack: fmn\n", "want a norm ≥ 0"},
+		{base + "requirements:\n  - min_median_min_norm: 1\n    attack: fmn\n    use: p5\n", "does not take use"},
 		{base + "requirements: [{max_flags: {severe: 1}}]\n", `unknown key "severe"`},
 		{base + "requirements: [{min_clean_accuracy: 0.5}]\nbatch: 0\n", "integer ≥ 1"},
 		{base + "requirements: [{min_clean_accuracy: 0.5}]\neps: [0, x]\n", "eps"},
