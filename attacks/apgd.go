@@ -39,6 +39,7 @@ import (
 // counts any misclassification as success.
 type APGD struct {
 	base
+	normName string
 	norm     Norm
 	loss     models.LossKind
 	iters    int
@@ -47,17 +48,19 @@ type APGD struct {
 	momentum float64
 	targets  int
 	eot      int
+	largeEps bool // L1: the reference's use_largereps schedule (3·eps, 2·eps, eps)
 }
 
 func newAPGD(name string, loss models.LossKind, targets int) (Attack, *base, func() error) {
-	a := &APGD{loss: loss, iters: 100, restarts: 1, rho: 0.75, momentum: 0.75, targets: targets, eot: 1}
+	a := &APGD{normName: "linf", loss: loss, iters: 100, restarts: 1, rho: 0.75, momentum: 0.75, targets: targets, eot: 1}
 	a.name = name
 	ps := []param{
-		{name: "norm", doc: "linf or l2", ptr: &a.norm},
+		{name: "norm", doc: "linf, l2 or l1", ptr: &a.normName},
 		{name: "iters", doc: "iterations per run", ptr: &a.iters},
 		{name: "restarts", doc: "random restarts (per target for apgd-t), each on samples not yet broken", ptr: &a.restarts},
 		{name: "rho", doc: "halve the step when at most this fraction of steps since the last checkpoint increased the loss", ptr: &a.rho},
 		{name: "eot", doc: "gradients averaged per step (expectation over transformation, for randomised models)", ptr: &a.eot},
+		{name: "large_eps", doc: "norm=l1: run 30 % of the iterations at 3·eps, 30 % at 2·eps, the rest at eps (AutoAttack's L1 schedule)", ptr: &a.largeEps},
 	}
 	if targets == 0 {
 		ps = append(ps, param{name: "loss", doc: "ce or dlr", ptr: &a.loss})
@@ -66,6 +69,19 @@ func newAPGD(name string, loss models.LossKind, targets int) (Attack, *base, fun
 	}
 	a.bind(ps...)
 	return a, &a.base, func() error {
+		switch a.normName {
+		case "linf":
+			a.norm = Linf
+		case "l2":
+			a.norm = L2
+		case "l1":
+			a.norm = L1
+		default:
+			return fmt.Errorf("norm=%q: want linf, l2 or l1", a.normName)
+		}
+		if a.largeEps && (a.norm != L1 || a.iters < 3) {
+			return fmt.Errorf("large_eps needs norm=l1 and at least 3 iters")
+		}
 		if a.iters < 1 || a.restarts < 1 || a.eot < 1 || a.rho <= 0 || a.rho > 1 {
 			return fmt.Errorf("iters, restarts and eot must be positive, rho in (0, 1]")
 		}
@@ -175,10 +191,29 @@ type apgdState struct {
 	best []float64 // for unbroken samples, the loss of the point in adv
 }
 
+// apgdPhase is one stretch of an APGD run: its radius and iterations.
+type apgdPhase struct {
+	eps   float64
+	iters int
+}
+
+// phases returns the radii and iterations of one run: all iterations at eps,
+// or with large_eps (L1) the reference's ⌈0.3·N⌉ at 3·eps, ⌈0.3·N⌉ at 2·eps
+// and the rest at eps, each phase starting from the best point of the one
+// before, projected onto its ball. Only the last phase's points count as
+// results.
+func (a *APGD) phases(eps float64) []apgdPhase {
+	if !a.largeEps {
+		return []apgdPhase{{eps, a.iters}}
+	}
+	n := int(math.Ceil(0.3 * float64(a.iters)))
+	return []apgdPhase{{3 * eps, n}, {2 * eps, n}, {eps, a.iters - 2*n}}
+}
+
 // runOnce is one APGD run on the samples not yet broken.
 func (a *APGD) runOnce(ctx context.Context, m models.Model, b Batch, targets []int, eps float64, seeds Seeds, restart int, adv []float32, st *apgdState, res *Result) error {
 	spec := m.Spec()
-	size, k := spec.Size(), spec.Classes
+	size := spec.Size()
 	rows := pending(st.done)
 	if len(rows) == 0 {
 		return nil
@@ -187,6 +222,36 @@ func (a *APGD) runOnce(ctx context.Context, m models.Model, b Batch, targets []i
 	x0 := make([]float32, na*size)
 	gather(x0, b.X, rows, size)
 	x := make([]float32, na*size)
+	phases := a.phases(eps)
+	for j, i := range rows {
+		rng := seeds.Stream(eps, b.Index[i], restart)
+		apgdStart(a.norm, rng, x[j*size:(j+1)*size], x0[j*size:(j+1)*size], phases[0].eps, spec.Lo, spec.Hi)
+	}
+	for p, ph := range phases {
+		if p > 0 {
+			for j := range rows {
+				projectL1Box(x[j*size:(j+1)*size], x0[j*size:(j+1)*size], ph.eps, spec.Lo, spec.Hi, nil)
+			}
+		}
+		if err := a.phase(ctx, m, b, targets, rows, x0, x, ph, a.largeEps, p == len(phases)-1, adv, st, res); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// phase runs ph.iters APGD iterations at radius ph.eps from x (one start per
+// position of rows, already in the ball), leaving in x each position's
+// highest-loss point. In the final phase adversarial points are results and
+// retire their samples, and unbroken samples keep their highest-loss point
+// across runs; earlier phases (large_eps) only prepare the next start.
+// fromStart tells the L1 sparsity schedule that x is a given start (the
+// reference's x_init): it then starts from x's sparsity instead of 20 %.
+func (a *APGD) phase(ctx context.Context, m models.Model, b Batch, targets, rows []int, x0, x []float32, ph apgdPhase, fromStart, final bool, adv []float32, st *apgdState, res *Result) error {
+	spec := m.Spec()
+	size, k := spec.Size(), spec.Classes
+	na := len(rows)
+	eps := ph.eps
 	xOld := make([]float32, na*size)
 	xBest := make([]float32, na*size)
 	grad := make([]float32, na*size)
@@ -201,13 +266,19 @@ func (a *APGD) runOnce(ctx context.Context, m models.Model, b Batch, targets []i
 	increases := make([]int, na) // loss increases since the last checkpoint
 	eta := make([]float64, na)
 	active := all(na) // positions (into the compact arrays) still attacked
-	for j, i := range rows {
-		rng := seeds.Stream(eps, b.Index[i], restart)
-		apgdStart(a.norm, rng, x[j*size:(j+1)*size], x0[j*size:(j+1)*size], eps, spec.Lo, spec.Hi)
+	for j := range eta {
 		eta[j] = 2 * eps
 	}
+	// L1 (Croce & Hein 2021): the step moves the coordinates holding the
+	// largest topk fraction of |∇|, and the schedule adapts topk and η to the
+	// sparsity of the best point.
+	var l1 *l1Schedule
+	if a.norm == L1 {
+		l1 = newL1Schedule(na, size, ph, fromStart, x, x0)
+		copy(eta, l1.eta)
+	}
 	// evaluate computes loss, gradient and logits at x for the active
-	// positions and retires the ones that are broken.
+	// positions and, in the final phase, retires the ones that are broken.
 	buf := make([]float32, na*size)
 	gbuf := make([]float32, na*size)
 	var eotSum []float64
@@ -251,7 +322,7 @@ func (a *APGD) runOnce(ctx context.Context, m models.Model, b Batch, targets []i
 		for q, j := range active {
 			loss[j] = lb[q]
 			i := rows[j]
-			if b.brokenAt(logits[q*k:(q+1)*k], i, -1) {
+			if final && b.brokenAt(logits[q*k:(q+1)*k], i, -1) {
 				copy(adv[i*size:(i+1)*size], x[j*size:(j+1)*size])
 				st.done[i] = true
 				continue
@@ -270,9 +341,9 @@ func (a *APGD) runOnce(ctx context.Context, m models.Model, b Batch, targets []i
 	copy(lossPrev, loss)
 	copy(lossBestLastCheck, loss)
 	copy(xOld, x)
-	checks := Checkpoints(a.iters)
+	checks := Checkpoints(ph.iters)
 	next, sinceCheck := 0, 0
-	for it := 0; it < a.iters && len(active) > 0; it++ {
+	for it := 0; it < ph.iters && len(active) > 0; it++ {
 		if err := ctx.Err(); err != nil {
 			return err
 		}
@@ -282,6 +353,12 @@ func (a *APGD) runOnce(ctx context.Context, m models.Model, b Batch, targets []i
 		}
 		for _, j := range active {
 			xs, xo, xc := x[j*size:(j+1)*size], xOld[j*size:(j+1)*size], x0[j*size:(j+1)*size]
+			if l1 != nil {
+				// No momentum for L1, as in the reference.
+				l1.step(xs, grad[j*size:(j+1)*size], j, eta[j])
+				projectL1Box(xs, xc, eps, spec.Lo, spec.Hi, l1.proj)
+				continue
+			}
 			copy(z, xs)
 			a.norm.Step(z, grad[j*size:(j+1)*size], eta[j])
 			a.norm.Project(z, xc, eps, spec.Lo, spec.Hi)
@@ -307,6 +384,18 @@ func (a *APGD) runOnce(ctx context.Context, m models.Model, b Batch, targets []i
 			}
 		}
 		sinceCheck++
+		if l1 != nil {
+			if sinceCheck == l1.every {
+				for _, j := range active {
+					if l1.check(j, xBest[j*size:(j+1)*size], x0[j*size:(j+1)*size], eta) {
+						copy(x[j*size:(j+1)*size], xBest[j*size:(j+1)*size])
+						copy(grad[j*size:(j+1)*size], gradBest[j*size:(j+1)*size])
+					}
+				}
+				sinceCheck = 0
+			}
+			continue
+		}
 		if next < len(checks) && it+1 == checks[next] {
 			for _, j := range active {
 				oscillating := float64(increases[j]) <= a.rho*float64(sinceCheck)
@@ -325,6 +414,11 @@ func (a *APGD) runOnce(ctx context.Context, m models.Model, b Batch, targets []i
 			sinceCheck = 0
 		}
 	}
+	if !final {
+		// The next phase starts from each sample's highest-loss point.
+		copy(x, xBest)
+		return nil
+	}
 	// Unbroken samples keep their highest-loss point across runs.
 	for _, j := range active {
 		i := rows[j]
@@ -337,11 +431,19 @@ func (a *APGD) runOnce(ctx context.Context, m models.Model, b Batch, targets []i
 }
 
 // apgdStart writes the reference start point: for L∞, x + eps·t/‖t‖∞ with
-// t uniform in [−1, 1]; for L2, x + eps·t/‖t‖₂ with t standard normal.
+// t uniform in [−1, 1]; for L2, x + eps·t/‖t‖₂ with t standard normal; for
+// L1, x + t with t standard normal, projected onto the L1 ball and the box.
 func apgdStart(norm Norm, rng interface {
 	Float64() float64
 	NormFloat64() float64
 }, adv, x []float32, eps, lo, hi float64) {
+	if norm == L1 {
+		for i := range adv {
+			adv[i] = x[i] + float32(rng.NormFloat64())
+		}
+		projectL1Box(adv, x, eps, lo, hi, nil)
+		return
+	}
 	t := make([]float64, len(x))
 	s := 0.0
 	for i := range t {

@@ -52,6 +52,8 @@ var quick = []string{
 	"autoattack:iters=4,targets=2,queries=15,norm=l2", "autoattack:version=rand,iters=4,eot=2", "apgd-ce:iters=5,eot=3",
 	"square:queries=30,norm=l2", "square:queries=20,norm=l2,restarts=2,loss=ce",
 	"fab:iters=5", "fab:iters=4,norm=l2,restarts=2", "fab:iters=4,norm=l1,restarts=2", "fab-t:iters=4,targets=2,norm=l1", "fab-t:iters=5,targets=2", "fab-t:iters=3,targets=2,restarts=2,norm=l2",
+	"apgd-ce:iters=10,norm=l1", "apgd-t:iters=5,targets=3,norm=l1,large_eps=true", "apgd-ce:iters=6,norm=l1,large_eps=true,restarts=2",
+	"apgd-dlr:iters=8,norm=l1,eot=2",
 }
 
 // TestInvariants: for every attack, norm and eps, the adversarial points lie
@@ -104,7 +106,8 @@ func TestBatchIndependence(t *testing.T) {
 	size := m.Spec().Size()
 	b := randomBatch(m, 5, 2)
 	for _, spec := range []string{"pgd:steps=5", "apgd-ce:iters=10", "square:queries=25", "noise-uniform:draws=3", "pgd:steps=3,target=random",
-		"fab:iters=5,restarts=2", "fab-t:iters=4,targets=3,restarts=2,norm=l2", "square:queries=25,norm=l2"} {
+		"fab:iters=5,restarts=2", "fab-t:iters=4,targets=3,restarts=2,norm=l2", "square:queries=25,norm=l2",
+		"apgd-ce:iters=10,norm=l1,large_eps=true,restarts=2", "apgd-t:iters=5,targets=3,norm=l1"} {
 		a, _ := Parse(spec)
 		full := make([]float32, len(b.X))
 		if err := a.Run(ctx, m, b, 0.2, Seeds{Seed: 3, ID: a.ID()}, full, nil); err != nil {
@@ -191,15 +194,17 @@ func TestParse(t *testing.T) {
 		t.Errorf("fractional step %v", a.Params()["step"])
 	}
 	for spec, want := range map[string]string{
-		"pgb":                 "unknown attack",
-		"pgd:stepz=3":         `no parameter "stepz"`,
-		"pgd:steps=x":         "want an integer",
-		"pgd:steps":           "key=value",
-		"pgd:steps=0":         "must be positive",
-		"pgd:norm=l1":         "want linf or l2",
-		"fgsm:target=banana":  "want random, ll, next",
-		"apgd-ce:loss=margin": "ce or dlr",
-		"pgd:steps=1,steps=2": "given twice",
+		"pgb":                    "unknown attack",
+		"pgd:stepz=3":            `no parameter "stepz"`,
+		"pgd:steps=x":            "want an integer",
+		"pgd:steps":              "key=value",
+		"pgd:steps=0":            "must be positive",
+		"pgd:norm=l1":            "want linf or l2",
+		"apgd-ce:norm=l3":        "want linf, l2 or l1",
+		"apgd-ce:large_eps=true": "large_eps needs norm=l1",
+		"fgsm:target=banana":     "want random, ll, next",
+		"apgd-ce:loss=margin":    "ce or dlr",
+		"pgd:steps=1,steps=2":    "given twice",
 	} {
 		_, err := Parse(spec)
 		if err == nil || !strings.Contains(err.Error(), want) {

@@ -49,6 +49,7 @@ func BenchmarkBIM10(b *testing.B)    { benchAttack(b, "bim:steps=10", 0.1) }
 func BenchmarkPGD10(b *testing.B)    { benchAttack(b, "pgd:steps=10", 0.1) }
 func BenchmarkMIFGSM(b *testing.B)   { benchAttack(b, "mifgsm", 0.1) }
 func BenchmarkAPGDCE(b *testing.B)   { benchAttack(b, "apgd-ce", 0.1) }
+func BenchmarkAPGDL1(b *testing.B)   { benchAttack(b, "apgd-ce:norm=l1,large_eps=true", 5) }
 func BenchmarkSquare(b *testing.B)   { benchAttack(b, "square:queries=1000", 0.1) }
 func BenchmarkSquareL2(b *testing.B) { benchAttack(b, "square:queries=1000,norm=l2", 1) }
 func BenchmarkFAB(b *testing.B)      { benchAttack(b, "fab:iters=20", 0.1) }
