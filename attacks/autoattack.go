@@ -29,6 +29,11 @@ type AutoAttack struct {
 	targets int
 	queries int
 	eot     int
+
+	// onStage, when set, is called after each stage with the stage's name
+	// and the number of samples still robust (the comparison with the
+	// reference logs its progress through it).
+	onStage func(stage string, robust int)
 }
 
 func init() {
@@ -135,6 +140,9 @@ func (a *AutoAttack) Run(ctx context.Context, m models.Model, b Batch, eps float
 			left = append(left, i)
 		}
 		rows = left
+		if a.onStage != nil {
+			a.onStage(st.Name(), len(rows))
+		}
 	}
 	return nil
 }

@@ -13,6 +13,7 @@ Runs, on the first --n MNIST test images, with the weights read from the ONNX fi
 - AutoAttack version='standard' at L-inf --eps, seed 0: APGD-CE, APGD-T (9 targets), FAB-T
   (9 targets), Square (5,000 queries), each on the samples the ones before left robust; the
   robust accuracy after each component comes from the reference's own log;
+  --stages runs only the first of these (e.g. apgd-ce,apgd-t), each with the standard settings;
 - FAB-T alone (the reference's FABAttack_PT, targeted, 9 target classes, 100 iterations,
   1 restart, alpha_max 0.1, eta 1.05, beta 0.9) with an eps so large that it never rejects a
   point, on the first --fab-n images: the L-inf norm of each sample's adversarial point (the
@@ -48,6 +49,8 @@ def main():
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--bs", type=int, default=250)
     ap.add_argument("--skip-standard", action="store_true")
+    ap.add_argument("--stages", default="apgd-ce,apgd-t,fab-t,square",
+                    help="the first stages of the standard protocol to run (a prefix of the default)")
     ap.add_argument("--json")
     args = ap.parse_args()
 
@@ -69,6 +72,11 @@ def main():
         log = tempfile.NamedTemporaryFile("r", suffix=".log", delete=False)
         aa = AutoAttack(model, norm="Linf", eps=args.eps, version="standard", seed=0, device="cpu",
                         log_path=log.name)
+        stages = args.stages.split(",")
+        if stages != aa.attacks_to_run[:len(stages)]:
+            sys.exit("--stages must be a prefix of %s" % ",".join(aa.attacks_to_run))
+        aa.attacks_to_run = stages  # the standard settings, only the first stages
+        out["stages"] = stages
         t0 = time.time()
         aa.run_standard_evaluation(x, y, bs=args.bs)
         out["standard_seconds"] = time.time() - t0
@@ -82,8 +90,13 @@ def main():
         out["standard_accuracy_percent"] = acc
         out["standard_log"] = text
         print(text)
+        if args.json:
+            with open(args.json, "w") as f:
+                json.dump(out, f, indent=1)
 
     n = args.fab_n
+    if n == 0:
+        return
     x, y = torch.from_numpy(xte[:n]), torch.from_numpy(yte[:n])
     fab = FABAttack_PT(model, norm="Linf", n_restarts=1, n_iter=100, eps=1e6, alpha_max=0.1, eta=1.05,
                        beta=0.9, targeted=True, n_target_classes=9, seed=0, device="cpu")
