@@ -142,13 +142,16 @@ func zoomBlur(m *image, sc Scale, severity int, _ source) error {
 	for ch := 0; ch < m.c; ch++ {
 		pl := m.plane(ch)
 		x := make([]float32, n)
+		x64 := make([]float64, n)
 		for i, v := range pl {
 			x[i] = float32(v)
+			x64[i] = float64(x[i])
 		}
 		sum := make([]float32, n)
 		for _, z := range zs {
-			for i, v := range clippedZoom(x, m.h, m.w, z) {
-				sum[i] += v
+			// scipy interpolates float32 input in float64, output float32
+			for i, v := range clippedZoom(x64, m.h, m.w, z) {
+				sum[i] += float32(v)
 			}
 		}
 		div := float32(len(zs) + 1)
@@ -174,20 +177,15 @@ func arange(start, stop, step float64) []float64 {
 // clippedZoom zooms the centre of the h×w plane by z and crops it back to
 // h×w: the reference's clipped_zoom, per axis (the reference crops square
 // images by their height).
-func clippedZoom(x []float32, h, w int, z float64) []float32 {
+func clippedZoom(x []float64, h, w int, z float64) []float64 {
 	ys := zoomAxis(h, z)
 	xs := zoomAxis(w, z)
-	out := make([]float32, h*w)
-	tmp := make([]float64, w)
+	out := make([]float64, h*w)
 	for oy, sy := range ys {
-		// interpolate along x in rows sy.i0 and sy.i0+1, then along y
 		for ox, sx := range xs {
-			v0 := float64(x[sy.i0*w+sx.i0])*(1-sx.t) + float64(x[sy.i0*w+sx.i1])*sx.t
-			v1 := float64(x[sy.i1*w+sx.i0])*(1-sx.t) + float64(x[sy.i1*w+sx.i1])*sx.t
-			tmp[ox] = v0*(1-sy.t) + v1*sy.t
-		}
-		for ox := range xs {
-			out[oy*w+ox] = float32(tmp[ox])
+			v0 := x[sy.i0*w+sx.i0]*(1-sx.t) + x[sy.i0*w+sx.i1]*sx.t
+			v1 := x[sy.i1*w+sx.i0]*(1-sx.t) + x[sy.i1*w+sx.i1]*sx.t
+			out[oy*w+ox] = v0*(1-sy.t) + v1*sy.t
 		}
 	}
 	return out
@@ -225,4 +223,58 @@ func zoomAxis(n int, z float64) []tap {
 		taps[k] = tap{top + i0, top + i1, cc - float64(i0)}
 	}
 	return taps
+}
+
+// motionBlur blurs along a random direction (angle uniform in [−45°, 45°))
+// with ImageMagick's MotionBlurImage (see motionBlurPlane).
+func motionBlur(m *image, sc Scale, severity int, r source) error {
+	p := pick(sc, severity,
+		[5][2]float64{{6, 1}, {6, 1.5}, {6, 2}, {8, 2}, {9, 2.5}},
+		[5][2]float64{{10, 3}, {15, 5}, {15, 8}, {15, 12}, {20, 15}})
+	angle := r.uniform(1, -45, 45)[0]
+	for ch := 0; ch < m.c; ch++ {
+		pl := m.plane(ch)
+		copy(pl, motionBlurPlane(pl, m.h, m.w, p[0], p[1], angle))
+		for i, v := range pl {
+			pl[i] = clip01(v)
+		}
+	}
+	return nil
+}
+
+// motionBlurPlane is ImageMagick 6's MotionBlurImage(radius, sigma, angle)
+// of one plane: a one-sided Gaussian kernel of 2⌈radius⌉+1 taps (weight
+// exp(−i²/2σ²), normalised), tap i sampling the pixel ⌈i·cos a − ½⌉ columns
+// and ⌈i·sin a − ½⌉ rows away, edge pixels repeated beyond the border.
+func motionBlurPlane(p []float64, h, w int, radius, sigma, angle float64) []float64 {
+	width := int(2*math.Ceil(radius) + 1)
+	k := make([]float64, width)
+	sum := 0.0
+	for i := range k {
+		k[i] = math.Exp(-float64(i*i)/(2*sigma*sigma)) / (math.Sqrt(2*math.Pi) * sigma)
+		sum += k[i]
+	}
+	for i := range k {
+		k[i] /= sum
+	}
+	a := angle * math.Pi / 180
+	px, py := float64(width)*math.Sin(a), float64(width)*math.Cos(a)
+	hyp := math.Hypot(px, py)
+	dx := make([]int, width)
+	dy := make([]int, width)
+	for i := range dx {
+		dx[i] = int(math.Ceil(float64(i)*py/hyp - 0.5))
+		dy[i] = int(math.Ceil(float64(i)*px/hyp - 0.5))
+	}
+	out := make([]float64, len(p))
+	for y := 0; y < h; y++ {
+		for x := 0; x < w; x++ {
+			s := 0.0
+			for i, kv := range k {
+				s += kv * p[nearest.index(y+dy[i], h)*w+nearest.index(x+dx[i], w)]
+			}
+			out[y*w+x] = s
+		}
+	}
+	return out
 }

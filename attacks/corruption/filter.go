@@ -6,9 +6,9 @@ import "math"
 type border int
 
 const (
-	nearest   border = iota // a a a | a b c d | d d d (scipy "nearest", OpenCV BORDER_REPLICATE)
-	reflect                 // b a | a b c d | d c    (scipy "reflect": half-sample symmetric)
-	reflect101              // c b | a b c d | c b    (OpenCV BORDER_REFLECT_101, scipy "mirror")
+	nearest    border = iota // a a a | a b c d | d d d (scipy "nearest", OpenCV BORDER_REPLICATE)
+	reflect                  // b a | a b c d | d c    (scipy "reflect": half-sample symmetric)
+	reflect101               // c b | a b c d | c b    (OpenCV BORDER_REFLECT_101, scipy "mirror")
 )
 
 // index maps i, possibly outside [0, n), into [0, n) by the border mode.

@@ -1,5 +1,7 @@
 package corruption
 
+import "math"
+
 // fog adds a plasma fractal (diamond-square) to every channel and rescales:
 // clip((x + c·f)·max(x)/(max(x) + c)).
 func fog(m *image, sc Scale, severity int, r source) error {
@@ -82,4 +84,43 @@ func plasmaFractal(n int, decay float64, r source) []float64 {
 		a[i] /= hi
 	}
 	return a
+}
+
+// snow adds two copies (one rotated by 180°) of a layer of motion-blurred
+// flakes to a brightened, grayed image: the reference's snow.
+func snow(m *image, sc Scale, severity int, r source) error {
+	c := pick(sc, severity,
+		[5][7]float64{{0.1, 0.2, 1, 0.6, 8, 3, 0.95}, {0.1, 0.2, 1, 0.5, 10, 4, 0.9}, {0.15, 0.3, 1.75, 0.55, 10, 4, 0.9},
+			{0.25, 0.3, 2.25, 0.6, 12, 6, 0.85}, {0.3, 0.3, 1.25, 0.65, 14, 12, 0.8}},
+		[5][7]float64{{0.1, 0.3, 3, 0.5, 10, 4, 0.8}, {0.2, 0.3, 2, 0.5, 12, 4, 0.7}, {0.55, 0.3, 4, 0.9, 12, 8, 0.7},
+			{0.55, 0.3, 4.5, 0.85, 12, 8, 0.65}, {0.55, 0.3, 2.5, 0.85, 12, 12, 0.55}})
+	h, w, n := m.h, m.w, m.h*m.w
+	layer := clippedZoom(r.normal(n, c[0], c[1]), h, w, c[2])
+	for i, v := range layer {
+		if v < c[3] {
+			v = 0
+		}
+		// the reference makes an 8-bit image of the layer (astype truncates)
+		layer[i] = math.Trunc(clip01(v)*255) / 255
+	}
+	layer = motionBlurPlane(layer, h, w, c[4], c[5], r.uniform(1, -135, -45)[0])
+	// float32 like the reference: c₆·x + (1−c₆)·max(x, 1.5·gray(x) + 0.5)
+	a, b := float32(c[6]), float32(1-c[6])
+	gray := make([]float32, n)
+	for i := range gray {
+		if m.c == 3 {
+			gray[i] = 0.299*float32(m.pix[i]) + 0.587*float32(m.pix[n+i]) + 0.114*float32(m.pix[2*n+i])
+		} else {
+			gray[i] = float32(m.pix[i])
+		}
+	}
+	for ch := 0; ch < m.c; ch++ {
+		pl := m.plane(ch)
+		for i := range pl {
+			x := float32(pl[i])
+			v := a*x + b*max(x, gray[i]*1.5+0.5)
+			pl[i] = clip01(float64(v) + layer[i] + layer[n-1-i])
+		}
+	}
+	return nil
 }
