@@ -29,6 +29,12 @@ PyTorch 1.13 at opsets 13 and 17:
                             windows merged with the batch ([N·W×16×C]), the shifted windows'
                             torch.roll and attention mask (Range, Mod, ScatterND, Equal, Where,
                             Not folded), relative position biases, patch merging.
+    einsum13                attention written with torch.einsum (exported as Einsum): a patch
+                            embedding to 16 tokens of 32 channels, 4 heads, scores
+                            "bhqd,bhkd->bhqk", Softmax, "bhqk,bhkd->bhqd", a token mixing by a
+                            constant matrix "ij,bjk->bik", a channel projection "bnc,cd->bnd";
+                            then x.repeat(1, 2, 3) (Tile of activations on two axes) times a
+                            constant of the tiled shape, a mean over the tokens and the logits.
 
 Goldens are written in the layout testdata/gen_models.py writes (x, y, out, logits, grad_ce),
 computed in float64 by autograd on 8 random inputs in [0, 1]. Layer scales, LayerNorm weights
@@ -161,6 +167,32 @@ class TinySwin(Base):
         return self.net(x)
 
 
+class TinyEinsum(Base):
+    SHAPE = (3, 16, 16)
+
+    def __init__(self, dim=32, heads=4):
+        super().__init__()
+        self.heads = heads
+        self.embed = nn.Conv2d(3, dim, 4, stride=4)
+        self.qkv = nn.Linear(dim, dim * 3)
+        self.mix = nn.Parameter(torch.randn(16, 16) * 0.3)
+        self.proj = nn.Parameter(torch.randn(dim, 24) * 0.2)
+        self.tiled = nn.Parameter(torch.randn(32, 72))
+        self.head = nn.Linear(72, 10)
+
+    def logits(self, x):
+        t = self.embed(x).flatten(2).transpose(1, 2)
+        b, n, c = t.shape
+        qkv = self.qkv(t).reshape(b, n, 3, self.heads, c // self.heads).permute(2, 0, 3, 1, 4)
+        q, k, v = qkv[0], qkv[1], qkv[2]
+        attn = torch.einsum("bhqd,bhkd->bhqk", q, k) * (c // self.heads) ** -0.5
+        o = torch.einsum("bhqk,bhkd->bhqd", attn.softmax(dim=-1), v).transpose(1, 2).reshape(b, n, c)
+        o = torch.einsum("ij,bjk->bik", self.mix, o)
+        o = torch.einsum("bnc,cd->bnd", o, self.proj)
+        o = o.repeat(1, 2, 3) * self.tiled
+        return self.head(o.mean(1))
+
+
 @torch.no_grad()
 def calibrate(model, x, target_std=3.0):
     """gen_models.calibrate, skipping the Linear modules whose forward never runs (those of
@@ -206,6 +238,7 @@ def main():
         ("vit17", TinyViT, 17, ["Equal", "Where", "Expand", "Softmax", "MatMul", "LayerNormalization"]),
         ("swin13", TinySwin, 13, ["Range", "Mod", "ScatterND", "Where", "Not", "Softmax", "Pow"]),
         ("swin17", TinySwin, 17, ["Range", "Mod", "ScatterND", "Where", "Not", "Softmax", "LayerNormalization"]),
+        ("einsum13", TinyEinsum, 13, ["Einsum", "Tile", "Softmax"]),
     ]
     only = set(sys.argv[1:])
     for name, cls, opset, want in jobs:

@@ -1,6 +1,7 @@
 package ir
 
 import (
+	"fmt"
 	"math"
 
 	"github.com/advcheck/advcheck/models/onnx"
@@ -8,8 +9,8 @@ import (
 
 // Ops that make a constant larger than their inputs: Expand, Tile and Range.
 // They appear in exported shape computations; advcheck folds them when their
-// inputs are constants, reserving the output from its shape first, and does
-// not lower them on activations.
+// inputs are constants, reserving the output from its shape first. On
+// activations Expand is a broadcast and Tile a broadcast between reshapes.
 
 // constInput returns a constant input that is free of the batch size.
 func constInput(v *Value, what string) (*Tensor, error) {
@@ -99,10 +100,17 @@ func (im *importer) expand(n *onnx.Node, name string) (*Value, error) {
 	return v, nil
 }
 
-func (im *importer) tile(n *onnx.Node, _ string) (*Value, error) {
+func (im *importer) tile(n *onnx.Node, name string) (*Value, error) {
 	in, err := im.inputs(n, 2, 2)
 	if err != nil {
 		return nil, err
+	}
+	if !in[0].IsConst() {
+		reps, err := constDims(in[1], "Tile repeats")
+		if err != nil {
+			return nil, err
+		}
+		return im.tileActivations(in[0], reps, name)
 	}
 	x, err := constInput(in[0], "Tile")
 	if err != nil {
@@ -173,4 +181,52 @@ func (im *importer) rangeOp(n *onnx.Node, _ string) (*Value, error) {
 		y.Data[i] = start + float64(i)*delta
 	}
 	return constValue(n.Outputs[0], y), nil
+}
+
+// tileActivations repeats an activation reps[d] times along each axis d
+// other than the batch. Along one axis of size n, x[..., n, ...] is
+// reshaped to [..., 1, n, ...], broadcast to [..., r, n, ...] by adding
+// zeros of shape [1, ..., r, 1, ...] (exact; the broadcast's gradient sums
+// the copies) and reshaped to [..., r·n, ...]: element k of the result is
+// element k mod n of x, as Tile defines.
+func (im *importer) tileActivations(x *Value, reps []int, name string) (*Value, error) {
+	if len(reps) != len(x.Shape) {
+		return nil, errorf(ErrInvalid, "Tile has %d repeats for a rank-%d input", len(reps), len(x.Shape))
+	}
+	y := x
+	for d, r := range reps {
+		if r == 1 {
+			continue
+		}
+		if x.Shape[d] == Batch {
+			return nil, errorf(ErrUnsupported, "Tile of %v repeats the batch axis %d times: it would mix samples", x.Shape, r)
+		}
+		if r == 0 || x.Shape[d] == 0 {
+			return nil, errorf(ErrUnsupported, "Tile of %v with repeats %v leaves an empty tensor", x.Shape, reps)
+		}
+		s := y.Shape
+		split := append(append(s[:d:d], 1), s[d:]...)
+		label := fmt.Sprintf("%s/axis%d", name, d)
+		v, err := im.reshapeTo(label+"/split", "Tile", y, split)
+		if err != nil {
+			return nil, err
+		}
+		zs := make([]int, len(split))
+		for i := range zs {
+			zs[i] = 1
+		}
+		zs[d] = r
+		if err := im.reserve("Tile zeros", zs); err != nil {
+			return nil, err
+		}
+		if v, err = im.add(label+"/repeat", "Tile", Binary{Add}, nil, v, constValue(label+"/zeros", NewTensor(zs...))); err != nil {
+			return nil, err
+		}
+		merged := s.Clone()
+		merged[d] = r * s[d]
+		if y, err = im.reshapeTo(label, "Tile", v, merged); err != nil {
+			return nil, err
+		}
+	}
+	return y, nil
 }

@@ -85,7 +85,8 @@ var opTable = map[string]opEntry{
 	"Gather":          {1, (*importer).gather, "constant indices; on constants folded, on activations along an axis other than the batch (x[:, 0], q, k, v = qkv[0], qkv[1], qkv[2])"},
 	"ConstantOfShape": {9, noName((*importer).constantOfShape), "constant shape without the batch size; folded"},
 	"Expand":          {8, (*importer).expand, "constant shape; folded on a constant, which may be expanded to the batch size (class tokens) for Concat and arithmetic to broadcast; on activations as a broadcast"},
-	"Tile":            {6, (*importer).tile, "constant input and repeats only; folded"},
+	"Tile":            {6, (*importer).tile, "constant repeats; folded on a constant; on activations a broadcast between reshapes, repeats of 1 along the batch axis"},
+	"Einsum":          {12, (*importer).einsum, "one or two operands without ellipsis or repeated letters; lowered to Transpose, Reshape and a batched MatMul (\"bhqd,bhkd->bhqk\", \"bhqk,bhkd->bhqd\", \"bij,bjk->bik\", \"ij,bjk->bik\", \"bnc,cd->bnd\", transposes); a letter summed out of one operand, sizes that broadcast, or a sum over the batch axis are refused"},
 	"Range":           {11, (*importer).rangeOp, "constant scalar start, limit and delta only; folded"},
 }
 
