@@ -91,6 +91,7 @@ var registry = []entry{
 	{"motion_blur", motionBlur},
 	{"zoom_blur", zoomBlur},
 	{"snow", snow},
+	{"frost", frost},
 	{"fog", fog},
 	{"brightness", brightness},
 	{"contrast", contrast},
