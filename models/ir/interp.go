@@ -44,3 +44,9 @@ func (g *Graph) EvalAll(x *Tensor) (map[*Value]*Tensor, error) {
 	}
 	return vals, nil
 }
+
+// EvalOp applies one op to concrete inputs (constants as they are, dynamic
+// inputs with the batch filled in) and returns its output, of shape out: the
+// reference implementation of a single node, for other interpretations of
+// the graph such as bound propagation.
+func EvalOp(op Op, in []*Tensor, out []int) (*Tensor, error) { return evalOp(op, in, out) }
