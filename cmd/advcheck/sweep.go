@@ -1,17 +1,22 @@
 package main
 
 import (
+	"bytes"
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"io"
 	"os"
+	"strings"
 	"time"
 
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
 
 	"github.com/advcheck/advcheck/attacks"
+	"github.com/advcheck/advcheck/attacks/corruption"
 	"github.com/advcheck/advcheck/datasets"
 	"github.com/advcheck/advcheck/models"
 	"github.com/advcheck/advcheck/reports"
@@ -50,6 +55,9 @@ type sweepOptions struct {
 	task        string // --task: classification or embedding
 	outputLoss  string // --output-loss for --task embedding: cosine or mse
 	lossGiven   bool   // --output-loss was given
+	severity    string // --severity: the corruptions' levels
+	sevGiven    bool   // --severity was given
+	baseline    string // --baseline: the report mCE is relative to
 }
 
 // outputOptions are the report files a command writes.
@@ -94,6 +102,8 @@ func (o *sweepOptions) addFlags(fs *pflag.FlagSet) {
 	fs.StringVar(&o.saveAdv, "save-adv", "", "save adversarial examples as .npy files in `DIR` (one per attack and eps, plus index.npy)")
 	fs.StringVar(&o.resume, "resume", "", "continue the partial report `FILE` of an interrupted run of the same command")
 	fs.StringVar(&o.task, "task", "classification", "what the model's outputs are: classification (class scores) or embedding (an embedding, features or any other vector: attacks move it away from the clean output; see below)")
+	fs.StringVar(&o.severity, "severity", "1:5", "corruptions: the severity levels, 1 to 5, as a list (1,3,5) or a range (1:5)")
+	fs.StringVar(&o.baseline, "baseline", "", "corruptions: a report of a baseline model on the same data and corruptions (`FILE`); the report then gives the mean corruption error (mCE) relative to it")
 	fs.StringVar(&o.outputLoss, "output-loss", "cosine", "--task embedding: the loss the attacks maximise, cosine (1 − cos of adversarial and clean outputs) or mse (their mean squared distance)")
 }
 
@@ -157,8 +167,19 @@ use it to measure the output movement of the whole data set. Each sample's
 randomness comes from (--seed, attack, eps, sample index), so results do not
 depend on the batch size, the thread count or --shard.
 
+Natural corruptions (Hendrycks & Dietterich's common corruptions) run in the
+same sweep as attacks: --attack corruptions for all, corruption:name=fog for
+one, at each --severity (default 1:5). Every sample is corrupted (its
+randomness from --seed, the corruption and the sample index); the report's
+corruptions block gives per corruption and severity the accuracy with its
+95% Wilson interval and the cosine of clean and corrupted logits (mean, p5,
+min), the accuracy per severity and overall, and with --baseline the mean
+corruption error (mCE and relative mCE, Hendrycks & Dietterich) against a
+report of a baseline model on the same data and corruptions. They have no
+eps: they are not in the worst case, AUC or minimal eps.
+
 Attacks (--attack NAME or NAME:key=value,...):
-` + attackHelp() + `
+` + attackHelp() + corruptionHelp() + `
 ` + exitStatusHelp,
 		Example: `  advcheck sweep
   advcheck sweep --model model.onnx --data mnist:data/mnist --attack fgsm,pgd:steps=40 --eps 0:0.3:0.05 --html report.html
@@ -172,6 +193,7 @@ Attacks (--attack NAME or NAME:key=value,...):
 			opts.batchGiven = cmd.Flags().Changed("batch")
 			opts.resizeGiven = cmd.Flags().Changed("resize")
 			opts.lossGiven = cmd.Flags().Changed("output-loss")
+			opts.sevGiven = cmd.Flags().Changed("severity")
 			return runSweep(cmd.Context(), opts, os.Args, cmd.OutOrStdout(), cmd.ErrOrStderr())
 		},
 	}
@@ -216,7 +238,17 @@ func (o *sweepOptions) buildPlan(stderr io.Writer) (*reports.Plan, reports.Repor
 	if err := checkPublicKey(o.requireSig); err != nil {
 		return nil, base, err
 	}
-	as, err := parseAttacks(o.attacks)
+	specs, corrNames, err := splitCorruptions(splitAttackSpecs(o.attacks))
+	if err != nil {
+		return nil, base, err
+	}
+	var as []attacks.Attack
+	if len(specs) > 0 || len(corrNames) == 0 {
+		if as, err = parseAttacks(specs); err != nil {
+			return nil, base, err
+		}
+	}
+	severities, err := o.corruptionFlags(corrNames, outputLoss)
 	if err != nil {
 		return nil, base, err
 	}
@@ -246,6 +278,17 @@ func (o *sweepOptions) buildPlan(stderr io.Writer) (*reports.Plan, reports.Repor
 	if err != nil {
 		return nil, base, err
 	}
+	var corrs []reports.Corruption
+	for _, n := range corrNames {
+		c, err := reports.NewCorruption(n, spec.Shape)
+		if err != nil {
+			return nil, base, usageErr(fmt.Errorf("--attack corruption:name=%s: %w", n, err))
+		}
+		corrs = append(corrs, c)
+	}
+	if len(as) == 0 {
+		epsNote = "" // no attack, no eps
+	}
 	pp, err := o.preprocess()
 	if err != nil {
 		return nil, base, err
@@ -269,7 +312,12 @@ func (o *sweepOptions) buildPlan(stderr io.Writer) (*reports.Plan, reports.Repor
 		return nil, base, dataErr(err)
 	}
 	p := &reports.Plan{Model: m, Data: data, Attacks: as, Eps: grid, EpsDefault: epsNote, Batch: o.batch, Limit: o.limit, Seed: o.seed, Shard: shard,
-		LabelSource: o.labels, Examples: o.examples, Checks: o.checks, RefineSteps: o.refine}
+		LabelSource: o.labels, Examples: o.examples, Checks: o.checks, RefineSteps: o.refine, Corruptions: corrs, Severities: severities}
+	if len(as) == 0 {
+		// The reliability checks probe gradients and attacks: with none
+		// there is nothing they could flag.
+		p.Checks, p.RefineSteps = false, 0
+	}
 	if o.task == reports.TaskEmbedding {
 		// The reliability checks and the example images are about class
 		// decisions; an embedding task has none.
@@ -301,6 +349,17 @@ func (o *sweepOptions) buildPlan(stderr io.Writer) (*reports.Plan, reports.Repor
 	}
 	if data.Folder != nil {
 		noteFolder(&base, data.Folder, o.data, stderr)
+	}
+	if o.baseline != "" {
+		if p.CorruptionBaseline, err = o.readBaseline(p, sum); err != nil {
+			return nil, base, err
+		}
+	}
+	if len(corrs) > 0 {
+		if missing := corruption.Missing(); len(missing) > 0 && len(corrs) == len(corruption.Names()) {
+			base.Flags = append(base.Flags, reports.Flag{ID: "corruptions_incomplete", Severity: "info",
+				Message: fmt.Sprintf("%d of the benchmark's 15 corruptions ran; not implemented: %s — mCE and corruption accuracy are over the ones that ran and are not comparable with figures over all 15", len(corrs), strings.Join(missing, ", "))})
+		}
 	}
 	if o.progress == "always" || (o.progress == "auto" && isTerminal(os.Stderr)) {
 		p.Progress = &progressBar{w: stderr, label: "sweep"}
@@ -437,4 +496,61 @@ func (o *sweepOptions) taskLoss() (models.LossKind, error) {
 		return 0, usageErr(fmt.Errorf("--refine-min-eps: --task embedding has no minimal eps (no sample is ever misclassified)"))
 	}
 	return loss, nil
+}
+
+// corruptionFlags checks --severity and --baseline against the corruptions
+// given and returns the severity levels (nil without corruptions).
+func (o *sweepOptions) corruptionFlags(names []string, loss models.LossKind) ([]int, error) {
+	if len(names) == 0 {
+		switch {
+		case o.sevGiven:
+			return nil, usageErr(fmt.Errorf("--severity is for corruptions (--attack corruptions or corruption:name=NAME)"))
+		case o.baseline != "":
+			return nil, usageErr(fmt.Errorf("--baseline is for corruptions (--attack corruptions or corruption:name=NAME): mCE needs them"))
+		}
+		return nil, nil
+	}
+	if o.task == reports.TaskEmbedding {
+		return nil, usageErr(fmt.Errorf("--attack corruptions: --task embedding has no classes, and corruption accuracy needs them"))
+	}
+	sev, err := parseSeverity(o.severity)
+	if err != nil {
+		return nil, usageErr(err)
+	}
+	return sev, nil
+}
+
+// readBaseline reads --baseline (checking its signature under
+// --require-signature) and takes from it the error rates mCE needs; a
+// baseline of other data, labels or corruptions is bad input (exit 3).
+func (o *sweepOptions) readBaseline(p *reports.Plan, dataSHA string) (*reports.CorruptionBaseline, error) {
+	b, sum, err := readReportSum(o.baseline, o.requireSig)
+	if err != nil {
+		return nil, fmt.Errorf("--baseline: %w", err)
+	}
+	bl, err := reports.BaselineFor(b, sum, reports.ConfigOf(p), dataSHA, o.labels)
+	if err != nil {
+		return nil, badInputErr(fmt.Errorf("--baseline %s: %w", o.baseline, err))
+	}
+	return bl, nil
+}
+
+// readReportSum reads a report as readReport does, and returns the
+// SHA-256 of the bytes it decoded.
+func readReportSum(path, pub string) (*reports.Report, string, error) {
+	data, err := readLimited(path, reports.DefaultMaxReportBytes)
+	if err != nil {
+		return nil, "", badInputErr(fmt.Errorf("%w: %v", reports.ErrBadReport, err))
+	}
+	if pub != "" {
+		if _, err := verifySignature("--require-signature", path, data, pub); err != nil {
+			return nil, "", err
+		}
+	}
+	r, err := reports.Read(bytes.NewReader(data), reports.DefaultMaxReportBytes)
+	if err != nil {
+		return nil, "", badInputErr(fmt.Errorf("%s: %w", path, err))
+	}
+	sum := sha256.Sum256(data)
+	return r, hex.EncodeToString(sum[:]), nil
 }

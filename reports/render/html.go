@@ -57,6 +57,7 @@ type htmlPage struct {
 	Headline   []string
 	Plots      []template.HTML
 	Examples   []htmlExample
+	Grid       *htmlCorruptionGrid // the corruption example grid, when the sweep ran corruptions
 	ConfigJSON string
 	RunJSON    string
 	ModelJSON  string
@@ -112,7 +113,15 @@ func HTML(w io.Writer, r *reports.Report) error {
 			p.Headline = append(p.Headline, fmt.Sprintf("Worst-case %s accuracy at eps %g: %s %s (%s)", norm, wc.Eps, pct(wc.Accuracy), ci(wc.AccuracyCI95), strings.Join(wc.Attacks, ", ")))
 		}
 	}
-	p.Plots = plots(r)
+	p.Plots = append(plots(r), corruptionPlot(r)...)
+	p.Grid = corruptionGrid(r)
+	if c := r.Corruptions; c != nil {
+		h := fmt.Sprintf("Corruption accuracy %s over %d corruptions × %d severities", pct(c.Overall.Accuracy), len(r.Config.Corruptions), len(r.Config.Severities))
+		if c.MCE != nil {
+			h += fmt.Sprintf("; mCE %s, relative mCE %s against %s", num(c.MCE.MCE, "%.3f"), num(c.MCE.RelativeMCE, "%.3f"), r.Config.CorruptionBaseline.ModelPath)
+		}
+		p.Headline = append(p.Headline, h)
+	}
 	for _, ex := range r.Examples {
 		p.Examples = append(p.Examples, htmlExample{Example: ex, CleanURL: safeImage(ex.Clean), AdvURL: safeImage(ex.Adversarial),
 			PertURL: safeImage(ex.Perturbation), LabelName: className(r.Model.Classes, ex.Label),
@@ -304,7 +313,8 @@ td.l, th.l { text-align: left; }
 .examples { display: flex; flex-wrap: wrap; gap: 1rem; }
 .example { border: 1px solid #ccc; border-radius: 6px; padding: .5rem; font-size: .8rem; }
 .example img { width: 84px; height: 84px; image-rendering: pixelated; border: 1px solid #999; margin-right: 4px; }
-.broken { border-color: #d93025; } pre { background: #f6f6f6; padding: .6rem; overflow-x: auto; font-size: .8rem; }
+.broken { border-color: #d93025; }
+table.grid td { text-align: center; font-size: .75rem; } table.grid img { width: 56px; height: 56px; image-rendering: pixelated; border: 1px solid #999; } pre { background: #f6f6f6; padding: .6rem; overflow-x: auto; font-size: .8rem; }
 code { word-break: break-all; }
 </style>
 </head>
@@ -333,7 +343,7 @@ Seed {{.R.Config.Seed}}, shard {{.R.Config.Shard.I}}/{{.R.Config.Shard.N}}. Epsi
 <table><tr><th class="l">attack</th><th>norm</th><th>eps</th><th>samples</th><th>cos outputs mean / p5 / min</th><th>queries</th><th>L∞ max / mean</th><th>L2 mean</th></tr>
 {{range .R.Results}}<tr><td class="l"><code>{{.AttackID}}</code></td><td>{{.Norm}}</td><td>{{with .EpsRequested}}{{.}}{{else}}{{.Eps}}{{end}}</td><td>{{.N}}</td><td>{{with .Cosine.Outputs}}{{num .Mean "%.4f"}} / {{num .P5 "%.4f"}} / {{num .Min "%.4f"}}{{else}}–{{end}}</td><td>{{num .QueriesMean "%.0f"}}</td><td>{{num .Perturbation.LinfMax "%.3g"}} / {{num .Perturbation.LinfMean "%.3g"}}</td><td>{{num .Perturbation.L2Mean "%.3g"}}</td></tr>
 {{end}}</table>
-{{else}}<h2>Results</h2>
+{{else}}{{if .R.Config.Attacks}}<h2>Results</h2>
 <p>Accuracy is over all samples. Success, queries, cosine, KL and the perturbation norms are over the attacked samples only: those classified correctly before the attack (with labels: pred, every sample). A dash means no sample was attacked.</p>
 <table><tr><th class="l">attack</th><th>norm</th><th>eps</th><th>accuracy</th><th>95% CI</th><th>attacked</th><th>success</th><th>queries</th><th>cos logits mean / p5 / min (attacked)</th><th>cos probs mean / p5 (attacked)</th><th>KL mean / p95 (attacked)</th><th>L∞ max / mean (attacked)</th><th>L2 mean (attacked)</th></tr>
 {{range .R.Results}}<tr><td class="l"><code>{{.AttackID}}</code></td><td>{{.Norm}}</td><td>{{.Eps}}</td><td>{{pct .Accuracy}}</td><td>{{ci .AccuracyCI95}}</td><td>{{.NAttacked}}/{{.N}}</td><td>{{.NSuccess}} ({{pct .AttackSuccessRate}})</td><td>{{num .QueriesMean "%.0f"}}</td><td>{{num .Cosine.Logits.Mean "%.3f"}} / {{num .Cosine.Logits.P5 "%.3f"}} / {{num .Cosine.Logits.Min "%.3f"}}</td><td>{{num .Cosine.Probs.Mean "%.3f"}} / {{num .Cosine.Probs.P5 "%.3f"}}</td><td>{{num .KL.Mean "%.3g"}} / {{num .KL.P95 "%.3g"}}</td><td>{{num .Perturbation.LinfMax "%.3g"}} / {{num .Perturbation.LinfMean "%.3g"}}</td><td>{{num .Perturbation.L2Mean "%.3g"}}</td></tr>
@@ -354,7 +364,26 @@ Seed {{.R.Config.Seed}}, shard {{.R.Config.Shard.I}}/{{.R.Config.Shard.N}}. Epsi
 <table><tr><th class="l">attack</th><th>norm</th><th>broken</th><th>p25</th><th>median</th><th>p75</th></tr>
 {{range .R.Summary.MinNorm}}<tr><td class="l"><code>{{.AttackID}}</code></td><td>{{.Norm}}</td><td>{{.NBroken}}/{{.NAttacked}}</td><td>{{num .P25 "%.4g"}}</td><td>{{num .Median "%.4g"}}</td><td>{{num .P75 "%.4g"}}</td></tr>
 {{end}}</table>{{end}}
+{{end}}{{end}}
+{{with .R.Corruptions}}<h2>Corruptions</h2>
+<p>Natural corruptions (Hendrycks &amp; Dietterich's common corruptions) applied to every sample, clean errors included; they have no eps and do not enter the worst case. Accuracy is over all samples with its 95% Wilson interval; the cosine is of clean and corrupted logits over all samples.</p>
+<table><tr><th class="l">corruption</th><th>severity</th><th>accuracy</th><th>95% CI</th><th>correct</th><th>cos logits mean / p5 / min</th><th>cos probs mean / p5</th></tr>
+{{range .Results}}<tr><td class="l"><code>{{.Corruption}}</code></td><td>{{.Severity}}</td><td>{{pct .Accuracy}}</td><td>{{ci .AccuracyCI95}}</td><td>{{.NCorrect}}/{{.N}}</td><td>{{num .Cosine.Logits.Mean "%.3f"}} / {{num .Cosine.Logits.P5 "%.3f"}} / {{num .Cosine.Logits.Min "%.3f"}}</td><td>{{num .Cosine.Probs.Mean "%.3f"}} / {{num .Cosine.Probs.P5 "%.3f"}}</td></tr>
+{{end}}</table>
+<table><tr><th class="l">pooled</th><th>accuracy</th><th>correct</th></tr>
+{{range .ByCorruption}}<tr><td class="l"><code>{{.Corruption}}</code>, all severities</td><td>{{pct .Accuracy}}</td><td>{{.NCorrect}}/{{.N}}</td></tr>
+{{end}}{{range .BySeverity}}<tr><td class="l">severity {{.Severity}}, all corruptions</td><td>{{pct .Accuracy}}</td><td>{{.NCorrect}}/{{.N}}</td></tr>
+{{end}}<tr><td class="l"><b>overall</b></td><td><b>{{pct .Overall.Accuracy}}</b></td><td>{{.Overall.NCorrect}}/{{.Overall.N}}</td></tr></table>
+{{with .MCE}}<p>Mean corruption error against the baseline <code>{{$.R.Config.CorruptionBaseline.ModelPath}}</code> (SHA-256 <code>{{$.R.Config.CorruptionBaseline.ModelSHA256}}</code>): CE of a corruption = its errors summed over the severities ÷ the baseline's; relative CE subtracts each model's clean error first.</p>
+<table><tr><th class="l">corruption</th><th>CE</th><th>relative CE</th></tr>
+{{range .Corruptions}}<tr><td class="l"><code>{{.Corruption}}</code></td><td>{{num .CE "%.3f"}}</td><td>{{num .RelativeCE "%.3f"}}</td></tr>
+{{end}}<tr><td class="l"><b>mean (mCE)</b></td><td><b>{{num .MCE "%.3f"}}</b></td><td><b>{{num .RelativeMCE "%.3f"}}</b></td></tr></table>{{end}}
 {{end}}
+{{with .Grid}}<h2>Corruption examples</h2>
+<p>Sample #{{.Index}} (label {{.LabelName}}, clean prediction {{.CleanName}}) under every corruption and severity; the prediction is under each image, red when wrong.</p>
+<table class="grid"><tr><th class="l">corruption</th><th>clean</th>{{range .Severities}}<th>severity {{.}}</th>{{end}}</tr>
+{{range .Rows}}<tr><td class="l"><code>{{.Corruption}}</code></td><td><img alt="clean sample {{$.Grid.Index}}" src="{{$.Grid.CleanURL}}"></td>{{range .Cells}}<td>{{if .URL}}<img alt="{{$.Grid.Index}} {{.Severity}}" src="{{.URL}}"><br><span class="{{if .Correct}}pass{{else}}fail{{end}}">{{.PredName}}</span>{{else}}–{{end}}</td>{{end}}</tr>
+{{end}}</table>{{end}}
 <h2>Examples</h2>
 {{if .Examples}}<p>Clean input, adversarial input and the perturbation amplified to the full range, for {{(index .Examples 0).AttackID}} at eps {{(index .Examples 0).Eps}}.</p>
 <div class="examples">{{range .Examples}}<div class="example{{if .Broken}} broken{{end}}">

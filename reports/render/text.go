@@ -71,6 +71,22 @@ func Table(w io.Writer, r *reports.Report) error {
 	if r.Config.Task == reports.TaskEmbedding {
 		return embeddingTable(w, r)
 	}
+	if len(r.Config.Attacks) > 0 {
+		attackTable(w, r)
+	}
+	corruptionTable(w, r)
+	for _, f := range r.Flags {
+		fmt.Fprintf(w, "%s [%s] %s\n", textsafe.Line(strings.ToUpper(f.Severity)), textsafe.Line(f.ID), textsafe.Line(f.Message))
+	}
+	if r.Gate != nil {
+		gateTable(w, r)
+	}
+	return nil
+}
+
+// attackTable renders one row per attack × eps, the worst case per norm,
+// and the summary lines.
+func attackTable(w io.Writer, r *reports.Report) {
 	t := tablewriter.NewWriter(w)
 	// Success, output movement and perturbation are over the attacked samples
 	// (the clean-correct ones); the header says so, as the figures differ from
@@ -106,13 +122,6 @@ func Table(w io.Writer, r *reports.Report) error {
 	for _, m := range r.Summary.MinNorm {
 		fmt.Fprintf(w, "%s\n", textsafe.Line(minNormLine(m)))
 	}
-	for _, f := range r.Flags {
-		fmt.Fprintf(w, "%s [%s] %s\n", textsafe.Line(strings.ToUpper(f.Severity)), textsafe.Line(f.ID), textsafe.Line(f.Message))
-	}
-	if r.Gate != nil {
-		gateTable(w, r)
-	}
-	return nil
 }
 
 func gateTable(w io.Writer, r *reports.Report) {
@@ -170,7 +179,10 @@ func Markdown(w io.Writer, r *reports.Report) error {
 	if r.Config.Task == reports.TaskEmbedding {
 		embeddingMarkdown(w, r)
 	} else {
-		resultsMarkdown(w, r)
+		if len(r.Config.Attacks) > 0 {
+			resultsMarkdown(w, r)
+		}
+		corruptionMarkdown(w, r)
 	}
 	if len(r.Summary.MinNorm) > 0 {
 		fmt.Fprintf(w, "\n| minimal-norm attack | norm | broken | p25 | median | p75 |\n|---|---|---:|---:|---:|---:|\n")
