@@ -266,12 +266,27 @@ func motionBlurPlane(p []float64, h, w int, radius, sigma, angle float64) []floa
 		dx[i] = int(math.Ceil(float64(i)*py/hyp - 0.5))
 		dy[i] = int(math.Ceil(float64(i)*px/hyp - 0.5))
 	}
+	// taps as offsets into the plane, for pixels whose taps all lie inside
+	lin := make([]int, width)
+	x0, x1, y0, y1 := 0, w, 0, h // the interior: x0 ≤ x < x1, y0 ≤ y < y1
+	for i := range lin {
+		lin[i] = dy[i]*w + dx[i]
+		x0, x1 = max(x0, -dx[i]), min(x1, w-dx[i])
+		y0, y1 = max(y0, -dy[i]), min(y1, h-dy[i])
+	}
 	out := make([]float64, len(p))
 	for y := 0; y < h; y++ {
 		for x := 0; x < w; x++ {
 			s := 0.0
-			for i, kv := range k {
-				s += kv * p[nearest.index(y+dy[i], h)*w+nearest.index(x+dx[i], w)]
+			if y >= y0 && y < y1 && x >= x0 && x < x1 {
+				base := y*w + x
+				for i, kv := range k {
+					s += kv * p[base+lin[i]]
+				}
+			} else {
+				for i, kv := range k {
+					s += kv * p[nearest.index(y+dy[i], h)*w+nearest.index(x+dx[i], w)]
+				}
 			}
 			out[y*w+x] = s
 		}

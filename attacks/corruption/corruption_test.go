@@ -207,3 +207,33 @@ func TestPoissonMoments(t *testing.T) {
 		t.Errorf("P(k=0 | λ=2) = %g, want %g", p, math.Exp(-2))
 	}
 }
+
+// TestConcurrent corrupts the same samples from several goroutines.
+func TestConcurrent(t *testing.T) {
+	img := testImage(3, 32, 32, 0, 1)
+	names := Names()
+	want := make([][]float32, len(names))
+	for i, name := range names {
+		want[i], _ = Apply(name, 4, img, 3, 32, 32, Config{Seed: 5}, i)
+	}
+	errs := make(chan string, 4*len(names))
+	done := make(chan struct{})
+	for g := 0; g < 4; g++ {
+		go func() {
+			defer func() { done <- struct{}{} }()
+			for i := len(names) - 1; i >= 0; i-- {
+				got, err := Apply(names[i], 4, img, 3, 32, 32, Config{Seed: 5}, i)
+				if err != nil || !slices.Equal(got, want[i]) {
+					errs <- names[i]
+				}
+			}
+		}()
+	}
+	for g := 0; g < 4; g++ {
+		<-done
+	}
+	close(errs)
+	for n := range errs {
+		t.Errorf("%s: differs when run concurrently", n)
+	}
+}

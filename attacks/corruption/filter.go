@@ -139,26 +139,50 @@ func gaussianFilter(p []float64, h, w int, sigma, truncate float64, b border) []
 // filter2D correlates p (h×w) with the kh×kw kernel k anchored at its
 // centre, with OpenCV's default border (reflect101).
 func filter2D(p []float64, h, w int, k []float64, kh, kw int) []float64 {
-	out := make([]float64, len(p))
 	ry, rx := kh/2, kw/2
-	xs := make([]int, w+2*rx)
-	for i := range xs {
-		xs[i] = reflect101.index(i-rx, w)
+	// the plane padded by reflection, so the inner loops need no border
+	// logic
+	pw := w + 2*rx
+	pad := make([]float64, (h+2*ry)*pw)
+	for y := -ry; y < h+ry; y++ {
+		row := p[reflect101.index(y, h)*w:]
+		dst := pad[(y+ry)*pw:]
+		for x := -rx; x < w+rx; x++ {
+			dst[x+rx] = row[reflect101.index(x, w)]
+		}
 	}
+	type span struct {
+		i, j0 int
+		k     []float64
+	}
+	// the kernel's rows without their zero ends
+	var rows []span
+	for i := 0; i < kh; i++ {
+		krow := k[i*kw : (i+1)*kw]
+		j0, j1 := 0, kw
+		for j0 < j1 && krow[j0] == 0 {
+			j0++
+		}
+		for j1 > j0 && krow[j1-1] == 0 {
+			j1--
+		}
+		if j0 < j1 {
+			rows = append(rows, span{i, j0, krow[j0:j1]})
+		}
+	}
+	out := make([]float64, len(p))
 	for y := 0; y < h; y++ {
-		for x := 0; x < w; x++ {
-			s := 0.0
-			for i := 0; i < kh; i++ {
-				row := p[reflect101.index(y+i-ry, h)*w:]
-				krow := k[i*kw : (i+1)*kw]
-				xi := xs[x : x+kw]
-				for j, kv := range krow {
-					if kv != 0 {
-						s += kv * row[xi[j]]
-					}
+		o := out[y*w : (y+1)*w]
+		for _, r := range rows {
+			src := pad[(y+r.i)*pw+r.j0:]
+			for x := range o {
+				s := src[x : x+len(r.k)]
+				acc := 0.0
+				for j, kv := range r.k {
+					acc += kv * s[j]
 				}
+				o[x] += acc
 			}
-			out[y*w+x] = s
 		}
 	}
 	return out

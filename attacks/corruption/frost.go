@@ -114,9 +114,8 @@ func gradientNoise(seed uint64, u, v float64) float64 {
 	fu, fv := u-i0, v-j0
 	i, j := int64(i0), int64(j0)
 	dot := func(di, dj int64, du, dv float64) float64 {
-		h := splitmix(seed ^ splitmix(uint64(i+di)*0xD6E8FEB86659FD93^uint64(j+dj)))
-		a := float64(h>>11) * 0x1p-53 * 2 * math.Pi
-		return math.Cos(a)*du + math.Sin(a)*dv
+		g := gradients[splitmix(seed^splitmix(uint64(i+di)*0xD6E8FEB86659FD93^uint64(j+dj)))>>56]
+		return g[0]*du + g[1]*dv
 	}
 	fade := func(t float64) float64 { return t * t * t * (t*(t*6-15) + 10) }
 	a, b := fade(fu), fade(fv)
@@ -126,6 +125,15 @@ func gradientNoise(seed uint64, u, v float64) float64 {
 	n11 := dot(1, 1, fu-1, fv-1)
 	return (n00*(1-a)+n10*a)*(1-b) + (n01*(1-a)+n11*a)*b
 }
+
+// gradients are 256 unit vectors at evenly spaced angles.
+var gradients = func() (g [256][2]float64) {
+	for i := range g {
+		a := (float64(i) + 0.5) * 2 * math.Pi / 256
+		g[i] = [2]float64{math.Cos(a), math.Sin(a)}
+	}
+	return g
+}()
 
 func splitmix(z uint64) uint64 {
 	z += 0x9E3779B97F4A7C15
