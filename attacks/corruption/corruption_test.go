@@ -237,3 +237,59 @@ func TestConcurrent(t *testing.T) {
 		t.Errorf("%s: differs when run concurrently", n)
 	}
 }
+
+// TestOddSizes runs every corruption on non-square and small images, where
+// the size-dependent parts (crops, loops, the fractal's side) follow the
+// actual size.
+func TestOddSizes(t *testing.T) {
+	for _, sh := range [][3]int{{3, 8, 13}, {1, 40, 17}, {3, 9, 9}, {1, 130, 150}} {
+		c, h, w := sh[0], sh[1], sh[2]
+		img := testImage(c, h, w, 0, 1)
+		for _, name := range Names() {
+			for _, sev := range []int{1, 5} {
+				out, err := Apply(name, sev, img, c, h, w, Config{Seed: 2}, 0)
+				if err != nil {
+					t.Fatalf("%s/%d %v: %v", name, sev, sh, err)
+				}
+				for _, v := range out {
+					if !(v >= 0 && v <= 1) {
+						t.Fatalf("%s/%d %v: value %g outside [0, 1]", name, sev, sh, v)
+					}
+				}
+			}
+		}
+	}
+}
+
+// FuzzApply checks that no input shape, value or bound makes a corruption
+// panic or leave the bounds.
+func FuzzApply(f *testing.F) {
+	f.Add(uint8(0), uint8(1), uint8(3), uint8(8), uint8(8), float32(0), float32(1), []byte{0, 255, 7})
+	f.Add(uint8(7), uint8(5), uint8(1), uint8(9), uint8(20), float32(-2), float32(2), []byte{200})
+	f.Add(uint8(12), uint8(3), uint8(3), uint8(33), uint8(10), float32(0), float32(255), []byte{1, 2, 3, 4})
+	f.Fuzz(func(t *testing.T, ni, sev, c, h, w uint8, lo, hi float32, data []byte) {
+		names := Names()
+		name := names[int(ni)%len(names)]
+		ch, hh, ww := int(c%4), int(h%40), int(w%40)
+		img := make([]float32, ch*hh*ww)
+		for i := range img {
+			b := byte(i)
+			if len(data) > 0 {
+				b = data[i%len(data)]
+			}
+			img[i] = lo + (hi-lo)*float32(b)/255
+		}
+		out, err := Apply(name, int(sev%7), img, ch, hh, ww, Config{Lo: lo, Hi: hi, Seed: 1}, 0)
+		if err != nil {
+			return
+		}
+		if lo == 0 && hi == 0 {
+			hi = 1 // Config's default
+		}
+		for _, v := range out {
+			if !(v >= lo && v <= hi) {
+				t.Fatalf("%s: %g outside [%g, %g]", name, v, lo, hi)
+			}
+		}
+	})
+}
