@@ -136,8 +136,11 @@ func gaussianFilter(p []float64, h, w int, sigma, truncate float64, b border) []
 	return correlate1d(correlate1d(p, h, w, 0, k, b), h, w, 1, k, b)
 }
 
-// filter2D correlates p (h×w) with the kh×kw kernel k anchored at its
-// centre, with OpenCV's default border (reflect101).
+// filter2D correlates p (h×w) with the kh×kw kernel k (kh, kw odd)
+// anchored at its centre, with OpenCV's default border (reflect101). A
+// kernel symmetric about its centre row and column (as defocus's disk) is
+// applied by adding the mirrored rows and columns first, a quarter of the
+// multiplications.
 func filter2D(p []float64, h, w int, k []float64, kh, kw int) []float64 {
 	ry, rx := kh/2, kw/2
 	// the plane padded by reflection, so the inner loops need no border
@@ -151,39 +154,75 @@ func filter2D(p []float64, h, w int, k []float64, kh, kw int) []float64 {
 			dst[x+rx] = row[reflect101.index(x, w)]
 		}
 	}
+	out := make([]float64, len(p))
+	if !symmetric(k, kh, kw) {
+		for y := 0; y < h; y++ {
+			o := out[y*w : (y+1)*w]
+			for i := 0; i < kh; i++ {
+				src := pad[(y+i)*pw:]
+				krow := k[i*kw : (i+1)*kw]
+				for x := range o {
+					acc := 0.0
+					for j, kv := range krow {
+						acc += kv * src[x+j]
+					}
+					o[x] += acc
+				}
+			}
+		}
+		return out
+	}
+	// rows i ≤ ry of the kernel, columns j ≤ rx, without leading zeros
 	type span struct {
 		i, j0 int
 		k     []float64
 	}
-	// the kernel's rows without their zero ends
 	var rows []span
-	for i := 0; i < kh; i++ {
-		krow := k[i*kw : (i+1)*kw]
-		j0, j1 := 0, kw
-		for j0 < j1 && krow[j0] == 0 {
+	for i := 0; i <= ry; i++ {
+		krow := k[i*kw : i*kw+rx+1]
+		j0 := 0
+		for j0 < len(krow) && krow[j0] == 0 {
 			j0++
 		}
-		for j1 > j0 && krow[j1-1] == 0 {
-			j1--
-		}
-		if j0 < j1 {
-			rows = append(rows, span{i, j0, krow[j0:j1]})
+		if j0 < len(krow) {
+			rows = append(rows, span{i, j0, krow[j0:]})
 		}
 	}
-	out := make([]float64, len(p))
+	sum := make([]float64, pw)
 	for y := 0; y < h; y++ {
 		o := out[y*w : (y+1)*w]
 		for _, r := range rows {
-			src := pad[(y+r.i)*pw+r.j0:]
-			for x := range o {
-				s := src[x : x+len(r.k)]
-				acc := 0.0
-				for j, kv := range r.k {
-					acc += kv * s[j]
+			a := pad[(y+r.i)*pw : (y+r.i+1)*pw]
+			if r.i < ry {
+				b := pad[(y+kh-1-r.i)*pw : (y+kh-r.i)*pw]
+				for x := range sum {
+					sum[x] = a[x] + b[x]
 				}
-				o[x] += acc
+			} else {
+				copy(sum, a)
+			}
+			n := len(r.k)
+			for x := range o {
+				acc := 0.0
+				for j, kv := range r.k[:n-1] {
+					acc += kv * (sum[x+r.j0+j] + sum[x+kw-1-r.j0-j])
+				}
+				o[x] += acc + r.k[n-1]*sum[x+rx]
 			}
 		}
 	}
 	return out
+}
+
+// symmetric reports whether k is symmetric about its centre row and column.
+func symmetric(k []float64, kh, kw int) bool {
+	for i := 0; i < kh; i++ {
+		for j := 0; j < kw; j++ {
+			v := k[i*kw+j]
+			if v != k[(kh-1-i)*kw+j] || v != k[i*kw+kw-1-j] {
+				return false
+			}
+		}
+	}
+	return true
 }

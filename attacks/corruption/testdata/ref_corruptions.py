@@ -12,9 +12,14 @@ uniform, randint, poisson and np.random.default_rng (used by skimage's
 random_noise) all draw from it, in call order. Normals are Box-Muller from
 two uniforms, Poisson by inversion, integers by floor(lo + u*(hi-lo)).
 
+With --bench it instead prints the reference's CPU time per image (one
+image, best of three) for each corruption at severities 3 and 5 and both
+scales, as a peer for the Go benchmarks.
+
 Usage (Debian's python3 with numpy, scipy, skimage, cv2, wand; wand needs
 MAGICK_HOME pointing at a directory whose lib/ holds libMagickWand-6.Q16.so.6):
   /usr/bin/python3 ref_corruptions.py /path/to/robustness/ImageNet-C/create_c > golden.json
+  /usr/bin/python3 ref_corruptions.py /path/to/robustness/ImageNet-C/create_c --bench
 """
 import io
 import json
@@ -68,6 +73,8 @@ class Stream:
         return out.reshape(size) if size is not None else float(out[0])
 
     def randint(self, low, high=None, size=None):
+        if high is None:
+            low, high = 0, low
         n = int(np.prod(size)) if size is not None else 1
         u = self.uniforms(n)
         out = np.floor(low + u * (high - low)).astype(np.int64)
@@ -91,6 +98,9 @@ class Stream:
 
     def random(self, size=None):
         return self.uniforms(int(np.prod(size))).reshape(size)
+
+
+ORIGINAL = {k: getattr(np.random, k) for k in ("normal", "uniform", "randint", "poisson", "default_rng")}
 
 
 def patch(stream):
@@ -125,11 +135,36 @@ NAMES = ["gaussian_noise", "shot_noise", "impulse_noise", "defocus_blur", "glass
          "elastic_transform", "pixelate", "jpeg_compression"]
 
 
+def bench(refs, inputs):
+    import time
+    for scale, ref in refs.items():
+        img = Image.fromarray(inputs[scale])
+        for name in NAMES + ["frost"]:
+            for sev in (3, 5):
+                if name == "frost":
+                    # the reference reads its textures from the working directory
+                    import os
+                    os.chdir(sys.argv[1])
+                best = float("inf")
+                for rep in range(3):
+                    # numpy's own generators: the reference as it runs
+                    for k, f in ORIGINAL.items():
+                        setattr(np.random, k, f)
+                    np.random.seed(rep)
+                    t0 = time.process_time()
+                    np.asarray(ref[name](img, sev))  # PIL decodes lazily
+                    best = min(best, time.process_time() - t0)
+                print("%-18s %-8s s%d %10.3f ms" % (name, scale, sev, best * 1e3), flush=True)
+
+
 def main():
     create_c = sys.argv[1]
     refs = {"cifar": load(create_c + "/make_cifar_c.py"), "imagenet": load(create_c + "/make_imagenet_c.py")}
     cifar, big = images()
     inputs = {"cifar": cifar, "imagenet": big}
+    if sys.argv[2:] == ["--bench"]:
+        bench(refs, inputs)
+        return
     out = {"inputs": {}, "cases": []}
     for scale, img in inputs.items():
         h, w, c = img.shape
