@@ -1,6 +1,9 @@
 package kernels
 
-import "math"
+import (
+	"math"
+	"slices"
+)
 
 // UnaryKind selects an elementwise function; the values match ir.UnaryKind.
 type UnaryKind int
@@ -57,6 +60,19 @@ func UnaryForward[T Float](u Unary, x, y []T) {
 		lo, hi := T(u.Min), T(u.Max)
 		for i, v := range x {
 			y[i] = min(max(v, lo), hi)
+		}
+	case Sigmoid:
+		// unaryValue's rule, in a loop of its own (SiLU and squeeze-and-
+		// excitation gates run it on every activation of EfficientNets).
+		y = y[:len(x)]
+		for i, v := range x {
+			y[i] = T(1 / (1 + math.Exp(-float64(v))))
+		}
+	case HardSwish:
+		y = y[:len(x)]
+		for i, v := range x {
+			f := float64(v)
+			y[i] = T(f * min(max(f+3, 0), 6) / 6)
 		}
 	default:
 		for i, v := range x {
@@ -281,16 +297,61 @@ func (bc Broadcast) Same() bool {
 	return true
 }
 
-// each calls fn for every run along the last axis: the output offset, the
-// operand offsets, the run length and the operand strides along the run.
-func (bc Broadcast) each(fn func(o, oa, ob, n, sa, sb int)) {
-	r := len(bc.Shape)
+// maxMerged is the rank up to which each merges axes without allocating.
+const maxMerged = 8
+
+// merged writes the same operation over the fewest axes into sh, sa, sb and
+// returns their number: axes of size 1 are dropped and an axis is merged
+// into the next one when both operands step over it as over the next one
+// times its size (a per-channel scale of N×C×H×W becomes N·C runs of
+// H·W). Elements are visited in the same order, so every result, sums
+// included, keeps its bits. It returns −1 when more than len(sh) axes
+// remain.
+func (bc Broadcast) merged(sh, sa, sb []int) int {
+	r := 0 // axes written, innermost first
+	for d := len(bc.Shape) - 1; d >= 0; d-- {
+		n, as, bs := bc.Shape[d], bc.AStrides[d], bc.BStrides[d]
+		if n == 1 {
+			continue
+		}
+		if k := r - 1; k >= 0 && as == sa[k]*sh[k] && bs == sb[k]*sh[k] {
+			sh[k] *= n
+			continue
+		}
+		if r == len(sh) {
+			return -1
+		}
+		sh[r], sa[r], sb[r] = n, as, bs
+		r++
+	}
 	if r == 0 {
+		sh[0], sa[0], sb[0] = 1, 0, 0
+		r = 1
+	}
+	slices.Reverse(sh[:r])
+	slices.Reverse(sa[:r])
+	slices.Reverse(sb[:r])
+	return r
+}
+
+// each calls fn for every run along the last axis (after merging axes): the
+// output offset, the operand offsets, the run length and the operand
+// strides along the run.
+func (bc Broadcast) each(fn func(o, oa, ob, n, sa, sb int)) {
+	if len(bc.Shape) == 0 {
 		fn(0, 0, 0, 1, 0, 0)
 		return
 	}
+	var shA, saA, sbA, idxA [maxMerged]int
+	if r := bc.merged(shA[:], saA[:], sbA[:]); r > 0 {
+		bc = Broadcast{Shape: shA[:r], AStrides: saA[:r], BStrides: sbA[:r]}
+	}
+	r := len(bc.Shape)
 	last := bc.Shape[r-1]
-	idx := make([]int, r-1)
+	idx := idxA[:]
+	if r-1 > len(idx) {
+		idx = make([]int, r-1)
+	}
 	total := prodInts(bc.Shape[:r-1])
 	oa, ob := 0, 0
 	for o := 0; o < total; o++ {
@@ -335,6 +396,10 @@ func BinaryForward[T Float](op BinaryKind, bc Broadcast, a, b, y []T) {
 	}
 	bc.each(func(o, oa, ob, n, sa, sb int) {
 		ys := y[o : o+n]
+		if sa == 1 && sb == 0 || sa == 0 && sb == 1 {
+			binaryRunScalar(op, a, b, ys, oa, ob, sa == 0)
+			return
+		}
 		switch op {
 		case Add:
 			for i := range ys {
@@ -356,6 +421,52 @@ func BinaryForward[T Float](op BinaryKind, bc Broadcast, a, b, y []T) {
 	})
 }
 
+// binaryRunScalar computes ys = a[oa:] op b[ob] (or a[oa] op b[ob:] when
+// aScalar): one operand broadcast along the run, the other contiguous.
+func binaryRunScalar[T Float](op BinaryKind, a, b, ys []T, oa, ob int, aScalar bool) {
+	if aScalar {
+		av, bs := a[oa], b[ob:ob+len(ys)]
+		switch op {
+		case Add:
+			for i, v := range bs {
+				ys[i] = av + v
+			}
+		case Sub:
+			for i, v := range bs {
+				ys[i] = av - v
+			}
+		case Mul:
+			for i, v := range bs {
+				ys[i] = av * v
+			}
+		case Div:
+			for i, v := range bs {
+				ys[i] = av / v
+			}
+		}
+		return
+	}
+	as, bv := a[oa:oa+len(ys)], b[ob]
+	switch op {
+	case Add:
+		for i, v := range as {
+			ys[i] = v + bv
+		}
+	case Sub:
+		for i, v := range as {
+			ys[i] = v - bv
+		}
+	case Mul:
+		for i, v := range as {
+			ys[i] = v * bv
+		}
+	case Div:
+		for i, v := range as {
+			ys[i] = v / bv
+		}
+	}
+}
+
 // BinaryBackward computes the gradient with respect to operand a (which = 0)
 // or b (which = 1) into d, which has the operand's layout and is summed over
 // broadcast axes.
@@ -363,6 +474,9 @@ func BinaryBackward[T Float](op BinaryKind, bc Broadcast, which int, a, b, dy, d
 	clear(d)
 	bc.each(func(o, oa, ob, n, sa, sb int) {
 		dys := dy[o : o+n]
+		if binaryBackRun(op, which, a, b, dys, d, oa, ob, sa, sb) {
+			return
+		}
 		if which == 0 {
 			switch op {
 			case Add, Sub:
@@ -400,4 +514,71 @@ func BinaryBackward[T Float](op BinaryKind, bc Broadcast, which int, a, b, dy, d
 			}
 		}
 	})
+}
+
+// binaryBackRun handles a run of BinaryBackward whose operands are each
+// contiguous or broadcast along it, for Add, Sub and Mul, and reports
+// whether it did. The sums are taken in the same order as the general loop.
+func binaryBackRun[T Float](op BinaryKind, which int, a, b, dys, d []T, oa, ob, sa, sb int) bool {
+	if (sa|sb)&^1 != 0 || op == Div {
+		return false
+	}
+	n := len(dys)
+	if which == 1 {
+		// The gradient of b: d is laid out like b and the other operand is a
+		// (Sub negates).
+		b, oa, ob, sa, sb = a, ob, oa, sb, sa
+	}
+	sign := T(1)
+	if which == 1 && op == Sub {
+		sign = -1
+	}
+	switch {
+	case sa == 1 && op != Mul:
+		ds := d[oa : oa+n]
+		if sign > 0 {
+			for i, g := range dys {
+				ds[i] += g
+			}
+		} else {
+			for i, g := range dys {
+				ds[i] -= g
+			}
+		}
+	case sa == 0 && op != Mul:
+		acc := d[oa]
+		if sign > 0 {
+			for _, g := range dys {
+				acc += g
+			}
+		} else {
+			for _, g := range dys {
+				acc -= g
+			}
+		}
+		d[oa] = acc
+	case sa == 1 && sb == 1:
+		ds, bs := d[oa:oa+n], b[ob:ob+n]
+		for i, g := range dys {
+			ds[i] += g * bs[i]
+		}
+	case sa == 1 && sb == 0:
+		ds, bv := d[oa:oa+n], b[ob]
+		for i, g := range dys {
+			ds[i] += g * bv
+		}
+	case sa == 0 && sb == 1:
+		acc, bs := d[oa], b[ob:ob+n]
+		for i, g := range dys {
+			acc += g * bs[i]
+		}
+		d[oa] = acc
+	default: // both broadcast along the run
+		acc, bv := d[oa], b[ob]
+		for _, g := range dys {
+			acc += g * bv
+		}
+		d[oa] = acc
+	}
+	return true
 }
