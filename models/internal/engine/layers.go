@@ -175,16 +175,9 @@ func (l *convLayer[T]) scratch(grad bool) int {
 
 func (l *convLayer[T]) forward(y []T, ins [][]T) {
 	k := l.g.ConvScratch()
-	per := l.g.M * l.g.OH * l.g.OW
 	parallel.ForChunks(l.n, func(c, lo, hi int) {
 		col := l.sc.get(c, k)
-		for i := lo; i < hi; i++ {
-			kernels.ConvForward(l.g, ins[0], l.w, l.b, y, i, i+1, col)
-			if l.relu {
-				// While the sample's output is still in cache.
-				kernels.UnaryForward(kernels.Unary{Kind: kernels.Relu}, y[i*per:(i+1)*per], y[i*per:(i+1)*per])
-			}
-		}
+		kernels.ConvForward(l.g, ins[0], l.w, l.b, y, lo, hi, col, l.relu)
 	})
 }
 

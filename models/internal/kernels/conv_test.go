@@ -61,7 +61,7 @@ func randSlice(rng *rand.Rand, n int) []float64 {
 // dilation, groups, depthwise, 1×1 with stride), and the input gradient
 // against the adjoint identity <conv(x), dy> = <x, convᵀ(dy)>.
 func TestConvTiles(t *testing.T) {
-	defer func(w, c int) { colWhole, colTile = w, c }(colWhole, colTile)
+	defer func(w, c, d int) { colWhole, colTile, directTile = w, c, d }(colWhole, colTile, directTile)
 	rng := rand.New(rand.NewPCG(3, 4))
 	for _, g := range []ConvGeom{
 		geom(3, 11, 9, 5, 3, 1, 1, 1, 1),
@@ -78,11 +78,14 @@ func TestConvTiles(t *testing.T) {
 		geom(3, 10, 9, 3, 3, 1, 3, 4, 3),
 		geom(3, 13, 12, 6, 5, 2, 1, 2, 3),
 		geom(2, 3, 4, 2, 3, 3, 1, 3, 2),
+		// Direct 1×1 (a GEMM on the input, tiled by 16 columns): plain and grouped.
+		geom(8, 6, 7, 5, 1, 1, 1, 0, 1),
+		geom(6, 5, 9, 9, 1, 1, 1, 0, 3),
 	} {
 		for _, tile := range []int{0, 1, 2, 5} { // 0: untiled
-			colWhole, colTile = 1<<20, 1<<18
+			colWhole, colTile, directTile = 1<<20, 1<<18, 1<<16
 			if tile > 0 {
-				colWhole, colTile = 0, tile*g.ColRows()*g.OW
+				colWhole, colTile, directTile = 0, tile*g.ColRows()*g.OW, 0
 			}
 			name := fmt.Sprintf("%+v/tile%d", g, tile)
 			const n = 2
@@ -92,16 +95,24 @@ func TestConvTiles(t *testing.T) {
 			want := convNaive(g, x, w, b, n)
 			y := make([]float64, len(want))
 			col := make([]float64, g.ConvScratch())
-			ConvForward(g, x, w, b, y, 0, n, col)
+			ConvForward(g, x, w, b, y, 0, n, col, false)
 			for i := range y {
 				if math.Abs(y[i]-want[i]) > 1e-12*(1+math.Abs(want[i])) {
 					t.Fatalf("%s: y[%d] = %v, want %v", name, i, y[i], want[i])
 				}
 			}
+			// With the fused ReLU, into a buffer holding garbage.
+			y = randSlice(rng, len(y))
+			ConvForward(g, x, w, b, y, 0, n, col, true)
+			for i := range y {
+				if r := max(want[i], 0); math.Abs(y[i]-r) > 1e-12*(1+math.Abs(r)) {
+					t.Fatalf("%s, relu: y[%d] = %v, want %v", name, i, y[i], r)
+				}
+			}
 			// Without a bias, into a buffer holding garbage.
 			lin := convNaive(g, x, w, nil, n)
 			y = randSlice(rng, len(y))
-			ConvForward(g, x, w, nil, y, 0, n, col)
+			ConvForward(g, x, w, nil, y, 0, n, col, false)
 			for i := range y {
 				if math.Abs(y[i]-lin[i]) > 1e-12*(1+math.Abs(lin[i])) {
 					t.Fatalf("%s, no bias: y[%d] = %v, want %v", name, i, y[i], lin[i])
@@ -158,7 +169,7 @@ func BenchmarkConv(b *testing.B) {
 			y, dx, col := make([]float32, g.M*g.OH*g.OW), make([]float32, len(x)), make([]float32, g.ConvScratch())
 			b.ResetTimer()
 			for i := 0; i < b.N; i++ {
-				ConvForward(g, x, w, bias, y, 0, 1, col)
+				ConvForward(g, x, w, bias, y, 0, 1, col, false)
 				ConvBackwardInput(g, y, w, dx, 0, 1, col)
 			}
 		})

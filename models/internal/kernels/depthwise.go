@@ -28,40 +28,78 @@ func (g ConvGeom) validCols(kw int) (lo, hi int) {
 	return lo, max(lo, hi)
 }
 
-// depthwiseForward computes one sample: ys (M×OH×OW) from xs (C×H×W),
-// adding to ys (which holds the bias or zeros).
-func depthwiseForward[T Float](g ConvGeom, xs, w, ys []T) {
+// depthwiseForward computes one sample: ys (M×OH×OW) from xs (C×H×W), the
+// bias b (or nil) and, with relu, a ReLU. Each output plane is started
+// from its bias, summed over the taps and rectified while it is in cache.
+func depthwiseForward[T Float](g ConvGeom, xs, w, b, ys []T, relu bool) {
 	mg := g.M / g.Group
 	for m := 0; m < g.M; m++ {
 		plane := xs[(m/mg)*g.H*g.W : (m/mg+1)*g.H*g.W]
 		out := ys[m*g.OH*g.OW : (m+1)*g.OH*g.OW]
 		wm := w[m*g.KH*g.KW : (m+1)*g.KH*g.KW]
+		if b != nil {
+			fill(out, b[m])
+		} else {
+			clear(out)
+		}
+		depthwisePlane(g, plane, wm, out)
+		if relu {
+			for i, v := range out {
+				out[i] = max(v, 0) // NaN stays NaN
+			}
+		}
+	}
+}
+
+// colRange holds validCols for every kw of a kernel up to maxKW wide, so
+// that the row loops below do not divide.
+const maxKW = 16
+
+func (g ConvGeom) colRanges(r *[maxKW][2]int) {
+	for kw := 0; kw < min(g.KW, maxKW); kw++ {
+		r[kw][0], r[kw][1] = g.validCols(kw)
+	}
+}
+
+func (g ConvGeom) colRange(r *[maxKW][2]int, kw int) (lo, hi int) {
+	if kw < maxKW {
+		return r[kw][0], r[kw][1]
+	}
+	return g.validCols(kw)
+}
+
+// depthwisePlane adds the taps wm (KH×KW) of one channel's input plane to
+// its output plane out (OH×OW), one output row at a time so that the row
+// stays in L1 over the taps; every element still sums its taps in (kh, kw)
+// order.
+func depthwisePlane[T Float](g ConvGeom, plane, wm, out []T) {
+	var cr [maxKW][2]int
+	g.colRanges(&cr)
+	for oh := 0; oh < g.OH; oh++ {
+		dst := out[oh*g.OW : (oh+1)*g.OW]
 		for kh := 0; kh < g.KH; kh++ {
+			ih := oh*g.SH - g.PT + kh*g.DH
+			if ih < 0 || ih >= g.H {
+				continue
+			}
+			src := plane[ih*g.W : (ih+1)*g.W]
 			for kw := 0; kw < g.KW; kw++ {
-				wv := wm[kh*g.KW+kw]
-				lo, hi := g.validCols(kw)
+				lo, hi := g.colRange(&cr, kw)
 				if lo >= hi {
 					continue
 				}
+				wv := wm[kh*g.KW+kw]
 				off := kw*g.DW - g.PL
-				for oh := 0; oh < g.OH; oh++ {
-					ih := oh*g.SH - g.PT + kh*g.DH
-					if ih < 0 || ih >= g.H {
-						continue
+				if g.SW == 1 {
+					s := src[lo+off : hi+off]
+					d := dst[lo:hi]
+					for i := range d {
+						d[i] += wv * s[i]
 					}
-					src := plane[ih*g.W : (ih+1)*g.W]
-					dst := out[oh*g.OW : (oh+1)*g.OW]
-					if g.SW == 1 {
-						s := src[lo+off : hi+off]
-						d := dst[lo:hi]
-						for i := range d {
-							d[i] += wv * s[i]
-						}
-						continue
-					}
-					for ow := lo; ow < hi; ow++ {
-						dst[ow] += wv * src[ow*g.SW+off]
-					}
+					continue
+				}
+				for ow := lo; ow < hi; ow++ {
+					dst[ow] += wv * src[ow*g.SW+off]
 				}
 			}
 		}
@@ -69,29 +107,35 @@ func depthwiseForward[T Float](g ConvGeom, xs, w, ys []T) {
 }
 
 // depthwiseBackward computes one sample's input gradient dxs (C×H×W) from
-// dys (M×OH×OW), overwriting dxs.
+// dys (M×OH×OW), overwriting dxs. It runs over the input rows, so that a
+// row stays in L1 while it gathers its taps, in the (kh, kw) order of the
+// forward loops: input row ih receives tap kh from output row
+// oh = (ih + PT − kh·DH)/SH when that is a whole row inside the output.
 func depthwiseBackward[T Float](g ConvGeom, dys, w, dxs []T) {
 	clear(dxs)
 	mg := g.M / g.Group
+	var cr [maxKW][2]int
+	g.colRanges(&cr)
 	for m := 0; m < g.M; m++ {
 		plane := dxs[(m/mg)*g.H*g.W : (m/mg+1)*g.H*g.W]
 		in := dys[m*g.OH*g.OW : (m+1)*g.OH*g.OW]
 		wm := w[m*g.KH*g.KW : (m+1)*g.KH*g.KW]
-		for kh := 0; kh < g.KH; kh++ {
-			for kw := 0; kw < g.KW; kw++ {
-				wv := wm[kh*g.KW+kw]
-				lo, hi := g.validCols(kw)
-				if lo >= hi {
+		for ih := 0; ih < g.H; ih++ {
+			dst := plane[ih*g.W : (ih+1)*g.W]
+			for kh := 0; kh < g.KH; kh++ {
+				t := ih + g.PT - kh*g.DH
+				if t < 0 || t%g.SH != 0 || t/g.SH >= g.OH {
 					continue
 				}
-				off := kw*g.DW - g.PL
-				for oh := 0; oh < g.OH; oh++ {
-					ih := oh*g.SH - g.PT + kh*g.DH
-					if ih < 0 || ih >= g.H {
+				oh := t / g.SH
+				src := in[oh*g.OW : (oh+1)*g.OW]
+				for kw := 0; kw < g.KW; kw++ {
+					lo, hi := g.colRange(&cr, kw)
+					if lo >= hi {
 						continue
 					}
-					dst := plane[ih*g.W : (ih+1)*g.W]
-					src := in[oh*g.OW : (oh+1)*g.OW]
+					wv := wm[kh*g.KW+kw]
+					off := kw*g.DW - g.PL
 					if g.SW == 1 {
 						d := dst[lo+off : hi+off]
 						s := src[lo:hi]
