@@ -23,12 +23,18 @@ func ConfigOf(p *Plan) Config {
 		c.Severities = append([]int(nil), p.Severities...)
 		c.CorruptionBaseline = p.CorruptionBaseline
 	}
+	for _, cs := range p.Certify {
+		c.Certify = append(c.Certify, CertifyConfig{CertifyID: cs.ID(), Method: cs.Method, Norm: cs.Norm().String(), Classifier: cs.Classifier(), Params: cs.Params()})
+	}
 	norms := make([]string, 0, len(p.Eps))
 	byName := map[string][]Eps{}
 	for n, list := range p.Eps {
 		used := false
 		for _, a := range p.Attacks {
 			used = used || a.Norm() == n
+		}
+		for _, c := range p.Certify {
+			used = used || c.Norm() == n
 		}
 		if used {
 			norms = append(norms, n.String())

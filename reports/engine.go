@@ -64,6 +64,10 @@ type Plan struct {
 	Corruptions        []Corruption
 	Severities         []int
 	CorruptionBaseline *CorruptionBaseline
+	// Certify lists the certification methods run beside the attacks
+	// (sweep --certify); Bounds answers the IBP and CROWN ones.
+	Certify []CertifySpec
+	Bounds  BoundCertifier
 }
 
 // The tasks a plan can run.
@@ -111,6 +115,9 @@ func (p *Plan) Validate() error {
 		if len(p.epsFor(a)) == 0 {
 			return fmt.Errorf("attack %s is %s but no %s eps were given", a.ID(), a.Norm(), a.Norm())
 		}
+	}
+	if err := p.validateCertify(); err != nil {
+		return err
 	}
 	if p.LabelSource != "truth" && p.LabelSource != "pred" {
 		return fmt.Errorf("labels %q: want truth or pred", p.LabelSource)
@@ -182,6 +189,7 @@ func (p *Plan) execute(ctx context.Context, done *Samples, examples *[]Example, 
 	for _, a := range p.Attacks {
 		units += len(p.epsFor(a))
 	}
+	units += len(p.Certify)
 	prog.Start(len(todo) * units)
 	defer prog.Done()
 	ex := newExamplePicker(p, examples)
@@ -247,6 +255,16 @@ func newSamples(p *Plan) *Samples {
 			s.Corrupted = append(s.Corrupted, CorruptedOutcomes{Corruption: c.Name(), Severity: sev})
 		}
 	}
+	for _, c := range p.Certify {
+		cs := Certificates{CertifyID: c.ID(), Norm: c.Norm().String(), Eps: []float64{}}
+		for _, e := range p.certifyEps(c) {
+			cs.Eps = append(cs.Eps, e.Value)
+			if c.Classifier() == ClassifierModel {
+				cs.Certified = append(cs.Certified, []int{})
+			}
+		}
+		s.Certified = append(s.Certified, cs)
+	}
 	return s
 }
 
@@ -292,6 +310,7 @@ func (s *Samples) append(b *Samples) error {
 		o.CosLogits = append(o.CosLogits, n.CosLogits...)
 		o.CosProbs = append(o.CosProbs, n.CosProbs...)
 	}
+	s.appendCertified(b)
 	for k, r := range b.Refined {
 		if k >= len(s.Refined) {
 			s.Refined = append(s.Refined, RefinedMinEps{Norm: r.Norm, Steps: r.Steps})
@@ -445,6 +464,11 @@ func (p *Plan) runBatch(ctx context.Context, idx []int, x []float32, ex *example
 	}
 	if err := p.runCorruptions(ctx, idx, labels, x, clean, out, cex); err != nil {
 		return nil, err
+	}
+	if len(p.Certify) > 0 {
+		if err := p.certifyBatch(ctx, idx, rows, labels, x, out); err != nil {
+			return nil, err
+		}
 	}
 	if p.Checks {
 		if err := p.runChecks(ctx, idx, rows, labels, x, clean, out); err != nil {

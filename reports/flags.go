@@ -43,7 +43,7 @@ var iterative = map[string]bool{"bim": true, "pgd": true, "mifgsm": true, "apgd-
 func reliabilityIDs() map[string]bool {
 	return map[string]bool{FlagProbabilityOutputs: true, FlagZeroGradients: true, FlagNonFiniteGradients: true,
 		FlagRandomizedModel: true, FlagNonMonotone: true, FlagIterativeWeaker: true, FlagBlackBoxBeats: true,
-		FlagUnboundedFails: true, FlagNotConverged: true, FlagJPEGNotPILExact: true}
+		FlagUnboundedFails: true, FlagNotConverged: true, FlagJPEGNotPILExact: true, FlagCertifiedBroken: true}
 }
 
 // reliabilityFlags decides every reliability flag from the samples.
@@ -248,7 +248,7 @@ func (r *Report) reliabilityFlags() []Flag {
 			}
 		}
 	}
-	return flags
+	return append(flags, r.certifiedBroken()...)
 }
 
 // find returns the outcomes of an attack at eps.

@@ -61,6 +61,17 @@ func checkConfig(c Config, total int) error {
 	}
 	norms := map[string]bool{}
 	ids := map[string]bool{}
+	for i, cc := range c.Certify {
+		want, err := ParseCertify(cc.CertifyID)
+		if err != nil || want.ID() != cc.CertifyID || cc.Method != want.Method || cc.Norm != want.Norm().String() || cc.Classifier != want.Classifier() {
+			return fmt.Errorf("config.certify[%d]: %s (%s, %s, %s) is not a certification method", i, cc.CertifyID, cc.Method, cc.Norm, cc.Classifier)
+		}
+		if ids["certify "+cc.CertifyID] {
+			return fmt.Errorf("config.certify[%d]: %s is listed twice", i, cc.CertifyID)
+		}
+		ids["certify "+cc.CertifyID] = true
+		norms[cc.Norm] = true
+	}
 	for i, a := range c.Attacks {
 		if a.AttackID == "" || (a.Norm != "linf" && a.Norm != "l2") {
 			return fmt.Errorf("config.attacks[%d]: attack %q of norm %q", i, a.AttackID, a.Norm)
@@ -74,7 +85,7 @@ func checkConfig(c Config, total int) error {
 	grid := map[string]map[float64]bool{}
 	for i, e := range c.Eps {
 		if !norms[e.Norm] {
-			return fmt.Errorf("config.eps[%d]: no attack of norm %q", i, e.Norm)
+			return fmt.Errorf("config.eps[%d]: no attack or certification method of norm %q", i, e.Norm)
 		}
 		if math.IsNaN(e.Value) || math.IsInf(e.Value, 0) || e.Value < 0 {
 			return fmt.Errorf("config.eps[%d]: eps %v", i, e.Value)
@@ -89,7 +100,7 @@ func checkConfig(c Config, total int) error {
 	}
 	for n := range norms {
 		if len(grid[n]) == 0 {
-			return fmt.Errorf("config.eps has no %s radius for the %s attacks", n, n)
+			return fmt.Errorf("config.eps has no %s radius for the %s attacks and certification methods", n, n)
 		}
 	}
 	return nil
@@ -131,6 +142,9 @@ func (r *Report) checkLayout() error {
 		return err
 	}
 	if err := s.checkMinNorms(r.Config); err != nil {
+		return err
+	}
+	if err := s.checkCertified(r.Config, r.classes()); err != nil {
 		return err
 	}
 	lo, hi := r.Config.Shard.Range(r.Dataset.Total)
@@ -265,6 +279,9 @@ func sameLayout(a, b *Samples, aHas, bHas bool) error {
 		if ka, kb := keyOf(&a.Outcomes[k]), keyOf(&b.Outcomes[k]); ka != kb {
 			return fmt.Errorf("outcome set %d is %s where %s is expected", k, kb, ka)
 		}
+	}
+	if err := sameCertified(a, b); err != nil {
+		return err
 	}
 	if len(a.MinNorms) != len(b.MinNorms) {
 		return fmt.Errorf("%d minimal-norm records where %d are expected", len(b.MinNorms), len(a.MinNorms))

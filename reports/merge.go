@@ -97,6 +97,9 @@ func Merge(parts []*Report) (*Report, error) {
 			for _, o := range p.Samples.Corrupted {
 				s.Corrupted = append(s.Corrupted, CorruptedOutcomes{Corruption: o.Corruption, Severity: o.Severity})
 			}
+			for _, c := range p.Samples.Certified {
+				s.Certified = append(s.Certified, Certificates{CertifyID: c.CertifyID, Norm: c.Norm, Eps: c.Eps})
+			}
 		}
 		if err := s.append(p.Samples); err != nil {
 			return nil, fmt.Errorf("shard %d/%d: %w", p.Config.Shard.I, total, err)

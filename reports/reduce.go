@@ -73,6 +73,7 @@ func (r *Report) Reduce() error {
 	r.WorstCase, r.Summary.MinimalEps = worstCase(s, r.Config)
 	r.Summary.MinNorm = reduceMinNorms(s)
 	r.Corruptions = r.reduceCorruptions()
+	r.reduceCertified(requested)
 	r.Summary.AUC = []AUC{}
 	for _, a := range r.Config.Attacks {
 		var xs, ys []float64
@@ -319,6 +320,16 @@ func (s *Samples) check() error {
 			return fmt.Errorf("reports: samples: minimal norms of %s do not cover the %d samples", mn.AttackID, n)
 		}
 	}
+	for _, c := range s.Certified {
+		for _, v := range c.Certified {
+			if len(v) != n {
+				return fmt.Errorf("reports: samples: certificates of %s do not cover the %d samples", c.CertifyID, n)
+			}
+		}
+		if (c.Certified != nil && len(c.StoppedBy) != n) || (c.Pred != nil && (len(c.Pred) != n || len(c.Radius) != n)) {
+			return fmt.Errorf("reports: samples: certificates of %s do not cover the %d samples", c.CertifyID, n)
+		}
+	}
 	for _, rf := range s.Refined {
 		if len(rf.Values) != n {
 			return fmt.Errorf("reports: samples: refined minimal eps of %s do not cover the %d samples", rf.Norm, n)
@@ -385,6 +396,7 @@ func (s *Samples) sortByIndex() {
 		o := &s.Corrupted[k]
 		o.Pred, o.CosLogits, o.CosProbs = ints(o.Pred), f32(o.CosLogits), f32(o.CosProbs)
 	}
+	s.permuteCertified(perm)
 }
 
 // reduceEmbedding is Reduce for an embedding task (config.task): every

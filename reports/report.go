@@ -16,10 +16,13 @@ type Report struct {
 	Clean     Clean       `json:"clean"`
 	Results   []Result    `json:"results"`
 	WorstCase []WorstCase `json:"worst_case"`
-	Summary   Summary     `json:"summary"`
-	Flags     []Flag      `json:"flags"`
-	Gate      *Gate       `json:"gate,omitempty"`
-	Examples  []Example   `json:"examples,omitempty"`
+	// Certified is the certified accuracy of each --certify method at each
+	// radius of its norm (v1.x addition; absent without --certify).
+	Certified []CertifiedResult `json:"certified,omitempty"`
+	Summary   Summary           `json:"summary"`
+	Flags     []Flag            `json:"flags"`
+	Gate      *Gate             `json:"gate,omitempty"`
+	Examples  []Example         `json:"examples,omitempty"`
 	// Corruptions is what natural corruptions did (sweep --attack
 	// corruptions), when the sweep ran any (v1.x addition).
 	Corruptions *Corruptions `json:"corruptions,omitempty"`
@@ -166,6 +169,9 @@ type Config struct {
 	// EpsDefault says which default grid was used and why, when --eps was
 	// not given (see DefaultEpsFor); empty for a requested grid.
 	EpsDefault string `json:"eps_default,omitempty"`
+	// Certify lists the certification methods (sweep --certify; v1.x
+	// addition, absent without).
+	Certify []CertifyConfig `json:"certify,omitempty"`
 	// Task is "embedding" for a model whose outputs are not class scores
 	// (sweep --task embedding), with OutputLoss the loss its attacks
 	// maximised (cosine or mse); both absent for classifiers (v1.x addition).
@@ -269,6 +275,10 @@ type WorstCase struct {
 	Accuracy     Num      `json:"accuracy"`
 	AccuracyCI95 [2]Num   `json:"accuracy_ci95"`
 	Attacks      []string `json:"attacks"`
+	// Certified is the lower end of the interval the robust accuracy lies
+	// in, [certified, attacked]: samples proved by IBP or CROWN at this
+	// radius (v1.x addition; absent without such a method of this norm).
+	Certified *CertifiedBound `json:"certified,omitempty"`
 }
 
 // Summary condenses the sweep.
@@ -278,6 +288,9 @@ type Summary struct {
 	// MinNorm summarises each minimal-norm attack (cw, deepfool, fmn):
 	// its per-sample minimal norms and the robustness curve they give.
 	MinNorm []MinNormSummary `json:"min_norm,omitempty"`
+	// CertifiedRadius is the distribution of each smoothing method's
+	// certified L2 radii (v1.x addition).
+	CertifiedRadius []RadiusSummary `json:"certified_radius,omitempty"`
 }
 
 // AUC is the area under accuracy(eps) over [0, max eps], divided by max eps.
@@ -347,6 +360,7 @@ type Samples struct {
 	// Corrupted are the outcomes per corruption and severity, in the
 	// order of config.corruptions and config.severities.
 	Corrupted []CorruptedOutcomes `json:"corrupted,omitempty"`
+	Certified []Certificates      `json:"certified,omitempty"` // per certification method, in config.certify order
 }
 
 // Outcomes are the per-sample results of one attack at one eps, aligned with Samples.Index.

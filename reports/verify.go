@@ -60,6 +60,7 @@ func (r *Report) Verify() error {
 		{"clean", r.Clean, re.Clean},
 		{"results", r.Results, re.Results},
 		{"worst_case", r.WorstCase, re.WorstCase},
+		{"certified", r.Certified, re.Certified},
 		{"summary", r.Summary, re.Summary},
 		{"corruptions", r.Corruptions, re.Corruptions},
 		{"flags", r.Flags, re.Flags},
