@@ -34,6 +34,7 @@ type sweepOptions struct {
 	maxData     int64
 	limit       int
 	attacks     []string
+	certify     []string // --certify methods
 	eps         string
 	batch       int
 	batchGiven  bool   // --batch was given (else it is sized from --memory)
@@ -85,6 +86,7 @@ func (o *sweepOptions) addFlags(fs *pflag.FlagSet) {
 	fs.IntVar(&o.limit, "limit", 0, "attack only the first N samples (0 = all)")
 	fs.Int64Var(&o.maxData, "max-data-bytes", datasets.DefaultLimits().MaxBytes, "refuse data files (decompressed) larger than this")
 	fs.StringArrayVar(&o.attacks, "attack", []string{"fgsm", "pgd"}, "attack `SPEC`, e.g. pgd:steps=100,restarts=5 (repeatable, or comma-separated names); see 'advcheck sweep --help'")
+	fs.StringArrayVar(&o.certify, "certify", nil, "certify `METHOD`s beside the attacks: ibp, crown, smoothing[:sigma=S,n0=N0,n=N,alpha=A] (repeatable, or comma-separated); see below")
 	fs.StringVar(&o.eps, "eps", "", "radii: a list 0,0.1,8/255, a range START:STOP:STEP, or per norm 'linf=0,8/255 l2=0,0.5' (default: chosen from the input shape, see below)")
 	fs.IntVar(&o.batch, "batch", 0, "samples per batch (default: the largest power of two up to 128 that fits --memory)")
 	addMemoryFlag(fs, &o.memory)
@@ -180,6 +182,7 @@ eps: they are not in the worst case, AUC or minimal eps.
 
 Attacks (--attack NAME or NAME:key=value,...):
 ` + attackHelp() + corruptionHelp() + `
+` + certifyHelp + `
 ` + exitStatusHelp,
 		Example: `  advcheck sweep
   advcheck sweep --model model.onnx --data mnist:data/mnist --attack fgsm,pgd:steps=40 --eps 0:0.3:0.05 --html report.html
@@ -268,6 +271,18 @@ func (o *sweepOptions) buildPlan(stderr io.Writer) (*reports.Plan, reports.Repor
 			return nil, base, usageErr(fmt.Errorf("--attack %s is %s, but --eps gives no %s radii", a.ID(), a.Norm(), a.Norm()))
 		}
 	}
+	certs, err := parseCertify(o.certify)
+	if err != nil {
+		return nil, base, err
+	}
+	for _, c := range certs {
+		if grid != nil && len(grid[c.Norm()]) == 0 {
+			return nil, base, usageErr(fmt.Errorf("--certify %s certifies %s radii, but --eps gives none", c.ID(), c.Norm()))
+		}
+		if o.task == reports.TaskEmbedding {
+			return nil, base, usageErr(fmt.Errorf("--certify: --task embedding has no classes to certify"))
+		}
+	}
 	mh, err := o.loadModel(o.model, o.modelSHA256, o.requireSig)
 	if err != nil {
 		return nil, base, err
@@ -312,7 +327,10 @@ func (o *sweepOptions) buildPlan(stderr io.Writer) (*reports.Plan, reports.Repor
 		return nil, base, dataErr(err)
 	}
 	p := &reports.Plan{Model: m, Data: data, Attacks: as, Eps: grid, EpsDefault: epsNote, Batch: o.batch, Limit: o.limit, Seed: o.seed, Shard: shard,
-		LabelSource: o.labels, Examples: o.examples, Checks: o.checks, RefineSteps: o.refine, Corruptions: corrs, Severities: severities}
+		LabelSource: o.labels, Examples: o.examples, Checks: o.checks, RefineSteps: o.refine, Corruptions: corrs, Severities: severities, Certify: certs}
+	if p.Bounds, err = boundCertifier(m, certs); err != nil {
+		return nil, base, err
+	}
 	if len(as) == 0 {
 		// The reliability checks probe gradients and attacks: with none
 		// there is nothing they could flag.
@@ -428,7 +446,10 @@ func runSweep(ctx context.Context, o *sweepOptions, command []string, stdout, st
 	if err := writeOutputs(r, o.outputs, stdout); err != nil {
 		return err
 	}
-	return runFailure(r, p, runErr, stderr)
+	if err := runFailure(r, p, runErr, stderr); err != nil {
+		return err
+	}
+	return certifiedBroken(r, stderr)
 }
 
 // evaluate runs a plan and records the run's provenance. ctx carries

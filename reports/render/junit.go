@@ -77,6 +77,10 @@ func JUnit(w io.Writer, r *reports.Report) error {
 			add(junitCase{Name: fmt.Sprintf("%s/%s/%g", res.AttackID, res.Norm, res.Eps), Classname: "advcheck.results",
 				Output: fmt.Sprintf("accuracy %s %s, attack success %s, cosine(logits) mean over the %d attacked samples %s", pct(res.Accuracy), ci(res.AccuracyCI95), pct(res.AttackSuccessRate), res.NAttacked, num(res.Cosine.Logits.Mean, "%.4f"))})
 		}
+		for _, c := range r.Certified {
+			add(junitCase{Name: fmt.Sprintf("certified/%s/%s/%g", c.CertifyID, c.Norm, c.Eps), Classname: "advcheck.certified",
+				Output: fmt.Sprintf("certified accuracy %s %s (%s) of the %s", pct(c.Accuracy), ci(c.AccuracyCI95), certifiedDetail(c), map[bool]string{true: "smoothed classifier", false: "model"}[c.Classifier == reports.ClassifierSmoothed])})
+		}
 	}
 	for _, f := range r.Flags {
 		if f.Severity == "warning" || f.Severity == "error" {

@@ -108,7 +108,13 @@ func attackTable(w io.Writer, r *reports.Report) {
 	for _, wc := range r.WorstCase {
 		t.Append(textsafe.Lines([]string{"worst case (" + strings.Join(wc.Attacks, ", ") + ")", wc.Norm, fmt.Sprintf("%g", wc.Eps), pct(wc.Accuracy), ci(wc.AccuracyCI95), "", "", "", "", "", "", "", ""}))
 	}
+	for _, c := range r.Certified {
+		t.Append(textsafe.Lines([]string{certifiedName(c), c.Norm, fmt.Sprintf("%g", c.Eps), pct(c.Accuracy), ci(c.AccuracyCI95), fmt.Sprintf("%d/%d", c.NCertified, c.N), "", "", "", "", "", "", ""}))
+	}
 	t.Render()
+	for _, l := range intervalLines(r) {
+		fmt.Fprintln(w, textsafe.Line(l))
+	}
 	for _, a := range r.Summary.AUC {
 		fmt.Fprintf(w, "AUC %-24s %-4s %s\n", textsafe.Line(a.AttackID), textsafe.Line(a.Norm), num(a.Value, "%.3f"))
 	}
@@ -208,6 +214,15 @@ func resultsMarkdown(w io.Writer, r *reports.Report) {
 	}
 	for _, wc := range r.WorstCase {
 		fmt.Fprintf(w, "| **worst case** | %s | %g | %s | %s | | | |\n", mdEscape(wc.Norm), wc.Eps, pct(wc.Accuracy), ci(wc.AccuracyCI95))
+	}
+	for _, c := range r.Certified {
+		fmt.Fprintf(w, "| **%s** | %s | %g | %s | %s | %d/%d certified | | |\n", mdEscape(certifiedName(c)), mdEscape(c.Norm), c.Eps, pct(c.Accuracy), ci(c.AccuracyCI95), c.NCertified, c.N)
+	}
+	if lines := intervalLines(r); len(lines) > 0 {
+		fmt.Fprintln(w)
+		for _, l := range lines {
+			fmt.Fprintf(w, "- %s\n", mdEscape(l))
+		}
 	}
 }
 
