@@ -45,3 +45,40 @@ func intervalLines(r *reports.Report) []string {
 	}
 	return out
 }
+
+// certifiedSeries returns the certified curves of a norm for the accuracy
+// plot: the lower end of the robust-accuracy interval (IBP, CROWN) with the
+// band up to the worst-case attacked accuracy shaded, and one curve per
+// method; smoothing's curve is of the smoothed classifier and gets no band,
+// as the attacks are of the model.
+func certifiedSeries(r *reports.Report, norm string) []series {
+	var out []series
+	lower := series{name: "certified (model)", interval: true}
+	for _, w := range r.WorstCase {
+		if w.Norm == norm && w.Certified != nil && w.Accuracy.Valid() && w.Certified.Accuracy.Valid() {
+			lower.xs = append(lower.xs, w.Eps)
+			lower.ys = append(lower.ys, float64(w.Certified.Accuracy))
+			lower.lo = append(lower.lo, float64(w.Certified.Accuracy))
+			lower.hi = append(lower.hi, float64(w.Accuracy))
+		}
+	}
+	if len(lower.xs) > 0 {
+		out = append(out, lower)
+	}
+	for _, c := range r.Config.Certify {
+		if c.Norm != norm {
+			continue
+		}
+		s := series{name: "certified " + c.CertifyID, dashed: true}
+		if c.Classifier == reports.ClassifierSmoothed {
+			s.name = "smoothed g: " + c.CertifyID
+		}
+		for _, row := range r.Certified {
+			if row.CertifyID == c.CertifyID && row.Accuracy.Valid() {
+				s.xs, s.ys = append(s.xs, row.Eps), append(s.ys, float64(row.Accuracy))
+			}
+		}
+		out = append(out, s)
+	}
+	return out
+}

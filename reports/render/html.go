@@ -22,6 +22,7 @@ window.addEventListener("load", function () {
   var plots = Array.prototype.filter.call(document.querySelectorAll("svg.plot"), function (s) { var r = s.getBoundingClientRect(); return r.width > 0 && r.height > 0 && s.querySelectorAll("polyline.series").length > 0; });
   var imgs = Array.prototype.filter.call(document.images, function (i) { return i.complete && i.naturalWidth > 0; });
   document.body.dataset.plotsRendered = String(plots.length);
+  document.body.dataset.intervalBands = String(Array.prototype.filter.call(document.querySelectorAll("svg.plot polygon.interval"), function (p) { var r = p.getBoundingClientRect(); return r.width > 0 && r.height > 0; }).length);
   document.body.dataset.imagesLoaded = String(imgs.length) + "/" + String(document.images.length);
 });`
 
@@ -55,6 +56,7 @@ type htmlPage struct {
 	VerdictOK  bool
 	Embedding  bool // an output (embedding) task: no classes, the outputs' cosine is the measure
 	Headline   []string
+	Intervals  []string // the robust-accuracy intervals and radius distributions (intervalLines)
 	Plots      []template.HTML
 	Examples   []htmlExample
 	Grid       *htmlCorruptionGrid // the corruption example grid, when the sweep ran corruptions
@@ -104,6 +106,7 @@ func HTML(w io.Writer, r *reports.Report) error {
 		return pageTemplate.Execute(w, p)
 	}
 	p.Headline = append(p.Headline, fmt.Sprintf("Clean accuracy %s %s on %d samples", pct(r.Clean.Accuracy), ci(r.Clean.AccuracyCI95), r.Clean.N))
+	p.Intervals = intervalLines(r)
 	last := map[string]reports.WorstCase{}
 	for _, wc := range r.WorstCase {
 		last[wc.Norm] = wc
@@ -180,6 +183,7 @@ func plots(r *reports.Report) []template.HTML {
 		if len(wc.xs) > 0 {
 			acc = append(acc, wc)
 		}
+		acc = append(acc, certifiedSeries(r, norm)...)
 		out = append(out, linePlot("accuracy-"+norm, "Robust accuracy vs eps ("+norm+")", "eps ("+norm+", pixel units)", "accuracy", acc, 0, 1))
 		if curves := minNormCurves(r, norm); len(curves) > 0 {
 			if len(wc.xs) > 0 {
@@ -353,6 +357,12 @@ Seed {{.R.Config.Seed}}, shard {{.R.Config.Shard.I}}/{{.R.Config.Shard.N}}. Epsi
 <table><tr><th>norm</th><th>eps</th><th>robust</th><th>accuracy</th><th>95% CI</th><th class="l">attacks</th></tr>
 {{range .R.WorstCase}}<tr><td>{{.Norm}}</td><td>{{.Eps}}</td><td>{{.NRobust}}/{{.N}}</td><td>{{pct .Accuracy}}</td><td>{{ci .AccuracyCI95}}</td><td class="l">{{join .Attacks ", "}}</td></tr>
 {{end}}</table>
+{{if .R.Certified}}<h2>Certification</h2>
+<p>The attacks give upper bounds on the robust accuracy; ibp and crown prove lower bounds for the model itself, so its robust accuracy lies in [certified, attacked] (the grey band of the plot). Randomized smoothing certifies another classifier, the smoothed g(x) = argmax<sub>c</sub> P(f(x+ε) = c) with Gaussian ε: its certified accuracy is not a bound on the model's.</p>
+<ul>{{range .Intervals}}<li>{{.}}</li>{{end}}</ul>
+<table><tr><th class="l">method</th><th>classifier</th><th>norm</th><th>eps</th><th>certified</th><th>accuracy</th><th>95% CI</th><th>stopped</th><th>abstained</th></tr>
+{{range .R.Certified}}<tr><td class="l"><code>{{.CertifyID}}</code></td><td>{{.Classifier}}</td><td>{{.Norm}}</td><td>{{.Eps}}</td><td>{{.NCertified}}/{{.N}}</td><td>{{pct .Accuracy}}</td><td>{{ci .AccuracyCI95}}</td><td>{{.NStopped}}</td><td>{{.NAbstained}}</td></tr>
+{{end}}</table>{{end}}
 <table><tr><th class="l">AUC of accuracy over eps</th><th>norm</th><th>value</th></tr>
 {{range .R.Summary.AUC}}<tr><td class="l"><code>{{.AttackID}}</code></td><td>{{.Norm}}</td><td>{{num .Value "%.3f"}}</td></tr>{{end}}
 </table>

@@ -15,6 +15,10 @@ type series struct {
 	lo, hi []float64
 	dashed bool
 	plain  bool // no point markers (a step curve with a point per sample)
+	// interval makes lo…hi the band the robust accuracy lies in,
+	// [certified, attacked], drawn grey and hatched rather than as a
+	// confidence band of the series.
+	interval bool
 }
 
 var palette = []string{"#1f77b4", "#d62728", "#2ca02c", "#9467bd", "#ff7f0e", "#8c564b", "#e377c2", "#17becf", "#7f7f7f", "#bcbd22"}
@@ -74,7 +78,11 @@ func linePlot(id, title, xlabel, ylabel string, ss []series, ymin, ymax float64)
 			for k := len(s.xs) - 1; k >= 0; k-- {
 				pts = append(pts, fmt.Sprintf("%.1f,%.1f", px(s.xs[k]), py(s.lo[k])))
 			}
-			fmt.Fprintf(&b, `<polygon class="band" points="%s" fill="%s" fill-opacity="0.15" stroke="none"/>`, strings.Join(pts, " "), col)
+			if s.interval {
+				fmt.Fprintf(&b, `<polygon class="interval" points="%s" fill="#7f7f7f" fill-opacity="0.3" stroke="#7f7f7f" stroke-opacity="0.5"><title>%s</title></polygon>`, strings.Join(pts, " "), e("robust accuracy lies in this band: [certified, attacked]"))
+			} else {
+				fmt.Fprintf(&b, `<polygon class="band" points="%s" fill="%s" fill-opacity="0.15" stroke="none"/>`, strings.Join(pts, " "), col)
+			}
 		}
 		var pts []string
 		for k := range s.xs {
