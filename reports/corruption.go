@@ -5,6 +5,9 @@ import (
 	"encoding/json"
 	"fmt"
 	"math"
+	"slices"
+	"strconv"
+	"strings"
 
 	"github.com/advcheck/advcheck/metrics"
 	"github.com/advcheck/advcheck/models"
@@ -141,6 +144,50 @@ type CorruptedImage struct {
 	Severity   int    `json:"severity"`
 	Pred       int    `json:"pred"`
 	Image      string `json:"png"`
+}
+
+// ParseSeverity reads severity levels (sweep --severity): a level (3), a list (1,3,5) or a range
+// START:STOP (1:5), levels 1 to 5, each once; the result is ascending.
+func ParseSeverity(s string) ([]int, error) {
+	var out []int
+	bad := func() error {
+		return fmt.Errorf("severity %q: want levels %d to %d as a list (1,3,5) or a range (1:5)", s, MinSeverity, MaxSeverity)
+	}
+	level := func(t string) (int, error) {
+		v, err := strconv.Atoi(strings.TrimSpace(t))
+		if err != nil || v < MinSeverity || v > MaxSeverity {
+			return 0, bad()
+		}
+		return v, nil
+	}
+	for _, item := range strings.Split(s, ",") {
+		if a, b, ok := strings.Cut(item, ":"); ok {
+			lo, err := level(a)
+			if err != nil {
+				return nil, err
+			}
+			hi, err := level(b)
+			if err != nil || hi < lo {
+				return nil, bad()
+			}
+			for v := lo; v <= hi; v++ {
+				out = append(out, v)
+			}
+			continue
+		}
+		v, err := level(item)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, v)
+	}
+	slices.Sort(out)
+	for k := 1; k < len(out); k++ {
+		if out[k] == out[k-1] {
+			return nil, fmt.Errorf("severity %q: level %d is given twice", s, out[k])
+		}
+	}
+	return out, nil
 }
 
 // corruptionKey names one corrupted outcome set.

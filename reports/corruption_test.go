@@ -368,3 +368,64 @@ func TestNewCorruptionIsThePackages(t *testing.T) {
 		t.Error("two-channel input accepted")
 	}
 }
+
+// min_corruption_accuracy bounds the overall, per-severity, per-corruption
+// or one cell's accuracy (its lower 95% bound with use lower_ci); Decode
+// re-derives each check, and refuses an edited one.
+func TestCorruptionGate(t *testing.T) {
+	m, src := fixture(t, 23)
+	r, err := corruptionReport(t, corruptionPlan(t, m, src, "fgsm"), context.Background(), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := r.Corruptions
+	cell := c.Results[4] // noise_b at severity 3
+	reqs := []Requirement{
+		{Kind: "min_corruption_accuracy", Threshold: float64(c.Overall.Accuracy), Use: "point"},
+		{Kind: "min_corruption_accuracy", Threshold: float64(c.BySeverity[2].Accuracy) + 0.01, Severity: 5, Use: "point"},
+		{Kind: "min_corruption_accuracy", Threshold: float64(c.ByCorruption[0].Accuracy), Corruption: "noise_a", Use: "point"},
+		{Kind: "min_corruption_accuracy", Threshold: float64(cell.AccuracyCI95[0]), Corruption: "noise_b", Severity: 3, Use: "lower_ci"},
+		{Kind: "min_corruption_accuracy", Threshold: float64(cell.Accuracy) + 1e-9, Corruption: "noise_b", Severity: 3, Use: "point"},
+		{Kind: "min_corruption_accuracy", Threshold: 0, Corruption: "fog", Use: "point"},
+		{Kind: "min_corruption_accuracy", Threshold: 0, Severity: 5, Use: "lower_ci"},
+	}
+	if err := r.ApplyRequirements(reqs, nil); err != nil {
+		t.Fatal(err)
+	}
+	want := []struct {
+		id     string
+		passed bool
+	}{
+		{"corruptions/all/all/min_corruption_accuracy", true},
+		{"corruptions/all/5/min_corruption_accuracy", false},
+		{"corruptions/noise_a/all/min_corruption_accuracy", true},
+		{"corruptions/noise_b/3/min_corruption_accuracy", true},
+		{"corruptions/noise_b/3/min_corruption_accuracy", false},
+		{"corruptions/fog/all/min_corruption_accuracy", false},
+		{"corruptions/all/5/min_corruption_accuracy", false},
+	}
+	for k, w := range want {
+		got := r.Gate.Checks[k+1]
+		if got.ID != w.id || got.Passed != w.passed {
+			t.Errorf("check %d: %s passed %v (%s), want %s passed %v", k, got.ID, got.Passed, got.Got, w.id, w.passed)
+		}
+	}
+	if got := r.Gate.Checks[4]; got.Want != "≥ "+fmtEps(float64(cell.AccuracyCI95[0]))+" (lower 95% bound)" || got.Got != fmtNum(cell.AccuracyCI95[0]) {
+		t.Errorf("lower_ci check: want %q got %q", got.Want, got.Got)
+	}
+	gated := encode(t, r)
+	if _, err := Decode(gated); err != nil {
+		t.Fatalf("the gated report: %v", err)
+	}
+	for name, f := range map[string]func(v map[string]any){
+		"passed": func(v map[string]any) { obj(v, "gate", "checks", 2)["passed"] = true },
+		"got":    func(v map[string]any) { obj(v, "gate", "checks", 1)["got"] = "0.999" },
+		"id": func(v map[string]any) {
+			obj(v, "gate", "checks", 3)["id"] = "corruptions/noise_a/9/min_corruption_accuracy"
+		},
+	} {
+		if _, err := Decode(edit(t, gated, f)); !errors.Is(err, ErrBadReport) {
+			t.Errorf("%s: edited gate decoded (%v)", name, err)
+		}
+	}
+}

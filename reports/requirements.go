@@ -26,7 +26,12 @@ type Requirement struct {
 	HasEps    bool
 	Use       string         // point or lower_ci (min_accuracy, min_clean_accuracy); mean or p5 (min_cosine); mean or p95 (max_kl)
 	Flags     map[string]int // max_flags: severity → maximum count
-	Line      int
+	// min_corruption_accuracy: the corruption and severity it bounds; ""
+	// and 0 pool over every corruption and severity (overall, per
+	// severity or per corruption). use lower_ci needs both.
+	Corruption string
+	Severity   int
+	Line       int
 }
 
 func epsEqual(a, b float64) bool { return math.Abs(a-b) <= 1e-9*math.Max(1, math.Abs(b)) }
@@ -108,6 +113,15 @@ func (q Requirement) CheckID(resolved string) string {
 		return "min_norm/" + resolved + "/" + q.Kind
 	case q.Kind == "min_clean_accuracy":
 		return "clean/min_accuracy"
+	case q.Kind == "min_corruption_accuracy":
+		c, s := "all", "all"
+		if q.Corruption != "" {
+			c = q.Corruption
+		}
+		if q.Severity > 0 {
+			s = strconv.Itoa(q.Severity)
+		}
+		return "corruptions/" + c + "/" + s + "/" + q.Kind
 	case q.Kind == "max_flags":
 		return "flags/max_flags"
 	case q.WorstCase != "":
@@ -218,6 +232,14 @@ func (r *Report) ApplyRequirements(reqs []Requirement, baseline *Report) error {
 			} else {
 				c.Passed = v.Valid() && float64(v) <= q.Threshold
 			}
+		case "min_corruption_accuracy":
+			c.Want = "≥ " + fmtEps(q.Threshold) + statOf(q.Use)
+			acc, err := r.corruptionAccuracy(q)
+			if err != nil {
+				c.Got = err.Error()
+				break
+			}
+			c.Got, c.Passed = fmtNum(acc), acc.Valid() && float64(acc) >= q.Threshold
 		case "min_median_min_norm":
 			c.Want = "≥ " + fmtEps(q.Threshold)
 			s, id, err := r.findMinNorm(q.Attack)
@@ -350,4 +372,45 @@ func regression(r, base *Report, q Requirement) (id string, p float64, worse, be
 		return id, 0, 0, 0, fmt.Errorf("%w: no sample is in both reports", ErrBaseline)
 	}
 	return id, metrics.McNemarOneSided(worse, better), worse, better, nil
+}
+
+// corruptionAccuracy returns the corruption accuracy a
+// min_corruption_accuracy requirement bounds: of one corruption at one
+// severity (its point value or the lower end of its 95% interval), pooled
+// over the severities of one corruption or the corruptions of one
+// severity, or overall.
+func (r *Report) corruptionAccuracy(q Requirement) (Num, error) {
+	c := r.Corruptions
+	if c == nil {
+		return 0, fmt.Errorf("the report has no corruption results")
+	}
+	switch {
+	case q.Corruption != "" && q.Severity > 0:
+		for _, res := range c.Results {
+			if res.Corruption == q.Corruption && res.Severity == q.Severity {
+				if q.Use == "lower_ci" {
+					return res.AccuracyCI95[0], nil
+				}
+				return res.Accuracy, nil
+			}
+		}
+		return 0, fmt.Errorf("corruption %s at severity %d is not in the report", q.Corruption, q.Severity)
+	case q.Use == "lower_ci":
+		return 0, fmt.Errorf("a pooled corruption accuracy has no interval (its results share samples): give corruption and severity for use: lower_ci")
+	case q.Corruption != "":
+		for _, t := range c.ByCorruption {
+			if t.Corruption == q.Corruption {
+				return t.Accuracy, nil
+			}
+		}
+		return 0, fmt.Errorf("corruption %s is not in the report", q.Corruption)
+	case q.Severity > 0:
+		for _, t := range c.BySeverity {
+			if t.Severity == q.Severity {
+				return t.Accuracy, nil
+			}
+		}
+		return 0, fmt.Errorf("severity %d is not in the report", q.Severity)
+	}
+	return c.Overall.Accuracy, nil
 }

@@ -245,6 +245,21 @@ func requirementOf(c GateCheck) (Requirement, error) {
 			q.Flags[f[k]] = n
 		}
 		return q, nil
+	case strings.HasPrefix(head, "corruptions/") && q.Kind == "min_corruption_accuracy":
+		parts := strings.Split(head, "/")
+		if len(parts) != 3 || parts[1] == "" {
+			return q, fmt.Errorf("id %q is not a requirement advcheck writes", c.ID)
+		}
+		if parts[1] != "all" {
+			q.Corruption = parts[1]
+		}
+		if parts[2] != "all" {
+			s, err := strconv.Atoi(parts[2])
+			if err != nil || s < MinSeverity || s > MaxSeverity || strconv.Itoa(s) != parts[2] {
+				return q, fmt.Errorf("id %q is not a requirement advcheck writes", c.ID)
+			}
+			q.Severity = s
+		}
 	case strings.HasPrefix(head, "min_norm/") && q.Kind == "min_median_min_norm":
 		q.Attack = strings.TrimPrefix(head, "min_norm/")
 	case strings.HasPrefix(head, "worst_case/") || strings.HasPrefix(head, "attack/"):
@@ -278,7 +293,7 @@ func requirementOf(c GateCheck) (Requirement, error) {
 	if !ok || err != nil {
 		return q, fmt.Errorf("want %q is not a bound advcheck writes", c.Want)
 	}
-	uses := map[string][]string{"min_accuracy": {"", "lower_ci"}, "min_clean_accuracy": {"", "lower_ci"}, "min_cosine": {"mean", "p5"}, "max_kl": {"mean", "p95"}, "min_median_min_norm": {""}}[q.Kind]
+	uses := map[string][]string{"min_accuracy": {"", "lower_ci"}, "min_clean_accuracy": {"", "lower_ci"}, "min_cosine": {"mean", "p5"}, "max_kl": {"mean", "p95"}, "min_median_min_norm": {""}, "min_corruption_accuracy": {"", "lower_ci"}}[q.Kind]
 	if !slices.Contains(uses, use) {
 		return q, fmt.Errorf("want %q is not a requirement advcheck writes", c.Want)
 	}

@@ -2,8 +2,6 @@ package main
 
 import (
 	"fmt"
-	"slices"
-	"strconv"
 	"strings"
 
 	"github.com/advcheck/advcheck/attacks/corruption"
@@ -57,50 +55,6 @@ func splitCorruptions(specs []string) (rest, names []string, err error) {
 		}
 	}
 	return rest, names, nil
-}
-
-// parseSeverity reads --severity: a level (3), a list (1,3,5) or a range
-// START:STOP (1:5), levels 1 to 5, each once; the result is ascending.
-func parseSeverity(s string) ([]int, error) {
-	var out []int
-	bad := func() error {
-		return fmt.Errorf("--severity %q: want levels %d to %d as a list (1,3,5) or a range (1:5)", s, reports.MinSeverity, reports.MaxSeverity)
-	}
-	level := func(t string) (int, error) {
-		v, err := strconv.Atoi(strings.TrimSpace(t))
-		if err != nil || v < reports.MinSeverity || v > reports.MaxSeverity {
-			return 0, bad()
-		}
-		return v, nil
-	}
-	for _, item := range strings.Split(s, ",") {
-		if a, b, ok := strings.Cut(item, ":"); ok {
-			lo, err := level(a)
-			if err != nil {
-				return nil, err
-			}
-			hi, err := level(b)
-			if err != nil || hi < lo {
-				return nil, bad()
-			}
-			for v := lo; v <= hi; v++ {
-				out = append(out, v)
-			}
-			continue
-		}
-		v, err := level(item)
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, v)
-	}
-	slices.Sort(out)
-	for k := 1; k < len(out); k++ {
-		if out[k] == out[k-1] {
-			return nil, fmt.Errorf("--severity %q: level %d is given twice", s, out[k])
-		}
-	}
-	return out, nil
 }
 
 // corruptionHelp describes the corruptions for --help.

@@ -145,3 +145,66 @@ func TestCorruptionBaselineAndFlags(t *testing.T) {
 		t.Fatal("none.json exists")
 	}
 }
+
+// A policy with corruptions runs them in the gate's sweep and checks
+// min_corruption_accuracy; the JUnit XML has a test case per check; a saved
+// report of the same sweep gives the same verdict, and one of other
+// severities is refused as another sweep (exit 3).
+func TestCorruptionGate(t *testing.T) {
+	dir := t.TempDir()
+	policy := filepath.Join(dir, "p.yaml")
+	doc := `apiVersion: advcheck/policy/v1
+model: zoo:mnist-cnn
+data: {limit: 40}
+attacks: [fgsm]
+eps: [0, 0.1]
+corruptions: [brightness, contrast]
+severity: [1, 5]
+requirements:
+  - min_corruption_accuracy: 0.5
+  - min_corruption_accuracy: 0.99
+    corruption: contrast
+    severity: 5
+    use: lower_ci
+`
+	if err := os.WriteFile(policy, []byte(doc), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	junit, gated := filepath.Join(dir, "j.xml"), filepath.Join(dir, "g.json")
+	code, out, errs := advcheck(t, "gate", "--policy", policy, "--junit", junit, "--json", gated)
+	if code != 1 {
+		t.Fatalf("gate: exit %d, want 1 (the cell's lower bound is under 0.99): %s\n%s", code, errs, out)
+	}
+	r, err := reports.ReadFile(gated, 0) // re-derives the verdict
+	if err != nil {
+		t.Fatal(err)
+	}
+	checks := r.Gate.Checks
+	if len(checks) != 3 || checks[1].ID != "corruptions/all/all/min_corruption_accuracy" || !checks[1].Passed ||
+		checks[2].ID != "corruptions/contrast/5/min_corruption_accuracy" || checks[2].Passed {
+		t.Fatalf("checks %+v", checks)
+	}
+	if float64(r.Corruptions.Overall.Accuracy) < 0.5 {
+		t.Fatalf("overall corruption accuracy %v", r.Corruptions.Overall.Accuracy)
+	}
+	x := mustRead(t, junit)
+	for _, id := range []string{checks[1].ID, checks[2].ID} {
+		if !strings.Contains(x, `name="`+id+`"`) {
+			t.Errorf("JUnit lacks %s:\n%s", id, x)
+		}
+	}
+	saved := filepath.Join(dir, "s.json")
+	sweep := []string{"sweep", "--limit", "40", "--attack", "fgsm,corruption:name=brightness,name=contrast", "--eps", "0,0.1", "-q"}
+	if code, _, errs := advcheck(t, append(sweep, "--severity", "1,5", "--json", saved)...); code != 0 {
+		t.Fatalf("sweep: exit %d: %s", code, errs)
+	}
+	if code, out2, errs := advcheck(t, "gate", "--policy", policy, "--report", saved); code != 1 || !strings.Contains(out2, "FAIL") {
+		t.Errorf("gate --report: exit %d: %s", code, errs)
+	}
+	if code, _, errs := advcheck(t, append(sweep, "--severity", "1,4", "--json", saved)...); code != 0 {
+		t.Fatalf("sweep: exit %d: %s", code, errs)
+	}
+	if code, _, errs := advcheck(t, "gate", "--policy", policy, "--report", saved); code != 3 || !strings.Contains(errs, "config.severities") {
+		t.Errorf("gate --report of other severities: exit %d: %s", code, errs)
+	}
+}

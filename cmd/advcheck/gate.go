@@ -90,6 +90,14 @@ func sweepFromPolicy(p *gate.Policy) *sweepOptions {
 	if c := p.Data.CenterCrop; c != nil {
 		so.centerCrop = strconv.Itoa(c[0]) + "," + strconv.Itoa(c[1])
 	}
+	if len(p.Corruptions) > 0 {
+		so.attacks = append(append([]string(nil), p.Attacks...), "corruption:name="+strings.Join(p.Corruptions, ",name="))
+		var sev []string
+		for _, s := range p.Severities {
+			sev = append(sev, strconv.Itoa(s))
+		}
+		so.severity = strings.Join(sev, ",")
+	}
 	so.model = p.Model.Path
 	so.task, so.outputLoss = reports.TaskClassification, "cosine"
 	if p.Task != "" {

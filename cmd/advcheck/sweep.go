@@ -534,9 +534,9 @@ func (o *sweepOptions) corruptionFlags(names []string, loss models.LossKind) ([]
 	if o.task == reports.TaskEmbedding {
 		return nil, usageErr(fmt.Errorf("--attack corruptions: --task embedding has no classes, and corruption accuracy needs them"))
 	}
-	sev, err := parseSeverity(o.severity)
+	sev, err := reports.ParseSeverity(o.severity)
 	if err != nil {
-		return nil, usageErr(err)
+		return nil, usageErr(fmt.Errorf("--%w", err))
 	}
 	return sev, nil
 }

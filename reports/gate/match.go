@@ -105,6 +105,9 @@ func Match(r *reports.Report, p *Policy) error {
 	if err := matchEps(p, c, as, r.Config.Eps); err != nil {
 		return err
 	}
+	if err := matchCorruptions(p, r.Config); err != nil {
+		return err
+	}
 	for _, q := range p.Requirements {
 		if q.Kind == "max_flags" && (r.Samples == nil || r.Samples.Checks == nil) {
 			return mismatch("samples.checks", fmt.Sprintf("a max_flags requirement (line %d), which needs the reliability checks", q.Line),
@@ -277,4 +280,27 @@ func fmtShape(s []int) string {
 		return "none"
 	}
 	return "[" + strings.ReplaceAll(models.ShapeString(s), ",", ", ") + "]"
+}
+
+// matchCorruptions requires the report to have run the policy's
+// corruptions, in its order, at its severities.
+func matchCorruptions(p *Policy, c reports.Config) error {
+	var got []string
+	for _, cc := range c.Corruptions {
+		got = append(got, cc.Name)
+	}
+	if !slices.Equal(p.Corruptions, got) {
+		return mismatch("config.corruptions", fmtNames(p.Corruptions), fmtNames(got))
+	}
+	if len(got) > 0 && !slices.Equal(p.Severities, c.Severities) {
+		return mismatch("config.severities", fmt.Sprint(p.Severities), fmt.Sprint(c.Severities))
+	}
+	return nil
+}
+
+func fmtNames(names []string) string {
+	if len(names) == 0 {
+		return "none"
+	}
+	return strings.Join(names, ", ")
 }

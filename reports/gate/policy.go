@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"math"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -14,6 +15,7 @@ import (
 	"gopkg.in/yaml.v3"
 
 	"github.com/advcheck/advcheck/attacks"
+	"github.com/advcheck/advcheck/attacks/corruption"
 	"github.com/advcheck/advcheck/models"
 	"github.com/advcheck/advcheck/reports"
 )
@@ -28,14 +30,19 @@ var ErrPolicy = reports.ErrPolicy
 
 // Policy is a robustness gate: what to run and what must hold.
 type Policy struct {
-	APIVersion   string
-	Model        PolicyModel
-	Data         PolicyData
-	Seed         uint64
-	Batch        int      // 0 when not given: the sweep sizes it from its memory budget
-	BatchLine    int      // the line of batch, when given
-	Attacks      []string // attack specs
-	Eps          string   // an eps specification (see ParseEps); "" for the defaults
+	APIVersion string
+	Model      PolicyModel
+	Data       PolicyData
+	Seed       uint64
+	Batch      int      // 0 when not given: the sweep sizes it from its memory budget
+	BatchLine  int      // the line of batch, when given
+	Attacks    []string // attack specs
+	// Corruptions are the natural corruptions the sweep runs (sweep
+	// --attack corruption:name=NAME), at every one of Severities (nil: 1…5).
+	Corruptions  []string
+	Severities   []int
+	severityLine int
+	Eps          string // an eps specification (see ParseEps); "" for the defaults
 	Requirements []reports.Requirement
 	// Task is "" (classification) or reports.TaskEmbedding, as sweep --task, with
 	// OutputLoss (cosine or mse; "" means cosine) as sweep --output-loss.
@@ -172,13 +179,64 @@ func ParsePolicy(r io.Reader) (*Policy, error) {
 			}
 			return nil
 		},
-		"output_loss":  func(n *yaml.Node) error { return enum(n, &p.OutputLoss, "cosine", "mse") },
-		"attacks":      func(n *yaml.Node) error { return p.parseAttacks(n) },
+		"output_loss": func(n *yaml.Node) error { return enum(n, &p.OutputLoss, "cosine", "mse") },
+		"attacks":     func(n *yaml.Node) error { return p.parseAttacks(n) },
+		"corruptions": func(n *yaml.Node) error { return p.parseCorruptions(n) },
+		"severity": func(n *yaml.Node) error {
+			var s string
+			switch n.Kind {
+			case yaml.ScalarNode:
+				s = n.Value
+			case yaml.SequenceNode:
+				var items []string
+				for _, c := range n.Content {
+					if c.Kind != yaml.ScalarNode {
+						return posErr(c, "a severity is a level 1 to 5")
+					}
+					items = append(items, c.Value)
+				}
+				s = strings.Join(items, ",")
+			default:
+				return posErr(n, "severity is a list of levels or a range \"1:5\"")
+			}
+			sev, err := reports.ParseSeverity(s)
+			if err != nil {
+				return posErr(n, "%v", err)
+			}
+			p.Severities, p.severityLine = sev, n.Line
+			return nil
+		},
 		"eps":          func(n *yaml.Node) error { return p.parseEps(n) },
 		"requirements": func(n *yaml.Node) error { return p.parseRequirements(n) },
-	}, "apiVersion", "model", "attacks", "requirements")
+	}, "apiVersion", "model", "requirements")
 	if err != nil {
 		return nil, err
+	}
+	if len(p.Attacks) == 0 && len(p.Corruptions) == 0 {
+		return nil, posErr(root, "the policy needs attacks, corruptions or both")
+	}
+	if len(p.Corruptions) == 0 && p.severityLine > 0 {
+		return nil, fmt.Errorf("%w: line %d: severity is for corruptions", ErrPolicy, p.severityLine)
+	}
+	if len(p.Corruptions) > 0 && p.Severities == nil {
+		p.Severities = []int{1, 2, 3, 4, 5}
+	}
+	if len(p.Corruptions) > 0 && p.Task == reports.TaskEmbedding {
+		return nil, posErr(root, "corruptions need classes; a policy of task: embedding cannot run them")
+	}
+	for _, q := range p.Requirements {
+		if q.Kind != "min_corruption_accuracy" {
+			continue
+		}
+		if len(p.Corruptions) == 0 {
+			return nil, fmt.Errorf("%w: line %d: min_corruption_accuracy needs corruptions in the policy", ErrPolicy, q.Line)
+		}
+		if q.Corruption != "" && !slices.Contains(p.Corruptions, q.Corruption) {
+			return nil, fmt.Errorf("%w: line %d: corruption %s is not among the policy's corruptions (%s)", ErrPolicy, q.Line, q.Corruption, strings.Join(p.Corruptions, ", "))
+		}
+		if q.Severity > 0 && !slices.Contains(p.Severities, q.Severity) {
+			return nil, fmt.Errorf("%w: line %d: severity %d is not among the policy's severities", ErrPolicy, q.Line, q.Severity)
+		}
 	}
 	if p.APIVersion != PolicyAPIVersion {
 		return nil, posErr(root, "apiVersion %q: want %q", p.APIVersion, PolicyAPIVersion)
@@ -572,7 +630,7 @@ func epsItem(c *yaml.Node) error {
 	return nil
 }
 
-var requirementKinds = []string{"min_accuracy", "min_cosine", "max_kl", "min_clean_accuracy", "max_flags", "no_regression", "min_median_min_norm"}
+var requirementKinds = []string{"min_accuracy", "min_cosine", "max_kl", "min_clean_accuracy", "max_flags", "no_regression", "min_median_min_norm", "min_corruption_accuracy"}
 
 func (p *Policy) parseRequirements(n *yaml.Node) error {
 	if n.Kind != yaml.SequenceNode || len(n.Content) == 0 {
@@ -592,6 +650,16 @@ func (p *Policy) parseRequirements(n *yaml.Node) error {
 				return float(n, &req.Eps)
 			},
 			"use": func(n *yaml.Node) error { return enum(n, &req.Use, "point", "lower_ci", "mean", "p5", "p95") },
+			"corruption": func(n *yaml.Node) error {
+				if err := str(n, &req.Corruption); err != nil {
+					return err
+				}
+				if err := corruption.Check(req.Corruption, reports.MinSeverity); err != nil {
+					return posErr(n, "%v", err)
+				}
+				return nil
+			},
+			"severity": func(n *yaml.Node) error { return integer(n, &req.Severity, reports.MinSeverity) },
 		}
 		for _, k := range requirementKinds {
 			k := k
@@ -653,9 +721,19 @@ func validate(r *reports.Requirement, n *yaml.Node) error {
 	} else if r.Attack != "" || r.WorstCase != "" || r.HasEps {
 		return posErr(n, "%s takes no attack, worst_case or eps", r.Kind)
 	}
+	if r.Kind != "min_corruption_accuracy" && (r.Corruption != "" || r.Severity != 0) {
+		return posErr(n, "%s takes no corruption or severity", r.Kind)
+	}
+	if r.Severity > reports.MaxSeverity {
+		return posErr(n, "severity %d: want %d to %d", r.Severity, reports.MinSeverity, reports.MaxSeverity)
+	}
+	if r.Kind == "min_corruption_accuracy" && r.Use == "lower_ci" && (r.Corruption == "" || r.Severity == 0) {
+		return posErr(n, "min_corruption_accuracy with use: lower_ci needs a corruption and a severity: pooled accuracies have no interval")
+	}
 	allowed := map[string][]string{
 		"min_accuracy": {"", "point", "lower_ci"}, "min_clean_accuracy": {"", "point", "lower_ci"},
 		"min_cosine": {"", "mean", "p5"}, "max_kl": {"", "mean", "p95"}, "max_flags": {""}, "no_regression": {""}, "min_median_min_norm": {""},
+		"min_corruption_accuracy": {"", "point", "lower_ci"},
 	}
 	ok := false
 	for _, a := range allowed[r.Kind] {
@@ -665,7 +743,7 @@ func validate(r *reports.Requirement, n *yaml.Node) error {
 		return posErr(n, "%s does not take use: %s", r.Kind, r.Use)
 	}
 	if r.Use == "" {
-		r.Use = map[string]string{"min_accuracy": "point", "min_clean_accuracy": "point", "min_cosine": "mean", "max_kl": "mean"}[r.Kind]
+		r.Use = map[string]string{"min_accuracy": "point", "min_clean_accuracy": "point", "min_cosine": "mean", "max_kl": "mean", "min_corruption_accuracy": "point"}[r.Kind]
 	}
 	if r.Kind == "min_median_min_norm" && !(r.Threshold >= 0 && !math.IsInf(r.Threshold, 1)) {
 		return posErr(n, "%s %v: want a norm ≥ 0", r.Kind, r.Threshold)
@@ -690,3 +768,33 @@ func Apply(r *reports.Report, p *Policy, baseline *reports.Report) error {
 func epsEqual(a, b float64) bool { return math.Abs(a-b) <= 1e-9*math.Max(1, math.Abs(b)) }
 
 func fmtEps(e float64) string { return strconv.FormatFloat(e, 'g', -1, 64) }
+
+// parseCorruptions reads corruptions: "all" (every corruption advcheck
+// implements, as sweep --attack corruptions) or a list of names.
+func (p *Policy) parseCorruptions(n *yaml.Node) error {
+	var names []string
+	switch {
+	case n.Kind == yaml.ScalarNode && n.Value == "all":
+		names = corruption.Names()
+	case n.Kind == yaml.SequenceNode && len(n.Content) > 0:
+		seen := map[string]int{}
+		for _, c := range n.Content {
+			var name string
+			if err := str(c, &name); err != nil {
+				return err
+			}
+			if err := corruption.Check(name, reports.MinSeverity); err != nil {
+				return posErr(c, "%v", err)
+			}
+			if line, dup := seen[name]; dup {
+				return posErr(c, "corruption %s is given twice (first on line %d)", name, line)
+			}
+			seen[name] = c.Line
+			names = append(names, name)
+		}
+	default:
+		return posErr(n, "corruptions is all or a non-empty list of names (%s)", strings.Join(corruption.Names(), ", "))
+	}
+	p.Corruptions = names
+	return nil
+}
