@@ -148,9 +148,10 @@ func zoomBlur(m *image, sc Scale, severity int, _ source) error {
 			x64[i] = float64(x[i])
 		}
 		sum := make([]float32, n)
+		zoomed := make([]float64, n)
 		for _, z := range zs {
 			// scipy interpolates float32 input in float64, output float32
-			for i, v := range clippedZoom(x64, m.h, m.w, z) {
+			for i, v := range clippedZoom(zoomed, x64, m.h, m.w, z) {
 				sum[i] += float32(v)
 			}
 		}
@@ -177,10 +178,14 @@ func arange(start, stop, step float64) []float64 {
 // clippedZoom zooms the centre of the h×w plane by z and crops it back to
 // h×w: the reference's clipped_zoom, per axis (the reference crops square
 // images by their height).
-func clippedZoom(x []float64, h, w int, z float64) []float64 {
+// dst receives the result; nil means allocate.
+func clippedZoom(dst, x []float64, h, w int, z float64) []float64 {
 	ys := zoomAxis(h, z)
 	xs := zoomAxis(w, z)
-	out := make([]float64, h*w)
+	out := dst
+	if out == nil {
+		out = make([]float64, h*w)
+	}
 	for oy, sy := range ys {
 		for ox, sx := range xs {
 			v0 := x[sy.i0*w+sx.i0]*(1-sx.t) + x[sy.i0*w+sx.i1]*sx.t

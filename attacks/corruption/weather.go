@@ -95,7 +95,7 @@ func snow(m *image, sc Scale, severity int, r source) error {
 		[5][7]float64{{0.1, 0.3, 3, 0.5, 10, 4, 0.8}, {0.2, 0.3, 2, 0.5, 12, 4, 0.7}, {0.55, 0.3, 4, 0.9, 12, 8, 0.7},
 			{0.55, 0.3, 4.5, 0.85, 12, 8, 0.65}, {0.55, 0.3, 2.5, 0.85, 12, 12, 0.55}})
 	h, w, n := m.h, m.w, m.h*m.w
-	layer := clippedZoom(r.normal(n, c[0], c[1]), h, w, c[2])
+	layer := clippedZoom(nil, r.normal(n, c[0], c[1]), h, w, c[2])
 	for i, v := range layer {
 		if v < c[3] {
 			v = 0
