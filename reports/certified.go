@@ -6,11 +6,14 @@ import (
 	"math"
 	"sort"
 	"strconv"
+	"runtime"
 	"strings"
+	"sync"
 
 	"github.com/advcheck/advcheck/attacks"
 	"github.com/advcheck/advcheck/certify"
 	"github.com/advcheck/advcheck/metrics"
+	"github.com/advcheck/advcheck/models/ir"
 )
 
 // The certification methods (sweep --certify).
@@ -313,26 +316,108 @@ func (p *Plan) certifyBatch(ctx context.Context, idx, rows, labels []int, x []fl
 		for e := range eps {
 			cs.Certified[e] = make([]int, n)
 		}
-		for _, j := range rows {
+		// Radii in increasing order: a sample not certified at one radius
+		// is not tried at larger ones, which contain its ball (leaving it
+		// uncertified there is sound, and saves the most expensive calls).
+		order := make([]int, len(eps))
+		for e := range order {
+			order[e] = e
+		}
+		sort.SliceStable(order, func(a, b int) bool { return eps[order[a]].Value < eps[order[b]].Value })
+		err := parallelRows(ctx, rows, func(j int) error {
 			xs := x[j*size : (j+1)*size]
-			for e := range eps {
+			for _, e := range order {
 				ok, stop, err := p.Bounds.CertifyLinf(ctx, c.Method, xs, eps[e].Value, labels[j])
 				if err != nil {
 					return fmt.Errorf("%s at eps %s: %w", c.ID(), eps[e].Requested, err)
 				}
-				if ok {
-					cs.Certified[e][j] = 1
-				}
-				if stop != "" && cs.StoppedBy[j] == "" {
-					cs.StoppedBy[j] = stop
-				}
 				if stop != "" {
-					break // the same op stops it at every larger radius
+					cs.StoppedBy[j] = stop // the same op stops it at every radius
 				}
+				if !ok {
+					break
+				}
+				cs.Certified[e][j] = 1
 			}
+			return nil
+		})
+		if err != nil {
+			return err
 		}
 	}
 	return nil
+}
+
+// parallelRows runs f on every row, on as many goroutines as Go may run
+// at once; each row writes only its own entries. It returns the first error.
+func parallelRows(ctx context.Context, rows []int, f func(j int) error) error {
+	workers := min(runtime.GOMAXPROCS(0), len(rows))
+	next := make(chan int)
+	errs := make(chan error, workers)
+	var wg sync.WaitGroup
+	for range workers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for j := range next {
+				if err := f(j); err != nil {
+					errs <- err
+					return
+				}
+			}
+		}()
+	}
+	var err error
+feed:
+	for _, j := range rows {
+		select {
+		case next <- j:
+		case err = <-errs:
+			break feed
+		case <-ctx.Done():
+			err = ctx.Err()
+			break feed
+		}
+	}
+	close(next)
+	// Drain: workers that fail after the feed stopped must not block.
+	go func() { wg.Wait(); close(errs) }()
+	for e := range errs {
+		if err == nil {
+			err = e
+		}
+	}
+	return err
+}
+
+// Bounds certifies L∞ balls of a model by bound propagation over its IR
+// graph (package certify): IBP and CROWN, within the input box [Lo, Hi].
+type Bounds struct {
+	Verifier *certify.Verifier
+	Lo, Hi   float64
+}
+
+// NewBounds returns the bound certifier of a model's graph (its inputs in
+// pixel space, preprocessing included) for inputs in [lo, hi].
+func NewBounds(g *ir.Graph, lo, hi float64) *Bounds {
+	return &Bounds{Verifier: certify.NewVerifier(g), Lo: lo, Hi: hi}
+}
+
+// CertifyLinf implements BoundCertifier.
+func (b *Bounds) CertifyLinf(ctx context.Context, method string, x []float32, eps float64, label int) (bool, string, error) {
+	m, err := certify.ParseMethod(method)
+	if err != nil {
+		return false, "", err
+	}
+	x64 := make([]float64, len(x))
+	for i, v := range x {
+		x64[i] = float64(v)
+	}
+	c, err := b.Verifier.Certify(ctx, x64, eps, b.Lo, b.Hi, m, label)
+	if err != nil {
+		return false, "", err
+	}
+	return c.Certified, c.StoppedBy, nil
 }
 
 // floorF32 is v as a float32 no larger than v, so that a radius read back

@@ -258,3 +258,26 @@ func TestCertifyNeedsItsNorm(t *testing.T) {
 		t.Error("ibp without a bound certifier validated")
 	}
 }
+
+// failing fails on one sample's call.
+type failing struct{}
+
+func (failing) CertifyLinf(_ context.Context, _ string, x []float32, _ float64, _ int) (bool, string, error) {
+	if x[1] > 0.5 {
+		return false, "", errors.New("certify: bad input: x outside the bounds")
+	}
+	return true, "", nil
+}
+
+// TestCertifyErrorEndsTheRun: an error of the bound certifier on any
+// sample ends the run with that error, whatever goroutine met it.
+func TestCertifyErrorEndsTheRun(t *testing.T) {
+	m, src := fixture(t, 23)
+	p := plan(t, m, src, "fgsm")
+	ibp, _ := ParseCertify("ibp")
+	p.Certify, p.Bounds, p.Checks = []CertifySpec{ibp}, failing{}, false
+	_, err := p.Execute(context.Background(), nil, nil)
+	if err == nil || !strings.Contains(err.Error(), "x outside the bounds") || !strings.Contains(err.Error(), "ibp at eps") {
+		t.Errorf("error %v, want the certifier's", err)
+	}
+}

@@ -4,6 +4,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/advcheck/advcheck/reports"
 )
 
 // certifyQuick is a small sweep with randomized smoothing beside an L2 attack.
@@ -77,5 +79,64 @@ func TestSweepCertify(t *testing.T) {
 		if code != 2 || !strings.Contains(errs, c.want) || strings.Count(strings.TrimSpace(errs), "\n") > 0 {
 			t.Errorf("--certify %s --eps %s: exit %d, %q; want 2 and one line with %q", c.spec, c.eps, code, errs, c.want)
 		}
+	}
+}
+
+// TestSweepCertifyBounds: ibp and crown on the zoo MLP certify at small
+// radii, crown at least what ibp does, never a sample an attack breaks
+// (no certified_broken flag), and every worst-case row carries the
+// interval [certified, attacked].
+func TestSweepCertifyBounds(t *testing.T) {
+	out := filepath.Join(t.TempDir(), "r.json")
+	code, _, errs := advcheck(t, "sweep", "--model", "zoo:mnist-mlp", "--limit", "6", "--attack", "fgsm,pgd:steps=5", "--certify", "ibp,crown",
+		"--eps", "linf=0,0.01,0.03", "--checks=false", "--examples", "0", "-q", "--json", out)
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, errs)
+	}
+	v := readJSON(t, out)
+	certified := map[string]map[float64]float64{}
+	for _, row := range v["certified"].([]any) {
+		m := row.(map[string]any)
+		id := m["certify_id"].(string)
+		if certified[id] == nil {
+			certified[id] = map[float64]float64{}
+		}
+		certified[id][m["eps"].(float64)] = m["n_certified"].(float64)
+	}
+	if certified["ibp"][0] == 0 || certified["crown"][0.01] == 0 {
+		t.Errorf("certified counts %v: want ibp at eps 0 and crown at 0.01", certified)
+	}
+	for eps, n := range certified["ibp"] {
+		if certified["crown"][eps] < n {
+			t.Errorf("eps %g: crown certified %v, ibp %v", eps, certified["crown"][eps], n)
+		}
+	}
+	for _, w := range v["worst_case"].([]any) {
+		m := w.(map[string]any)
+		c, ok := m["certified"].(map[string]any)
+		if !ok || c["n_certified"].(float64) > m["n_robust"].(float64) {
+			t.Errorf("worst case %v: want certified ≤ robust", m)
+		}
+	}
+	for _, f := range v["flags"].([]any) {
+		if f.(map[string]any)["id"] == "certified_broken" {
+			t.Errorf("flag %v", f)
+		}
+	}
+}
+
+// TestCertifiedBrokenExits4: a report holding the certified_broken flag
+// makes the sweep fail as a bug (exit 4), naming the contradiction on
+// stderr; other flags do not.
+func TestCertifiedBrokenExits4(t *testing.T) {
+	var stderr strings.Builder
+	r := &reports.Report{Flags: []reports.Flag{{ID: "null_metric", Severity: "info", Message: "x"}}}
+	if err := certifiedBroken(r, &stderr); err != nil {
+		t.Fatalf("no contradiction, yet %v", err)
+	}
+	r.Flags = append(r.Flags, reports.Flag{ID: reports.FlagCertifiedBroken, Severity: "error", Message: "2 samples certified by ibp are misclassified"})
+	err := certifiedBroken(r, &stderr)
+	if err == nil || exitCode(err, nil) != exitInternal || !strings.Contains(stderr.String(), "2 samples certified by ibp") {
+		t.Errorf("error %v (exit %d), stderr %q: want exit 4 and the flag's message", err, exitCode(err, nil), stderr.String())
 	}
 }

@@ -33,7 +33,8 @@ func parseCertify(values []string) ([]reports.CertifySpec, error) {
 func boundCertifier(m *models.Classifier, certs []reports.CertifySpec) (reports.BoundCertifier, error) {
 	for _, c := range certs {
 		if c.Classifier() == reports.ClassifierModel {
-			return nil, usageErr(fmt.Errorf("--certify %s: bound propagation is not in this build; use smoothing", c.ID()))
+			spec := m.Spec()
+			return reports.NewBounds(m.Graph(), spec.Lo, spec.Hi), nil
 		}
 	}
 	return nil, nil
