@@ -4,9 +4,11 @@
 # each and the ratio advcheck/PyTorch. Needs /usr/bin/python3 with torch.
 #
 #   ./scripts/bench-peer.sh              # zoo CNN, batch 128, forward and forward+input gradient;
-#                                        # then ResNet-50, DenseNet-121 (224 px, batch 16) and a
-#                                        # CIFAR ResNet-18 (32 px, batch 128): forward + input
+#                                        # then ResNet-50, DenseNet-121 (224 px, batch 16), a
+#                                        # CIFAR ResNet-18 (32 px, batch 128), MobileNetV2 and
+#                                        # EfficientNet-B0 (224 px, batch 16): forward + input
 #                                        # gradient, img/s and peak RSS of each side
+#   PEER_MODELS="mobilenet_v2:8" ./scripts/bench-peer.sh   # only these NAME:BATCH rows
 #   THREADS=1 ./scripts/bench-peer.sh
 #   PEER=0 ./scripts/bench-peer.sh       # the zoo CNN only
 #   SWEEP=0 ./scripts/bench-peer.sh      # without the FGSM sweep
@@ -59,7 +61,9 @@ fi
 # libraries, the model and every buffer).
 [ "${PEER:-1}" = 1 ] || exit 0
 peerdir=${PEERDIR:-data/peer}
-for m in resnet50 densenet121 cifar_resnet18; do
+specs=${PEER_MODELS:-resnet50:16 densenet121:16 cifar_resnet18:128 mobilenet_v2:16 efficientnet_b0:16}
+for spec in $specs; do
+  m=${spec%%:*}
   if [ ! -f "$peerdir/$m.onnx" ] || [ ! -f "$peerdir/$m.pt" ]; then
     "$py" scripts/peer_models.py --out "$peerdir" "$m" >/dev/null
   fi
@@ -70,7 +74,7 @@ tmp=$(mktemp -d); trap 'rm -rf "$tmp"' EXIT
 echo
 echo "load: $(uptime | sed 's/.*load average: //') (1, 5, 15 min) on $(nproc) CPUs"
 printf "%-34s %10s %10s %7s %12s %12s %7s\n" "forward + input gradient ($threads thr.)" "advcheck" "pytorch" "ratio" "advcheck RSS" "pytorch RSS" "ratio"
-for spec in resnet50:16 densenet121:16 cifar_resnet18:128; do
+for spec in $specs; do
   m=${spec%%:*}; b=${spec##*:}
   (cd models && ADVCHECK_BENCH_MODEL="../$peerdir/$m.onnx" ADVCHECK_BENCH_BATCH=$b \
     /usr/bin/time -v -o "$tmp/a.time" ../bin/models.test -test.run '^$' -test.bench '^BenchmarkPeerModel$' \
