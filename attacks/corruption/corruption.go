@@ -153,8 +153,10 @@ func Check(name string, severity int) error {
 	return nil
 }
 
-// Apply corrupts one image. img is C×H×W float32 (C = 1 gray or 3 RGB) in
-// [cfg.Lo, cfg.Hi]; the result is a new C×H×W slice in the same bounds.
+// Apply corrupts one image. img is C×H×W float32 (C = 1 gray or 3 RGB, H
+// and W at least 8) in [cfg.Lo, cfg.Hi] (values outside, and NaN, are
+// clipped to the bounds first); the result is a new C×H×W slice in the same
+// bounds.
 // index is the sample's global index: with cfg.Seed and name it fixes the
 // random draws, so the result does not depend on batch, thread or shard.
 // The severities of one sample share their draws.
