@@ -49,11 +49,11 @@ var quick = []string{
 	"pgd:steps=5,target=random", "pgd:steps=4,loss=margin", "mifgsm:steps=5", "apgd-ce:iters=10",
 	"apgd-dlr:iters=10,norm=l2", "apgd-t:iters=5,targets=3", "square:queries=30", "noise-uniform:draws=3",
 	"noise-gaussian:draws=3,norm=l2", "autoattack:iters=5,targets=2,queries=20",
-	"autoattack:iters=4,targets=2,queries=15,norm=l2", "autoattack:version=rand,iters=4,eot=2", "apgd-ce:iters=5,eot=3",
+	"autoattack:iters=4,targets=2,queries=15,norm=l2", "autoattack:version=rand,iters=4,eot=2", "autoattack:iters=4,targets=2,queries=15,norm=l1", "apgd-ce:iters=5,eot=3",
 	"square:queries=30,norm=l2", "square:queries=20,norm=l2,restarts=2,loss=ce",
 	"fab:iters=5", "fab:iters=4,norm=l2,restarts=2", "fab:iters=4,norm=l1,restarts=2", "fab-t:iters=4,targets=2,norm=l1", "fab-t:iters=5,targets=2", "fab-t:iters=3,targets=2,restarts=2,norm=l2",
 	"apgd-ce:iters=10,norm=l1", "apgd-t:iters=5,targets=3,norm=l1,large_eps=true", "apgd-ce:iters=6,norm=l1,large_eps=true,restarts=2",
-	"apgd-dlr:iters=8,norm=l1,eot=2",
+	"apgd-dlr:iters=8,norm=l1,eot=2", "square:queries=30,norm=l1", "square:queries=20,norm=l1,restarts=2,loss=ce",
 }
 
 // TestInvariants: for every attack, norm and eps, the adversarial points lie
@@ -107,7 +107,7 @@ func TestBatchIndependence(t *testing.T) {
 	b := randomBatch(m, 5, 2)
 	for _, spec := range []string{"pgd:steps=5", "apgd-ce:iters=10", "square:queries=25", "noise-uniform:draws=3", "pgd:steps=3,target=random",
 		"fab:iters=5,restarts=2", "fab-t:iters=4,targets=3,restarts=2,norm=l2", "square:queries=25,norm=l2",
-		"apgd-ce:iters=10,norm=l1,large_eps=true,restarts=2", "apgd-t:iters=5,targets=3,norm=l1"} {
+		"apgd-ce:iters=10,norm=l1,large_eps=true,restarts=2", "apgd-t:iters=5,targets=3,norm=l1", "square:queries=25,norm=l1"} {
 		a, _ := Parse(spec)
 		full := make([]float32, len(b.X))
 		if err := a.Run(ctx, m, b, 0.2, Seeds{Seed: 3, ID: a.ID()}, full, nil); err != nil {
@@ -248,18 +248,21 @@ func TestSquareSchedule(t *testing.T) {
 	}
 }
 
-// The L2 Square attack's window pattern equals the reference code's
+// The L2 and L1 Square attack's window patterns equal the reference code's
 // (testdata/gen_square_golden.py), including even and degenerate sizes.
 func TestSquareEta(t *testing.T) {
 	for _, s := range []int{1, 3, 4, 5, 9, 28} {
-		want := golden(t, "square", fmt.Sprintf("eta_%d", s)).Float64s()
-		got := SquareEta(s)
-		if len(got) != len(want) {
-			t.Fatalf("SquareEta(%d): %d values, want %d", s, len(got), len(want))
-		}
-		for i := range got {
-			if math.Abs(got[i]-want[i]) > 1e-7 {
-				t.Fatalf("SquareEta(%d)[%d] = %v, reference %v", s, i, got[i], want[i])
+		for name, f := range map[string]func(int) []float64{"eta": SquareEta, "eta_l1": SquareEtaL1} {
+			want := golden(t, "square", fmt.Sprintf("%s_%d", name, s)).Float64s()
+			got := f(s)
+			if len(got) != len(want) {
+				t.Fatalf("%s(%d): %d values, want %d", name, s, len(got), len(want))
+			}
+			for i := range got {
+				// The reference computes in float32.
+				if math.Abs(got[i]-want[i]) > 1e-7*(1+math.Abs(want[i])*10) {
+					t.Fatalf("%s(%d)[%d] = %v, reference %v", name, s, i, got[i], want[i])
+				}
 			}
 		}
 	}
@@ -269,10 +272,14 @@ func TestSquareEta(t *testing.T) {
 // budgets (autoattack.py, set_version).
 func TestAutoAttackStages(t *testing.T) {
 	for spec, want := range map[string][]string{
-		"autoattack":                    {"apgd-ce:iters=100,restarts=1,eot=1", "apgd-t:targets=9,iters=100,restarts=1", "fab-t:targets=9,iters=100,restarts=1,norm=linf", "square:queries=5000,p_init=0.8,norm=linf"},
-		"autoattack:norm=l2":            {"apgd-ce:iters=100,restarts=1,eot=1", "apgd-t:targets=9,iters=100,restarts=1", "fab-t:targets=9,iters=100,restarts=1,norm=l2", "square:queries=5000,p_init=0.8,norm=l2"},
-		"autoattack:version=rand":       {"apgd-ce:iters=100,restarts=1,eot=20", "apgd-dlr:iters=100,restarts=1,eot=20"},
-		"autoattack:targets=20,iters=7": {"apgd-ce:iters=7,restarts=1,eot=1", "apgd-t:targets=9,iters=7,restarts=1", "fab-t:targets=9,iters=7,restarts=1,norm=linf", "square:queries=5000,p_init=0.8,norm=linf"},
+		"autoattack":              {"apgd-ce:iters=100,restarts=1,eot=1", "apgd-t:targets=9,iters=100,restarts=1", "fab-t:targets=9,iters=100,restarts=1,norm=linf", "square:queries=5000,p_init=0.8,norm=linf"},
+		"autoattack:norm=l2":      {"apgd-ce:iters=100,restarts=1,eot=1", "apgd-t:targets=9,iters=100,restarts=1", "fab-t:targets=9,iters=100,restarts=1,norm=l2", "square:queries=5000,p_init=0.8,norm=l2"},
+		"autoattack:version=rand": {"apgd-ce:iters=100,restarts=1,eot=20", "apgd-dlr:iters=100,restarts=1,eot=20"},
+		"autoattack:norm=l1": {"apgd-ce:iters=100,restarts=5,eot=1,large_eps=true,norm=l1", "apgd-t:targets=5,iters=100,restarts=1,large_eps=true,norm=l1",
+			"fab-t:targets=9,iters=100,restarts=1,norm=l1", "square:queries=5000,p_init=0.8,norm=l1"},
+		"autoattack:norm=l1,version=rand": {"apgd-ce:iters=100,restarts=1,eot=20,large_eps=false,norm=l1", "apgd-dlr:iters=100,restarts=1,eot=20,norm=l1"},
+		"autoattack:norm=l1,targets=3":    {"apgd-ce:restarts=5", "apgd-t:targets=3", "fab-t:targets=3", "square:norm=l1"},
+		"autoattack:targets=20,iters=7":   {"apgd-ce:iters=7,restarts=1,eot=1", "apgd-t:targets=9,iters=7,restarts=1", "fab-t:targets=9,iters=7,restarts=1,norm=linf", "square:queries=5000,p_init=0.8,norm=linf"},
 	} {
 		a, err := Parse(spec)
 		if err != nil {

@@ -14,7 +14,9 @@ import (
 //   - version=standard (the number RobustBench publishes), L∞ and L2:
 //     APGD-CE (100 iterations, 1 restart), APGD-T (9 target classes,
 //     100 iterations each), FAB-T (9 target classes, 100 iterations each),
-//     Square (5,000 queries, p_init 0.8);
+//     Square (5,000 queries, p_init 0.8); L1 (Croce & Hein 2021): the same
+//     with APGD-CE at 5 restarts and APGD-T at 5 target classes, both with
+//     the large-eps schedule (large_eps), and FAB-T and Square in L1;
 //   - version=rand, for randomised models: APGD-CE and APGD-DLR, each with
 //     1 restart and the gradient averaged over 20 samples per step
 //     (expectation over transformation).
@@ -23,12 +25,13 @@ import (
 // is left out below).
 type AutoAttack struct {
 	base
-	norm    Norm
-	version string
-	iters   int
-	targets int
-	queries int
-	eot     int
+	normName string
+	norm     Norm
+	version  string
+	iters    int
+	targets  int
+	queries  int
+	eot      int
 
 	// onStage, when set, is called after each stage with the stage's name
 	// and the number of samples still robust (the comparison with the
@@ -38,17 +41,30 @@ type AutoAttack struct {
 
 func init() {
 	register("autoattack", "AutoAttack: standard (APGD-CE → APGD-T → FAB-T → Square on the survivors) or rand (APGD-CE, APGD-DLR with EOT)", func() (Attack, *base, func() error) {
-		a := &AutoAttack{version: "standard", iters: 100, targets: 9, queries: 5000, eot: 20}
+		a := &AutoAttack{normName: "linf", version: "standard", iters: 100, targets: 9, queries: 5000, eot: 20}
 		a.name = "autoattack"
 		a.bind(
-			param{name: "norm", doc: "linf or l2", ptr: &a.norm},
+			param{name: "norm", doc: "linf, l2 or l1", ptr: &a.normName},
 			param{name: "version", doc: "standard, or rand for randomised models", ptr: &a.version},
 			param{name: "iters", doc: "APGD and FAB iterations", ptr: &a.iters},
-			param{name: "targets", doc: "APGD-T and FAB-T target classes (capped at classes − 1)", ptr: &a.targets},
+			param{name: "targets", doc: "APGD-T and FAB-T target classes (capped at classes − 1; L1: APGD-T at most 5)", ptr: &a.targets},
 			param{name: "queries", doc: "Square queries", ptr: &a.queries},
 			param{name: "eot", doc: "version=rand: gradients averaged per APGD step", ptr: &a.eot},
 		)
 		return a, &a.base, func() error {
+			switch a.normName {
+			case "linf":
+				a.norm = Linf
+			case "l2":
+				a.norm = L2
+			case "l1":
+				a.norm = L1
+			default:
+				return fmt.Errorf("norm=%q: want linf, l2 or l1", a.normName)
+			}
+			if a.norm == L1 && a.iters < 3 {
+				return fmt.Errorf("norm=l1 needs at least 3 iters (its APGD runs three phases)")
+			}
 			if a.iters < 1 || a.targets < 1 || a.queries < 1 || a.eot < 1 {
 				return fmt.Errorf("iters, targets, queries and eot must be positive")
 			}
@@ -72,10 +88,16 @@ func (a *AutoAttack) Stages(classes int) []Attack {
 			specs = append(specs, fmt.Sprintf("apgd-dlr:norm=%s,iters=%d,restarts=1,eot=%d", a.norm, a.iters, a.eot))
 		}
 	} else {
-		specs = append(specs, fmt.Sprintf("apgd-ce:norm=%s,iters=%d,restarts=1", a.norm, a.iters))
+		// The reference's L1 version (set_version): more APGD-CE restarts,
+		// fewer APGD-T targets, both with the large-eps schedule.
+		restarts, apgdT, large := 1, a.targets, ""
+		if a.norm == L1 {
+			restarts, apgdT, large = 5, min(a.targets, 5), ",large_eps=true"
+		}
+		specs = append(specs, fmt.Sprintf("apgd-ce:norm=%s,iters=%d,restarts=%d%s", a.norm, a.iters, restarts, large))
 		t := min(a.targets, classes-1)
-		if classes >= 4 && t >= 1 {
-			specs = append(specs, fmt.Sprintf("apgd-t:norm=%s,iters=%d,restarts=1,targets=%d", a.norm, a.iters, t))
+		if ta := min(apgdT, classes-1); classes >= 4 && ta >= 1 {
+			specs = append(specs, fmt.Sprintf("apgd-t:norm=%s,iters=%d,restarts=1,targets=%d%s", a.norm, a.iters, ta, large))
 		}
 		if t >= 1 {
 			specs = append(specs, fmt.Sprintf("fab-t:norm=%s,iters=%d,restarts=1,targets=%d", a.norm, a.iters, t))

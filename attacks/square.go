@@ -23,8 +23,11 @@ import (
 // perturbation in one window by its normalised self plus a new ±η, rescaled
 // so that it takes the budget of that window, a second window, and what the
 // perturbation leaves unused of eps, and empties the second window; the
-// result is rescaled to norm eps. Both follow the reference code of
-// AutoAttack (square.py).
+// result is rescaled to norm eps. L1 (Croce & Hein 2021) does the same with
+// the L1 pattern (SquareEtaL1: weights 1/(k+1)⁴, L1 norm 1) and L1 budgets,
+// and projects every point onto the intersection of the L1 ball of radius
+// eps·(1 − 10⁻⁶) and the box (projectL1Box) instead of rescaling. All follow
+// the reference code of AutoAttack (square.py).
 //
 // Deviation from the reference code, deliberately: windows and signs are
 // drawn per sample from the sample's own random stream; the reference draws
@@ -34,6 +37,7 @@ import (
 // Square needs no gradient, so it is the check against gradient masking.
 type Square struct {
 	base
+	normName string
 	norm     Norm
 	queries  int
 	pInit    float64
@@ -42,17 +46,27 @@ type Square struct {
 }
 
 func init() {
-	register("square", "Square attack, L∞ or L2, gradient-free (Andriushchenko et al. 2020)", func() (Attack, *base, func() error) {
-		a := &Square{queries: 5000, pInit: 0.8, loss: models.Margin, restarts: 1}
+	register("square", "Square attack, L∞, L2 or L1, gradient-free (Andriushchenko et al. 2020)", func() (Attack, *base, func() error) {
+		a := &Square{normName: "linf", queries: 5000, pInit: 0.8, loss: models.Margin, restarts: 1}
 		a.name = "square"
 		a.bind(
-			param{name: "norm", doc: "linf or l2", ptr: &a.norm},
+			param{name: "norm", doc: "linf, l2 or l1", ptr: &a.normName},
 			param{name: "queries", doc: "model queries per sample per restart", ptr: &a.queries},
 			param{name: "p_init", doc: "initial fraction of pixels a window covers", ptr: &a.pInit},
 			param{name: "loss", doc: "margin or ce (the quantity the search lowers)", ptr: &a.loss},
 			param{name: "restarts", doc: "restarts on samples not yet broken", ptr: &a.restarts},
 		)
 		return a, &a.base, func() error {
+			switch a.normName {
+			case "linf":
+				a.norm = Linf
+			case "l2":
+				a.norm = L2
+			case "l1":
+				a.norm = L1
+			default:
+				return fmt.Errorf("norm=%q: want linf, l2 or l1", a.normName)
+			}
 			if a.queries < 1 || a.restarts < 1 || a.pInit <= 0 || a.pInit > 1 {
 				return fmt.Errorf("queries and restarts must be positive, p_init in (0, 1]")
 			}
@@ -134,7 +148,7 @@ func (a *Square) Run(ctx context.Context, m models.Model, b Batch, eps float64, 
 		bestLoss[i] = math.Inf(1)
 	}
 	e := float32(eps)
-	sq := &squareL2{c: c, h: h, w: w, eps: eps, lo: spec.Lo, hi: spec.Hi}
+	sq := &squareL2{c: c, h: h, w: w, eps: eps, lo: spec.Lo, hi: spec.Hi, l1: a.norm == L1}
 	for r := 0; r < a.restarts; r++ {
 		rows := pending(done)
 		if len(rows) == 0 {
@@ -152,7 +166,7 @@ func (a *Square) Run(ctx context.Context, m models.Model, b Batch, eps float64, 
 			rng := seeds.Stream(eps, b.Index[i], r)
 			streams[j] = rng
 			xb, xs := best[j*size:(j+1)*size], x0[j*size:(j+1)*size]
-			if a.norm == L2 {
+			if a.norm != Linf {
 				sq.initL2(rng, xb, xs)
 				continue
 			}
@@ -199,8 +213,8 @@ func (a *Square) Run(ctx context.Context, m models.Model, b Batch, eps float64, 
 			}
 			p := SquareP(it, a.pInit)
 			s := max(int(math.Round(math.Sqrt(p*float64(size)/float64(c)))), 1)
-			if a.norm == L2 {
-				// The L2 windows have a centre: odd, at least 3 wide.
+			if a.norm != Linf {
+				// The L2 and L1 windows have a centre: odd, at least 3 wide.
 				s = max(s, 3)
 				if s%2 == 0 {
 					s++
@@ -209,7 +223,7 @@ func (a *Square) Run(ctx context.Context, m models.Model, b Batch, eps float64, 
 			s = min(s, h, w)
 			for q, j := range active {
 				rng := streams[j]
-				if a.norm == L2 {
+				if a.norm != Linf {
 					sq.propose(rng, s, buf[q*size:(q+1)*size], best[j*size:(j+1)*size], x0[j*size:(j+1)*size])
 					continue
 				}
@@ -268,39 +282,54 @@ type squareRand interface {
 	IntN(int) int
 }
 
-// squareL2 builds the L2 Square attack's perturbations for C×H×W samples
-// in [lo, hi] at radius eps.
+// squareL2 builds the L2 (or, with l1, the L1) Square attack's
+// perturbations for C×H×W samples in [lo, hi] at radius eps.
 type squareL2 struct {
 	c, h, w      int
 	eps, lo, hi  float64
-	etas         map[int][2][]float64 // SquareEta(s) and its transpose
+	l1           bool
+	etas         map[int][2][]float64 // SquareEta(s) (l1: SquareEtaL1(s)) and its transpose
 	delta, patch []float64
+	proj         []float64
 }
 
 // SquareEta is the s×s pattern of the L2 Square attack (the reference's
 // eta): the upper ⌊s/2⌋ rows hold a centred stack of squares, the value at a
 // pixel Σ 1/(k+1)² over the k-th squares that cover it, the lower rows the
 // same pattern negated; the whole has L2 norm 1. Row-major.
-func SquareEta(s int) []float64 {
+func SquareEta(s int) []float64 { return squareEta(s, false) }
+
+// SquareEtaL1 is the s×s pattern of the L1 Square attack: as SquareEta with
+// the weights 1/(k+1)⁴ and L1 norm 1, as the reference's eta for norm='L1'.
+func SquareEtaL1(s int) []float64 { return squareEta(s, true) }
+
+func squareEta(s int, l1 bool) []float64 {
 	out := make([]float64, s*s)
-	top := squareRect(s/2, s)
-	bottom := squareRect(s-s/2, s)
+	top := squareRect(s/2, s, l1)
+	bottom := squareRect(s-s/2, s, l1)
 	copy(out, top)
 	for i, v := range bottom {
 		out[(s/2)*s+i] = -v
 	}
-	normalise(out)
+	if l1 {
+		normaliseL1(out)
+	} else {
+		normalise(out)
+	}
 	return out
 }
 
 // squareRect is the reference's eta_rectangles(x, y): x×y, row-major, L2
-// norm 1 (zero when empty).
-func squareRect(x, y int) []float64 {
+// norm 1 (L1: weights 1/(k+1)⁴, L1 norm 1; zero when empty).
+func squareRect(x, y int, l1 bool) []float64 {
 	d := make([]float64, x*y)
 	xc, yc := x/2+1, y/2+1
 	c0, c1 := xc-1, yc-1
 	for k := 0; k < max(xc, yc); k++ {
 		v := 1 / float64((k+1)*(k+1))
+		if l1 {
+			v *= v
+		}
 		for r := max(c0, 0); r < min(c0+2*k+1, x); r++ {
 			for col := max(c1, 0); col < min(c1+2*k+1, y); col++ {
 				d[r*y+col] += v
@@ -309,8 +338,24 @@ func squareRect(x, y int) []float64 {
 		c0--
 		c1--
 	}
-	normalise(d)
+	if l1 {
+		normaliseL1(d)
+	} else {
+		normalise(d)
+	}
 	return d
+}
+
+func normaliseL1(d []float64) {
+	s := 0.0
+	for _, v := range d {
+		s += math.Abs(v)
+	}
+	if s > 0 {
+		for i := range d {
+			d[i] /= s
+		}
+	}
 }
 
 func normalise(d []float64) {
@@ -333,7 +378,7 @@ func (q *squareL2) eta(rng squareRand, s int) []float64 {
 	}
 	e, ok := q.etas[s]
 	if !ok {
-		e[0] = SquareEta(s)
+		e[0] = squareEta(s, q.l1)
 		e[1] = make([]float64, s*s)
 		for r := 0; r < s; r++ {
 			for c := 0; c < s; c++ {
@@ -355,8 +400,18 @@ func (q *squareL2) sign(rng squareRand) float64 {
 	return 1
 }
 
-// apply writes x + eps·δ/‖δ‖₂ into out, clipped to the bounds.
+// apply writes x + eps·δ/‖δ‖₂ into out, clipped to the bounds; for L1,
+// x + δ projected onto the L1 ball of radius eps·(1 − 10⁻⁶) inside the
+// bounds, as the reference does.
 func (q *squareL2) apply(out, x []float32) {
+	if q.l1 {
+		for i, v := range q.delta {
+			out[i] = float32(float64(x[i]) + v)
+		}
+		q.proj = resize(q.proj, 2*len(x))
+		projectL1Box(out, x, q.eps*(1-1e-6), q.lo, q.hi, q.proj)
+		return
+	}
 	s := 0.0
 	for _, v := range q.delta {
 		s += v * v
@@ -397,43 +452,65 @@ func (q *squareL2) propose(rng squareRand, s int, out, best, x []float32) {
 	c, h, w := q.c, q.h, q.w
 	q.delta = resize(q.delta, len(x))
 	q.patch = resize(q.patch, s*s)
-	total := 0.0
+	total := 0.0 // ‖δ‖₂² (L1: ‖δ‖₁)
 	for i := range x {
 		d := float64(best[i]) - float64(x[i])
 		q.delta[i] = d
-		total += d * d
+		if q.l1 {
+			total += math.Abs(d)
+		} else {
+			total += d * d
+		}
 	}
 	vh, vw := int(rng.Float64()*float64(h-s)), int(rng.Float64()*float64(w-s))
 	vh2, vw2 := int(rng.Float64()*float64(h-s)), int(rng.Float64()*float64(w-s))
 	eta := q.eta(rng, s)
 	in2 := func(r, col int) bool { return r >= vh2 && r < vh2+s && col >= vw2 && col < vw2+s }
 	left := math.Max(q.eps*q.eps-total, 0) / float64(c) // the unused budget, per channel
+	if q.l1 {
+		left = math.Max(q.eps-total, 0) / float64(c)
+	}
 	for ch := 0; ch < c; ch++ {
 		at := func(r, col int) int { return (ch*h+r)*w + col }
-		n1, nu := 0.0, 0.0 // window 1, and windows 1 ∪ 2
+		n1, nu := 0.0, 0.0 // window 1, and windows 1 ∪ 2 (‖·‖₂², L1: ‖·‖₁)
 		for r := 0; r < h; r++ {
 			for col := 0; col < w; col++ {
 				i1 := r >= vh && r < vh+s && col >= vw && col < vw+s
 				if i1 || in2(r, col) {
 					v := q.delta[at(r, col)]
-					nu += v * v
+					if q.l1 {
+						v = math.Abs(v)
+					} else {
+						v *= v
+					}
+					nu += v
 					if i1 {
-						n1 += v * v
+						n1 += v
 					}
 				}
 			}
 		}
-		n1, nu = math.Sqrt(n1), math.Sqrt(nu)
+		if !q.l1 {
+			n1, nu = math.Sqrt(n1), math.Sqrt(nu)
+		}
 		g := q.sign(rng)
 		pn := 0.0
 		for r := 0; r < s; r++ {
 			for col := 0; col < s; col++ {
 				v := eta[r*s+col]*g + q.delta[at(vh+r, vw+col)]/(1e-12+n1)
 				q.patch[r*s+col] = v
-				pn += v * v
+				if q.l1 {
+					pn += math.Abs(v)
+				} else {
+					pn += v * v
+				}
 			}
 		}
 		f := math.Sqrt(left+nu*nu) / (1e-12 + math.Sqrt(pn))
+		if q.l1 {
+			// As the reference: the channel's share times the channels.
+			f = (left + nu) * float64(c) / (1e-12 + pn)
+		}
 		for r := vh2; r < vh2+s; r++ {
 			for col := vw2; col < vw2+s; col++ {
 				q.delta[at(r, col)] = 0

@@ -1,5 +1,5 @@
 #!/usr/bin/python3
-"""Goldens for the L2 Square attack's window pattern from the reference code.
+"""Goldens for the L2 and L1 Square attack's window patterns from the reference code.
 
 Usage (from the repository root; DIR holds the autoattack package of
 https://github.com/fra31/auto-attack):
@@ -7,7 +7,8 @@ https://github.com/fra31/auto-attack):
     /usr/bin/python3 testdata/gen_square_golden.py --autoattack DIR
 
 Writes testdata/golden/square/eta_S.npy for S in 1, 3, 4, 5, 9, 28: SquareAttack.eta(S)
-with norm='L2', untransposed (the reference transposes it with probability 1/2).
+with norm='L2', untransposed (the reference transposes it with probability 1/2), and
+eta_l1_S.npy, the same with norm='L1'.
 """
 
 import argparse
@@ -27,12 +28,14 @@ def main():
     from autoattack.square import SquareAttack
 
     sq = SquareAttack(lambda x: x, norm="L2", eps=1.0, device="cpu")
+    sq1 = SquareAttack(lambda x: x, norm="L1", eps=1.0, device="cpu")
     rand = torch.rand
     torch.rand = lambda *a, **k: torch.zeros(1)  # never transpose
     try:
         os.makedirs(args.out, exist_ok=True)
         for s in (1, 3, 4, 5, 9, 28):
             np.save(os.path.join(args.out, "eta_%d.npy" % s), sq.eta(s).double().numpy())
+            np.save(os.path.join(args.out, "eta_l1_%d.npy" % s), sq1.eta(s).double().numpy())
     finally:
         torch.rand = rand
 
