@@ -8,7 +8,7 @@ Usage (from the repository root, MNIST in data/mnist, the reference code unpacke
 
 Runs the reference's APGDAttack with norm='L1' and the cross-entropy loss, 100 iterations,
 as AutoAttack's L1 version sets it (use_largereps: 30 iterations at 3·eps, 30 at 2·eps,
-40 at eps), seed 0, on the first --n MNIST test images with the weights read from the ONNX
+40 at eps), seed --seed (0), on the first --n MNIST test images with the weights read from the ONNX
 file, once with 1 restart and once with --restarts (AutoAttack: 5). Writes the robust
 accuracy of each and the L1 norm of every returned perturbation.
 """
@@ -34,6 +34,7 @@ def main():
     ap.add_argument("--eps", type=float, default=5.0)
     ap.add_argument("--restarts", type=int, default=5)
     ap.add_argument("--threads", type=int, default=1)
+    ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--json")
     args = ap.parse_args()
 
@@ -47,13 +48,14 @@ def main():
         p.requires_grad_(False)
     xte, yte = zoonets.load_mnist(args.data, "test")
     x, y = torch.from_numpy(xte[:args.n]), torch.from_numpy(yte[:args.n])
-    out = {"model": args.model, "n": args.n, "eps": args.eps, "torch": torch.__version__, "runs": []}
+    out = {"model": args.model, "n": args.n, "eps": args.eps, "seed": args.seed, "torch": torch.__version__,
+           "runs": []}
     with torch.no_grad():
         correct = (model(x).argmax(1) == y)
     out["clean_percent"] = 100.0 * correct.float().mean().item()
     for restarts in sorted({1, args.restarts}):
         apgd = APGDAttack(model, norm="L1", eps=args.eps, n_iter=100, n_restarts=restarts, loss="ce",
-                          rho=.75, seed=0, device="cpu", use_largereps=True)
+                          rho=.75, seed=args.seed, device="cpu", use_largereps=True)
         t0 = time.time()
         adv = apgd.perturb(x, y)
         with torch.no_grad():
