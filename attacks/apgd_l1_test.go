@@ -177,7 +177,9 @@ func TestAPGDL1Schedule(t *testing.T) {
 //
 // For each of the reference's runs (restarts) it runs
 // apgd-ce:norm=l1,large_eps=true with as many restarts and fails when
-// advcheck's robust accuracy exceeds the reference's by more than one point.
+// advcheck's robust accuracy exceeds the reference's by more than one point
+// or three samples, whichever is more: the random starts differ (on 100
+// images at eps 5 advcheck's seeds 0 and 1 are 3 points apart).
 func TestAPGDL1Reference(t *testing.T) {
 	path := os.Getenv("ADVCHECK_APGD_L1_REFERENCE")
 	if path == "" {
@@ -243,8 +245,8 @@ func TestAPGDL1Reference(t *testing.T) {
 		}
 		got := 100 * float64(robust) / float64(ref.N)
 		t.Logf("APGD-CE L1 eps %g, %d restarts, %d images: advcheck %.1f%%, reference %.1f%%", ref.Eps, run.Restarts, ref.N, got, run.Robust)
-		if got > run.Robust+1 {
-			t.Errorf("%d restarts: robust accuracy %.1f%%, reference %.1f%%: more than one point higher", run.Restarts, got, run.Robust)
+		if tol := math.Max(1, 300/float64(ref.N)); got > run.Robust+tol {
+			t.Errorf("%d restarts: robust accuracy %.1f%%, reference %.1f%%: more than %.1f points higher", run.Restarts, got, run.Robust, tol)
 		}
 	}
 }
