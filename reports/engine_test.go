@@ -328,7 +328,7 @@ func TestParseEps(t *testing.T) {
 	if err != nil || len(g[attacks.Linf]) != 2 || len(g[attacks.L2]) != 2 || g[attacks.Linf][1].Requested != "8/255" {
 		t.Errorf("per-norm lists: %v %v", g, err)
 	}
-	for _, bad := range []string{"", "x", "-0.1", "0:1:0", "1:0:0.1", "l1=0.1", "0.1 0.2", "0,,1", "1/0", "linf=0.1 linf=0.2"} {
+	for _, bad := range []string{"", "x", "-0.1", "0:1:0", "1:0:0.1", "l3=0.1", "l1=0.1 l1=0.2", "0.1 0.2", "0,,1", "1/0", "linf=0.1 linf=0.2"} {
 		if _, err := ParseEps(bad); err == nil {
 			t.Errorf("ParseEps(%q) accepted", bad)
 		}

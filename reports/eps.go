@@ -20,14 +20,32 @@ type Eps struct {
 // EpsGrid holds the radii of a sweep per norm, each list ascending.
 type EpsGrid map[attacks.Norm][]Eps
 
-// DefaultEps returns the default grid for inputs in [lo, hi]: L∞ 0 to 0.3
-// and L2 0 to 3 (in steps of 0.05 and 0.5), scaled by the width of the range.
+// Norms are the norms of a sweep, in the order reports list them.
+var Norms = []string{"linf", "l2", "l1"}
+
+// parseSweepNorm reads the name of a sweep norm: linf, l2 or l1.
+func parseSweepNorm(s string) (attacks.Norm, error) {
+	switch s {
+	case "l1":
+		return attacks.L1, nil
+	}
+	n, err := attacks.ParseNorm(s)
+	if err != nil {
+		return 0, fmt.Errorf("norm %q: want linf, l2 or l1", s)
+	}
+	return n, nil
+}
+
+// DefaultEps returns the default grid for inputs in [lo, hi]: L∞ 0 to 0.3,
+// L2 0 to 3 and L1 0 to 15 (in steps of 0.05, 0.5 and 2.5), scaled by the
+// width of the range.
 func DefaultEps(lo, hi float64) EpsGrid {
 	w := hi - lo
 	g := EpsGrid{}
 	for i := 0; i <= 6; i++ {
 		g[attacks.Linf] = append(g[attacks.Linf], Eps{attacks.Linf, strconv.FormatFloat(0.05*float64(i)*w, 'g', 12, 64), roundEps(0.05 * float64(i) * w)})
 		g[attacks.L2] = append(g[attacks.L2], Eps{attacks.L2, strconv.FormatFloat(0.5*float64(i)*w, 'g', 12, 64), roundEps(0.5 * float64(i) * w)})
+		g[attacks.L1] = append(g[attacks.L1], Eps{attacks.L1, strconv.FormatFloat(2.5*float64(i)*w, 'g', 12, 64), roundEps(2.5 * float64(i) * w)})
 	}
 	return g
 }
@@ -43,7 +61,9 @@ func roundEps(v float64) float64 {
 // fractions (8/255) and ranges START:STOP:STEP (values START + i·STEP, STOP
 // included when it lies on the grid), applying to every norm; or per-norm
 // lists separated by spaces, "linf=0,8/255 l2=0,0.5". Values are sorted and
-// duplicates dropped.
+// duplicates dropped. L1 radii are of another scale (AutoAttack's L1 eps on
+// CIFAR-10 is 12), so an unnamed list applies to L∞ and L2 only; L1 takes
+// "l1=…".
 func ParseEps(s string) (EpsGrid, error) {
 	s = strings.TrimSpace(s)
 	if s == "" {
@@ -55,7 +75,7 @@ func ParseEps(s string) (EpsGrid, error) {
 		norms := []attacks.Norm{attacks.Linf, attacks.L2}
 		list := part
 		if name, rest, ok := strings.Cut(part, "="); ok {
-			n, err := attacks.ParseNorm(strings.ToLower(name))
+			n, err := parseSweepNorm(strings.ToLower(name))
 			if err != nil {
 				return nil, fmt.Errorf("eps %q: %v", part, err)
 			}

@@ -13,9 +13,14 @@ import (
 // three grids, in the units of the literature for each kind of data, from the
 // model's input shape:
 //
-//	MNIST-scale    one channel, or not an image   L∞ 0 … 0.3 by 0.05      L2 0 … 3 by 0.5
-//	CIFAR-scale    3+ channels, under 64 px       L∞ 0, 2, 4, 8, 16 /255  L2 0, 0.125, 0.25, 0.5, 1
-//	ImageNet-scale 3+ channels, 64 px or more     L∞ 0, 1, 2, 4, 8 /255   L2 0, 0.25, 0.5, 1, 2
+//	MNIST-scale    one channel, or not an image   L∞ 0 … 0.3 by 0.05      L2 0 … 3 by 0.5              L1 0 … 15 by 2.5
+//	CIFAR-scale    3+ channels, under 64 px       L∞ 0, 2, 4, 8, 16 /255  L2 0, 0.125, 0.25, 0.5, 1    L1 0, 3, 6, 12, 24
+//	ImageNet-scale 3+ channels, 64 px or more     L∞ 0, 1, 2, 4, 8 /255   L2 0, 0.25, 0.5, 1, 2        L1 0, 15, 30, 60, 120
+//
+// The L1 grids hold the radii of the L1 literature in their middle: 12 on
+// CIFAR-10 and 60 on ImageNet (AutoAttack's L1 version, Croce & Hein 2021);
+// MNIST's reaches 15, past the L1 distance at which FAB and FMN break most
+// samples of an adversarially trained MNIST CNN.
 //
 // The grids are for pixels in [0, 1]; eps is measured in --bounds units, so
 // every radius is multiplied by hi − lo.
@@ -24,6 +29,8 @@ var (
 	cifarLinf    = []float64{0, 2, 4, 8, 16} // in 1/255
 	imagenetL2   = []float64{0, 0.25, 0.5, 1, 2}
 	cifarL2      = []float64{0, 0.125, 0.25, 0.5, 1}
+	imagenetL1   = []float64{0, 15, 30, 60, 120}
+	cifarL1      = []float64{0, 3, 6, 12, 24}
 )
 
 // largeImage is the smallest side, in pixels, of an ImageNet-scale input.
@@ -44,12 +51,12 @@ func DefaultEpsFor(shape []int, lo, hi float64) (EpsGrid, string) {
 		if len(shape) == 3 {
 			what = fmt.Sprintf("%d-channel %d×%d", shape[0], shape[1], shape[2])
 		}
-		return DefaultEps(lo, hi), fmt.Sprintf("%s input: MNIST-scale grid (L∞ 0…0.3, L2 0…3%s)", what, scaled)
+		return DefaultEps(lo, hi), fmt.Sprintf("%s input: MNIST-scale grid (L∞ 0…0.3, L2 0…3, L1 0…15%s)", what, scaled)
 	}
 	side := min(shape[1], shape[2])
-	linf, l2, name, rule := imagenetLinf, imagenetL2, "ImageNet-scale", fmt.Sprintf("≥ %d px", largeImage)
+	linf, l2, l1, name, rule := imagenetLinf, imagenetL2, imagenetL1, "ImageNet-scale", fmt.Sprintf("≥ %d px", largeImage)
 	if side < largeImage {
-		linf, l2, name, rule = cifarLinf, cifarL2, "CIFAR-scale", fmt.Sprintf("< %d px", largeImage)
+		linf, l2, l1, name, rule = cifarLinf, cifarL2, cifarL1, "CIFAR-scale", fmt.Sprintf("< %d px", largeImage)
 	}
 	g := EpsGrid{}
 	for _, k := range linf {
@@ -64,8 +71,11 @@ func DefaultEpsFor(shape []int, lo, hi float64) (EpsGrid, string) {
 	for _, v := range l2 {
 		g[attacks.L2] = append(g[attacks.L2], Eps{attacks.L2, epsNum(v * w), v * w})
 	}
-	note := fmt.Sprintf("rgb-%d (%d×%d×%d, %s): %s grid (L∞ 0…%s/255, L2 0…%s%s)", side, shape[0], shape[1], shape[2], rule, name,
-		epsNum(linf[len(linf)-1]), epsNum(l2[len(l2)-1]), scaled)
+	for _, v := range l1 {
+		g[attacks.L1] = append(g[attacks.L1], Eps{attacks.L1, epsNum(v * w), v * w})
+	}
+	note := fmt.Sprintf("rgb-%d (%d×%d×%d, %s): %s grid (L∞ 0…%s/255, L2 0…%s, L1 0…%s%s)", side, shape[0], shape[1], shape[2], rule, name,
+		epsNum(linf[len(linf)-1]), epsNum(l2[len(l2)-1]), epsNum(l1[len(l1)-1]), scaled)
 	return g, note
 }
 

@@ -31,6 +31,16 @@ func TestParseEpsRefuses(t *testing.T) {
 			t.Errorf("ParseEps(%q): %v; want an error saying %q", c.spec, err, c.say)
 		}
 	}
+	// L1 radii are named: an unnamed list is L∞ and L2 only.
+	if g, err := ParseEps("0,0.1"); err != nil || len(g[attacks.L1]) != 0 || len(g[attacks.L2]) != 2 {
+		t.Errorf("unnamed list: %v (%v)", g, err)
+	}
+	if g, err := ParseEps("linf=0,0.1 l1=10,0,5"); err != nil || len(g[attacks.L1]) != 3 || g[attacks.L1][2].Value != 10 || g[attacks.L1][0].Norm != attacks.L1 {
+		t.Errorf("l1=10,0,5: %v (%v)", g, err)
+	}
+	if _, err := ParseEps("l3=0,1"); err == nil || !strings.Contains(err.Error(), "want linf, l2 or l1") {
+		t.Errorf("l3=: %v", err)
+	}
 	// The largest range allowed still parses in full.
 	g, err := ParseEps("0:0.999:0.001")
 	if err != nil || len(g[attacks.Linf]) != 1000 {
@@ -61,21 +71,21 @@ func TestDefaultEpsFor(t *testing.T) {
 		return true
 	}
 	for _, c := range []struct {
-		shape    []int
-		lo, hi   float64
-		linf, l2 []float64
-		noteSays string
+		shape        []int
+		lo, hi       float64
+		linf, l2, l1 []float64
+		noteSays     string
 	}{
-		{[]int{1, 28, 28}, 0, 1, []float64{0, 0.05, 0.1, 0.15, 0.2, 0.25, 0.3}, []float64{0, 0.5, 1, 1.5, 2, 2.5, 3}, "1-channel 28×28 input: MNIST-scale"},
-		{[]int{784}, 0, 1, []float64{0, 0.05, 0.1, 0.15, 0.2, 0.25, 0.3}, []float64{0, 0.5, 1, 1.5, 2, 2.5, 3}, "not an image"},
-		{[]int{3, 32, 32}, 0, 1, []float64{0, 2.0 / 255, 4.0 / 255, 8.0 / 255, 16.0 / 255}, []float64{0, 0.125, 0.25, 0.5, 1}, "rgb-32 (3×32×32, < 64 px): CIFAR-scale"},
-		{[]int{3, 224, 224}, 0, 1, []float64{0, 1.0 / 255, 2.0 / 255, 4.0 / 255, 8.0 / 255}, []float64{0, 0.25, 0.5, 1, 2}, "rgb-224 (3×224×224, ≥ 64 px): ImageNet-scale"},
-		{[]int{3, 224, 224}, 0, 255, []float64{0, 1, 2, 4, 8}, []float64{0, 63.75, 127.5, 255, 510}, "×255 for bounds [0, 255]"},
-		{[]int{3, 64, 96}, -1, 1, []float64{0, 2.0 / 255, 4.0 / 255, 8.0 / 255, 16.0 / 255}, []float64{0, 0.5, 1, 2, 4}, "ImageNet-scale"},
+		{[]int{1, 28, 28}, 0, 1, []float64{0, 0.05, 0.1, 0.15, 0.2, 0.25, 0.3}, []float64{0, 0.5, 1, 1.5, 2, 2.5, 3}, []float64{0, 2.5, 5, 7.5, 10, 12.5, 15}, "1-channel 28×28 input: MNIST-scale grid (L∞ 0…0.3, L2 0…3, L1 0…15)"},
+		{[]int{784}, 0, 1, []float64{0, 0.05, 0.1, 0.15, 0.2, 0.25, 0.3}, []float64{0, 0.5, 1, 1.5, 2, 2.5, 3}, []float64{0, 2.5, 5, 7.5, 10, 12.5, 15}, "not an image"},
+		{[]int{3, 32, 32}, 0, 1, []float64{0, 2.0 / 255, 4.0 / 255, 8.0 / 255, 16.0 / 255}, []float64{0, 0.125, 0.25, 0.5, 1}, []float64{0, 3, 6, 12, 24}, "rgb-32 (3×32×32, < 64 px): CIFAR-scale grid (L∞ 0…16/255, L2 0…1, L1 0…24)"},
+		{[]int{3, 224, 224}, 0, 1, []float64{0, 1.0 / 255, 2.0 / 255, 4.0 / 255, 8.0 / 255}, []float64{0, 0.25, 0.5, 1, 2}, []float64{0, 15, 30, 60, 120}, "rgb-224 (3×224×224, ≥ 64 px): ImageNet-scale"},
+		{[]int{3, 224, 224}, 0, 255, []float64{0, 1, 2, 4, 8}, []float64{0, 63.75, 127.5, 255, 510}, []float64{0, 3825, 7650, 15300, 30600}, "×255 for bounds [0, 255]"},
+		{[]int{3, 64, 96}, -1, 1, []float64{0, 2.0 / 255, 4.0 / 255, 8.0 / 255, 16.0 / 255}, []float64{0, 0.5, 1, 2, 4}, []float64{0, 30, 60, 120, 240}, "ImageNet-scale"},
 	} {
 		g, note := DefaultEpsFor(c.shape, c.lo, c.hi)
-		if !same(values(g, attacks.Linf), c.linf) || !same(values(g, attacks.L2), c.l2) {
-			t.Errorf("%v in [%v, %v]: linf %v l2 %v; want %v and %v", c.shape, c.lo, c.hi, values(g, attacks.Linf), values(g, attacks.L2), c.linf, c.l2)
+		if !same(values(g, attacks.Linf), c.linf) || !same(values(g, attacks.L2), c.l2) || !same(values(g, attacks.L1), c.l1) {
+			t.Errorf("%v in [%v, %v]: linf %v l2 %v l1 %v; want %v, %v and %v", c.shape, c.lo, c.hi, values(g, attacks.Linf), values(g, attacks.L2), values(g, attacks.L1), c.linf, c.l2, c.l1)
 		}
 		if !strings.Contains(note, c.noteSays) {
 			t.Errorf("%v: note %q does not say %q", c.shape, note, c.noteSays)

@@ -204,7 +204,7 @@ func (r *Report) reliabilityFlags() []Flag {
 	for _, e := range r.Config.Eps {
 		epsByNorm[e.Norm] = append(epsByNorm[e.Norm], e.Value)
 	}
-	for _, norm := range []string{"linf", "l2"} {
+	for _, norm := range Norms {
 		for _, eps := range epsByNorm[norm] {
 			var white, black []*Outcomes
 			for k := range s.Outcomes {

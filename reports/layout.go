@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"slices"
 )
 
 // maxSamples bounds the sample and shard counts a report may claim, so that
@@ -73,7 +74,7 @@ func checkConfig(c Config, total int) error {
 		norms[cc.Norm] = true
 	}
 	for i, a := range c.Attacks {
-		if a.AttackID == "" || (a.Norm != "linf" && a.Norm != "l2") {
+		if a.AttackID == "" || !slices.Contains(Norms, a.Norm) {
 			return fmt.Errorf("config.attacks[%d]: attack %q of norm %q", i, a.AttackID, a.Norm)
 		}
 		if ids[a.AttackID] {
@@ -339,7 +340,7 @@ func (p *Plan) layout() *Samples {
 		s.Checks = &Checks{Converge: p.probeConverge()}
 	}
 	if p.RefineSteps > 0 {
-		for _, n := range []string{"linf", "l2"} {
+		for _, n := range Norms {
 			for _, a := range p.Attacks {
 				if a.Norm().String() == n {
 					s.Refined = append(s.Refined, RefinedMinEps{Norm: n, Steps: p.RefineSteps})

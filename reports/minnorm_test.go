@@ -206,3 +206,56 @@ func TestDecodeRefusesTamperedMinNorms(t *testing.T) {
 		}
 	}
 }
+
+// TestL1Sweep: a sweep with L1 attacks — fixed-eps (apgd-ce, square,
+// autoattack) and minimal-norm (fmn, fab) — reports L1 results, the L1 worst
+// case and minimal norms, and its report decodes (the checks Decode and
+// merge make accept the norm).
+func TestL1Sweep(t *testing.T) {
+	m, src := fixture(t, 12)
+	p := plan(t, m, src, "apgd-ce:norm=l1,iters=5", "square:norm=l1,queries=20", "fmn:norm=l1,steps=10", "fab:norm=l1,iters=5", "autoattack:norm=l1,iters=3,queries=10,targets=2", "fgsm")
+	g, err := ParseEps("linf=0,0.05 l1=0,2,8")
+	if err != nil {
+		t.Fatal(err)
+	}
+	p.Eps = g
+	r, err := newReport(t, p, context.Background(), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	l1 := 0
+	for _, res := range r.Results {
+		if res.Norm == "l1" {
+			l1++
+		}
+	}
+	if l1 != 5*3 {
+		t.Errorf("%d L1 result rows, want 15", l1)
+	}
+	var worst []WorstCase
+	for _, w := range r.WorstCase {
+		if w.Norm == "l1" {
+			worst = append(worst, w)
+		}
+	}
+	if len(worst) != 3 || len(worst[2].Attacks) != 5 || worst[2].Accuracy > worst[0].Accuracy {
+		t.Fatalf("L1 worst case %+v", worst)
+	}
+	auc := false
+	for _, a := range r.Summary.AUC {
+		auc = auc || a.AttackID == "worst_case" && a.Norm == "l1"
+	}
+	if !auc {
+		t.Error("no L1 worst-case AUC")
+	}
+	if len(r.Summary.MinNorm) != 2 || r.Summary.MinNorm[0].Norm != "l1" {
+		t.Fatalf("summary.min_norm %+v", r.Summary.MinNorm)
+	}
+	back, err := Decode(encode(t, r))
+	if err != nil {
+		t.Fatalf("an L1 report does not decode: %v", err)
+	}
+	if len(back.WorstCase) != len(r.WorstCase) {
+		t.Errorf("decoded worst case %d rows, want %d", len(back.WorstCase), len(r.WorstCase))
+	}
+}

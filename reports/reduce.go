@@ -84,7 +84,7 @@ func (r *Report) Reduce() error {
 		}
 		r.Summary.AUC = append(r.Summary.AUC, AUC{AttackID: a.AttackID, Norm: a.Norm, Value: auc(xs, ys, float64(r.Clean.Accuracy))})
 	}
-	for _, norm := range []string{"linf", "l2"} {
+	for _, norm := range Norms {
 		var xs, ys []float64
 		for _, w := range r.WorstCase {
 			if w.Norm == norm {
@@ -162,7 +162,7 @@ func worstCase(s *Samples, cfg Config) ([]WorstCase, []MinimalEps) {
 	n := len(s.Index)
 	rows := []WorstCase{}
 	mins := []MinimalEps{}
-	for _, norm := range []string{"linf", "l2"} {
+	for _, norm := range Norms {
 		var grid []float64
 		var ids []string
 		for _, e := range cfg.Eps {

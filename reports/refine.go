@@ -29,7 +29,7 @@ func (p *Plan) refineMinEps(ctx context.Context, idx, rows, labels []int, x []fl
 	for _, j := range rows {
 		attacked[j] = true
 	}
-	for _, norm := range []attacks.Norm{attacks.Linf, attacks.L2} {
+	for _, norm := range []attacks.Norm{attacks.Linf, attacks.L2, attacks.L1} {
 		var as []attacks.Attack
 		for _, a := range p.Attacks {
 			if a.Norm() == norm {

@@ -87,7 +87,7 @@ func (o *sweepOptions) addFlags(fs *pflag.FlagSet) {
 	fs.Int64Var(&o.maxData, "max-data-bytes", datasets.DefaultLimits().MaxBytes, "refuse data files (decompressed) larger than this")
 	fs.StringArrayVar(&o.attacks, "attack", []string{"fgsm", "pgd"}, "attack `SPEC`, e.g. pgd:steps=100,restarts=5 (repeatable, or comma-separated names); see 'advcheck sweep --help'")
 	fs.StringArrayVar(&o.certify, "certify", nil, "certify `METHOD`s beside the attacks: ibp, crown, smoothing[:sigma=S,n0=N0,n=N,alpha=A] (repeatable, or comma-separated); see below")
-	fs.StringVar(&o.eps, "eps", "", "radii: a list 0,0.1,8/255, a range START:STOP:STEP, or per norm 'linf=0,8/255 l2=0,0.5' (default: chosen from the input shape, see below)")
+	fs.StringVar(&o.eps, "eps", "", "radii: a list 0,0.1,8/255 (L∞ and L2), a range START:STOP:STEP, or per norm 'linf=0,8/255 l2=0,0.5 l1=0,5,10' (default: chosen from the input shape, see below)")
 	fs.IntVar(&o.batch, "batch", 0, "samples per batch (default: the largest power of two up to 128 that fits --memory)")
 	addMemoryFlag(fs, &o.memory)
 	fs.Uint64Var(&o.seed, "seed", 0, "seed of every attack's randomness")
@@ -134,10 +134,16 @@ with the class names of DIR/fine_label_names.txt. cifar10:FILE.bin and
 cifar100:FILE.bin read another file of the same format (e.g. data_batch_1.bin).
 
 Without --eps the radii follow the data (multiplied by the width of --bounds):
-one channel or not an image: MNIST-scale, L∞ 0…0.3 by 0.05, L2 0…3 by 0.5;
-3+ channels under 64 px: CIFAR-scale, L∞ 0,2,4,8,16/255, L2 0,0.125,0.25,0.5,1;
-3+ channels of 64 px or more: ImageNet-scale, L∞ 0,1,2,4,8/255, L2 0,0.25,0.5,1,2.
+one channel or not an image: MNIST-scale, L∞ 0…0.3 by 0.05, L2 0…3 by 0.5,
+L1 0…15 by 2.5;
+3+ channels under 64 px: CIFAR-scale, L∞ 0,2,4,8,16/255, L2 0,0.125,0.25,0.5,1,
+L1 0,3,6,12,24;
+3+ channels of 64 px or more: ImageNet-scale, L∞ 0,1,2,4,8/255, L2 0,0.25,0.5,1,2,
+L1 0,15,30,60,120.
 The table header and config.eps_default in the report name the grid used.
+An unnamed --eps list applies to L∞ and L2; L1 radii, of another scale, are
+given as l1=… (the L1 attacks: apgd-ce, apgd-dlr, apgd-t, square, autoattack,
+fab, fab-t and fmn with norm=l1).
 
 Without --batch the batch is the largest power of two up to 128 whose
 estimated memory (compiled model programs and attack buffers, not the data

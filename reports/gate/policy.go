@@ -572,8 +572,8 @@ func (p *Policy) parseEps(n *yaml.Node) error {
 		seen := map[string]bool{}
 		for i := 0; i+1 < len(n.Content); i += 2 {
 			k, v := n.Content[i], n.Content[i+1]
-			if k.Value != "linf" && k.Value != "l2" {
-				return posErr(k, "eps norm %q: want linf or l2", k.Value)
+			if k.Value != "linf" && k.Value != "l2" && k.Value != "l1" {
+				return posErr(k, "eps norm %q: want linf, l2 or l1", k.Value)
 			}
 			if seen[k.Value] {
 				return posErr(k, "eps.%s is given twice", k.Value)
@@ -644,7 +644,7 @@ func (p *Policy) parseRequirements(n *yaml.Node) error {
 		var kindNode *yaml.Node
 		handlers := map[string]func(*yaml.Node) error{
 			"attack":     func(n *yaml.Node) error { return str(n, &req.Attack) },
-			"worst_case": func(n *yaml.Node) error { return enum(n, &req.WorstCase, "linf", "l2") },
+			"worst_case": func(n *yaml.Node) error { return enum(n, &req.WorstCase, "linf", "l2", "l1") },
 			"eps": func(n *yaml.Node) error {
 				req.HasEps = true
 				return float(n, &req.Eps)
@@ -680,7 +680,7 @@ func (p *Policy) parseRequirements(n *yaml.Node) error {
 					req.Threshold = 0.05
 					return fields(n, "no_regression", map[string]func(*yaml.Node) error{
 						"attack":     func(n *yaml.Node) error { return str(n, &req.Attack) },
-						"worst_case": func(n *yaml.Node) error { return enum(n, &req.WorstCase, "linf", "l2") },
+						"worst_case": func(n *yaml.Node) error { return enum(n, &req.WorstCase, "linf", "l2", "l1") },
 						"eps":        func(n *yaml.Node) error { req.HasEps = true; return float(n, &req.Eps) },
 						"alpha":      func(n *yaml.Node) error { return float(n, &req.Threshold) },
 					}, "eps")

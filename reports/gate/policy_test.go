@@ -59,6 +59,10 @@ func TestParsePolicy(t *testing.T) {
 	if p.Eps != "linf=0,0.1,0.3" {
 		t.Errorf("eps %q", p.Eps)
 	}
+	if q, err := ParsePolicy(strings.NewReader(strings.Replace(examplePolicy, "eps:\n  linf: [0, 0.1, 0.3]\n", "eps:\n  linf: [0, 0.1, 0.3]\n  l1: [0, 10]\n", 1) +
+		"  - min_accuracy: 0.5\n    worst_case: l1\n    eps: 10\n")); err != nil || q.Eps != "linf=0,0.1,0.3 l1=0,10" || q.Requirements[8].WorstCase != "l1" {
+		t.Errorf("an L1 policy: %+v (%v)", q, err)
+	}
 	if q := p.Requirements[7]; q.Kind != "min_median_min_norm" || q.Threshold != 1.5 || q.CheckID("") != "min_norm/fmn:norm=l2/min_median_min_norm" {
 		t.Errorf("min_median_min_norm reads as %+v", q)
 	}
@@ -83,6 +87,8 @@ func TestPolicyErrors(t *testing.T) {
 		{base + "requirements:\n  - min_clean_accuracy: 0.5\n    use: p5\n", "does not take use"},
 		{base + "requirements:\n  - min_cosine: 0.5\n    min_accuracy: 0.5\n", "one kind"},
 		{base + "requirements:\n  - min_median_min_norm: 1\n", "needs an attack"},
+		{base + "requirements: [{min_clean_accuracy: 0.5}]\neps: {l3: [0]}\n", "want linf, l2 or l1"},
+		{base + "requirements:\n  - min_accuracy: 0.5\n    worst_case: l3\n    eps: 1\n", "l3"},
 		{base + "requirements:\n  - min_median_min_norm: 1\n    attack: fmn\n    eps: 0.3\n", "takes no worst_case or eps"},
 		{base + "requirements:\n  - min_median_min_norm: -1\n    attack: fmn\n", "want a norm ≥ 0"},
 		{base + "requirements:\n  - min_median_min_norm: 1\n    attack: fmn\n    use: p5\n", "does not take use"},

@@ -111,7 +111,7 @@ func HTML(w io.Writer, r *reports.Report) error {
 	for _, wc := range r.WorstCase {
 		last[wc.Norm] = wc
 	}
-	for _, norm := range []string{"linf", "l2"} {
+	for _, norm := range reports.Norms {
 		if wc, ok := last[norm]; ok {
 			p.Headline = append(p.Headline, fmt.Sprintf("Worst-case %s accuracy at eps %g: %s %s (%s)", norm, wc.Eps, pct(wc.Accuracy), ci(wc.AccuracyCI95), strings.Join(wc.Attacks, ", ")))
 		}
@@ -143,7 +143,7 @@ func HTML(w io.Writer, r *reports.Report) error {
 // attacked samples against eps, per norm, for every attack and the worst case.
 func plots(r *reports.Report) []template.HTML {
 	var out []template.HTML
-	for _, norm := range []string{"linf", "l2"} {
+	for _, norm := range reports.Norms {
 		var acc, cos []series
 		for _, a := range r.Config.Attacks {
 			if a.Norm != norm {
@@ -201,7 +201,7 @@ func plots(r *reports.Report) []template.HTML {
 // outputs at the largest eps.
 func embeddingHeadline(r *reports.Report) []string {
 	out := []string{fmt.Sprintf("Output task (%s loss): the attacks move the model's outputs away from the clean ones; %d samples, every one attacked", r.Config.OutputLoss, r.Dataset.Samples)}
-	for _, norm := range []string{"linf", "l2"} {
+	for _, norm := range reports.Norms {
 		var worst *reports.Result
 		for i := range r.Results {
 			res := &r.Results[i]
@@ -225,7 +225,7 @@ func embeddingHeadline(r *reports.Report) []string {
 // (dashed) cosine of clean and adversarial outputs against eps, per attack.
 func embeddingPlots(r *reports.Report) []template.HTML {
 	var out []template.HTML
-	for _, norm := range []string{"linf", "l2"} {
+	for _, norm := range reports.Norms {
 		var ss []series
 		for _, a := range r.Config.Attacks {
 			if a.Norm != norm {
