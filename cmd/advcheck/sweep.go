@@ -96,7 +96,7 @@ func (o *sweepOptions) addFlags(fs *pflag.FlagSet) {
 	fs.DurationVar(&o.timeout, "timeout", 0, "stop after this long, writing a partial report (exit 124); 0 = no limit")
 	fs.StringVar(&o.modelSHA256, "model-sha256", "", "refuse the model unless its SHA-256 is `HEX` (exit 3)")
 	fs.BoolVar(&o.checks, "checks", true, "run the reliability checks behind the report's flags (gradient probes, an unbounded attack and a convergence check on every 16th sample)")
-	fs.StringVar(&o.requireSig, "require-signature", "", "refuse the model file (and a --resume report) unless FILE.sig verifies with this public key `PUB` (exit 1)")
+	fs.StringVar(&o.requireSig, "require-signature", "", "refuse the model file (and a --resume or --baseline report) unless FILE.sig verifies with this public key `PUB` (exit 1)")
 	fs.IntVar(&o.refine, "refine-min-eps", 0, "refine each sample's minimal eps by `N` bisection steps between the grid's radii (runs the attacks N more times on broken samples)")
 	fs.IntVar(&o.examples, "examples", 4, "broken and unbroken samples to show as images in the HTML report (each)")
 	fs.StringVar(&o.progress, "progress", "auto", "progress bar on stderr: auto (when stderr is a terminal), always or never")
