@@ -1,6 +1,7 @@
 package datasets
 
 import (
+	"archive/zip"
 	"bytes"
 	"compress/gzip"
 	"encoding/binary"
@@ -9,6 +10,7 @@ import (
 	"image/color"
 	"image/png"
 	"math"
+	"math/rand/v2"
 	"os"
 	"path/filepath"
 	"runtime"
@@ -99,12 +101,15 @@ func TestSameDataSameHash(t *testing.T) {
 	var z bytes.Buffer
 	npy.WriteNPZ(&z, map[string]*npy.Array{"x": {Shape: []int{50, 28, 28}, DType: npy.Uint8, U8: u8}, "y": {Shape: []int{50}, DType: npy.Int64, I64: lab64}}, nil)
 	os.WriteFile(filepath.Join(dir, "d.npz"), z.Bytes(), 0o644)
+	writeDeflatedNPZ(t, filepath.Join(dir, "dz.npz"), map[string]*npy.Array{
+		"images": {Shape: []int{50, 28, 28, 1}, DType: npy.Uint8, U8: u8}, "labels": {Shape: []int{50}, DType: npy.Int64, I64: lab64}})
 	for _, spec := range []string{
 		"idx:" + dir + "/x.idx," + dir + "/y.idx.gz",
 		"npy:" + dir + "/x.npy," + dir + "/y.npy",
 		"npy:" + dir + "/x3.npy," + dir + "/y.npy",
 		"npy:" + dir + "/xhwc.npy," + dir + "/y.npy",
 		"npz:" + dir + "/d.npz",
+		"npz:" + dir + "/dz.npz",
 	} {
 		d, err := Open(spec, Options{})
 		if err != nil {
@@ -329,5 +334,87 @@ func TestHugeHeaderDoesNotAllocate(t *testing.T) {
 	runtime.ReadMemStats(&ms)
 	if ms.TotalAlloc-before > 1<<20 {
 		t.Errorf("a lying header made the reader allocate %d bytes", ms.TotalAlloc-before)
+	}
+}
+
+// writeDeflatedNPZ writes arrays as np.savez_compressed does: members
+// name.npy, deflated.
+func writeDeflatedNPZ(t *testing.T, path string, arrays map[string]*npy.Array) {
+	t.Helper()
+	var b bytes.Buffer
+	zw := zip.NewWriter(&b)
+	for name, a := range arrays {
+		w, err := zw.CreateHeader(&zip.FileHeader{Name: name + ".npy", Method: zip.Deflate})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := npy.Write(w, a); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := zw.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(path, b.Bytes(), 0o644); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// An .npz's images are read by offset (stored) or by decompressing forward
+// (deflated), in any order: samples read backwards, twice and out of order
+// equal the arrays written, for float32 NCHW and uint8 NHWC members.
+func TestNPZMembersReadInAnyOrder(t *testing.T) {
+	const n, c, h, w = 9, 3, 5, 4
+	rng := rand.New(rand.NewPCG(13, 3))
+	f32 := make([]float32, n*c*h*w)
+	for i := range f32 {
+		f32[i] = float32(rng.NormFloat64())
+	}
+	u8 := make([]byte, n*h*w*c)
+	for i := range u8 {
+		u8[i] = byte(rng.IntN(256))
+	}
+	labels := make([]int64, n)
+	for i := range labels {
+		labels[i] = int64(i % 3)
+	}
+	dir := t.TempDir()
+	for _, c4 := range []struct {
+		name string
+		x    *npy.Array
+		want func(i, k int) float32 // value k of sample i, C×H×W
+	}{
+		{"f32", &npy.Array{Shape: []int{n, c, h, w}, DType: npy.Float32, F32: f32}, func(i, k int) float32 { return f32[i*c*h*w+k] }},
+		{"u8hwc", &npy.Array{Shape: []int{n, h, w, c}, DType: npy.Uint8, U8: u8}, func(i, k int) float32 {
+			ch, y, x := k/(h*w), k/w%h, k%w
+			return float32(u8[i*h*w*c+(y*w+x)*c+ch]) / 255
+		}},
+	} {
+		arrays := map[string]*npy.Array{"x": c4.x, "y": {Shape: []int{n}, DType: npy.Int64, I64: labels}}
+		stored, deflated := filepath.Join(dir, c4.name+".npz"), filepath.Join(dir, c4.name+"z.npz")
+		var b bytes.Buffer
+		if err := npy.WriteNPZ(&b, arrays, nil); err != nil {
+			t.Fatal(err)
+		}
+		os.WriteFile(stored, b.Bytes(), 0o644)
+		writeDeflatedNPZ(t, deflated, arrays)
+		for _, path := range []string{stored, deflated} {
+			d, err := Open("npz:"+path, Options{})
+			if err != nil {
+				t.Fatalf("%s: %v", path, err)
+			}
+			for _, i := range []int{8, 7, 3, 3, 0, 5, 1} {
+				x := sampleOf(t, d, i)
+				for k, v := range x {
+					if v != c4.want(i, k) {
+						t.Fatalf("%s: sample %d value %d = %v, want %v", path, i, k, v, c4.want(i, k))
+					}
+				}
+				if d.Label(i) != i%3 {
+					t.Fatalf("%s: label %d = %d", path, i, d.Label(i))
+				}
+			}
+			d.Close()
+		}
 	}
 }

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"math"
+	"sort"
 
 	"github.com/advcheck/advcheck/internal/npy"
 	"github.com/advcheck/advcheck/internal/safeio"
@@ -69,31 +70,59 @@ func OpenNPY(images, labels string, opts Options) (*Dataset, error) {
 }
 
 // OpenNPZ reads an .npz archive holding images and labels as members x and
-// y (or images and labels, or X and Y), read as OpenNPY reads them. Archive
-// members may be compressed, so the images are decoded whole when the
-// archive is opened: for data sets too large for memory use .npy files.
+// y (or images and labels, or X and Y), read as OpenNPY reads them. Only
+// the members' headers and the labels are read when the data set is opened;
+// images are read by offset when their member is stored (np.savez), and by
+// decompressing forward when it is deflated (np.savez_compressed: going
+// back to an earlier sample starts the member over), so memory does not
+// grow with N either way. The zip CRC of the images member is not checked
+// (it would need the whole member); the archive's SHA-256 in the report and
+// the decoded-data hash cover its bytes and values.
 func OpenNPZ(path string, opts Options) (*Dataset, error) {
 	lim := opts.Limits.withDefaults()
-	arrs, err := npy.ReadNPZFile(path, npyLimits(lim))
+	members, err := npy.ReadNPZMembers(path, npyLimits(lim))
 	if err != nil {
 		return nil, fmt.Errorf("%w: %v", ErrBadData, err)
 	}
 	for _, pair := range [][2]string{{"x", "y"}, {"images", "labels"}, {"X", "Y"}} {
-		x, okx := arrs[pair[0]]
-		y, oky := arrs[pair[1]]
-		if okx && oky {
-			d, err := fromArrays(x, y, path+":"+pair[0], path+":"+pair[1], opts.Layout, lim)
-			if err != nil {
-				return nil, err
-			}
-			d.Files = []File{fileHash(path)}
-			return d, nil
+		xh, okx := members[pair[0]]
+		_, oky := members[pair[1]]
+		if !okx || !oky {
+			continue
 		}
+		xname, yname := path+":"+pair[0], path+":"+pair[1]
+		y, err := npy.ReadNPZMember(path, pair[1], npyLimits(lim))
+		if err != nil {
+			return nil, fmt.Errorf("%w: %v", ErrBadData, err)
+		}
+		d, hwc, err := arrayShape(xh.Shape, xh.DType, xname, opts.Layout, lim)
+		if err != nil {
+			return nil, err
+		}
+		if d.Labels, err = arrayLabels(y, d.Len(), xname, yname); err != nil {
+			return nil, err
+		}
+		esize := xh.DType.Size()
+		conv := xh.Float32s
+		if xh.DType == npy.Uint8 {
+			conv = u8Scaled
+		}
+		size := d.Size()
+		src := &rawReader{path: path, off: xh.DataOffset, stride: int64(size * esize), elems: size, elemSize: esize, conv: conv, hwc: hwc}
+		if xh.Deflated {
+			src.deflate = &[2]int64{xh.Offset, xh.CompressedBytes}
+		} else {
+			src.off += xh.Offset
+		}
+		d.src = src
+		d.Files = []File{fileHash(path)}
+		return d, nil
 	}
 	var names []string
-	for k := range arrs {
+	for k := range members {
 		names = append(names, k)
 	}
+	sort.Strings(names)
 	return nil, fmt.Errorf("%w: %s: no members x and y (or images and labels); it has %v", ErrBadData, path, names)
 }
 
@@ -138,30 +167,6 @@ func arrayShape(s []int, dt npy.DType, xname, layout string, lim Limits) (d *Dat
 	return d, hwc, nil
 }
 
-// fromArrays makes a data set of arrays held in memory (an .npz's members).
-func fromArrays(x, y *npy.Array, xname, yname, layout string, lim Limits) (*Dataset, error) {
-	d, hwc, err := arrayShape(x.Shape, x.DType, xname, layout, lim)
-	if err != nil {
-		return nil, err
-	}
-	n := d.Len()
-	var xs []float32
-	if x.DType == npy.Uint8 {
-		xs = make([]float32, len(x.U8))
-		u8Scaled(xs, x.U8)
-	} else {
-		xs = x.Float32s()
-	}
-	if hwc != nil {
-		xs = nhwcToNCHW(xs, n, hwc[0], hwc[1], hwc[2])
-	}
-	d.src = &floatReader{x: xs, size: d.Size()}
-	if d.Labels, err = arrayLabels(y, n, xname, yname); err != nil {
-		return nil, err
-	}
-	return d, nil
-}
-
 // arrayLabels reads n labels from y.
 func arrayLabels(y *npy.Array, n int, xname, yname string) ([]int, error) {
 	ys := y.Shape
@@ -196,26 +201,4 @@ func arrayLabels(y *npy.Array, n int, xname, yname string) ([]int, error) {
 	return out, nil
 }
 
-// floatReader reads samples held in memory.
-type floatReader struct {
-	x    []float32
-	size int
-}
-
-func (r *floatReader) read(dst []float32, lo, hi int) error {
-	copy(dst, r.x[lo*r.size:hi*r.size])
-	return nil
-}
-
-func (r *floatReader) close() error { return nil }
-
 func isChannels(c int) bool { return c == 1 || c == 3 || c == 4 }
-
-func nhwcToNCHW(x []float32, n, h, w, c int) []float32 {
-	out := make([]float32, len(x))
-	for i := 0; i < n; i++ {
-		s := h * w * c
-		hwcToCHW(out[i*s:(i+1)*s], x[i*s:(i+1)*s], h, w, c)
-	}
-	return out
-}

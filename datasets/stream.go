@@ -2,6 +2,7 @@ package datasets
 
 import (
 	"bufio"
+	"compress/flate"
 	"compress/gzip"
 	"fmt"
 	"io"
@@ -24,8 +25,9 @@ type sampleReader interface {
 const maxReadBytes = 4 << 20
 
 // rawReader reads fixed-size records of stored values: from a file by
-// offset (IDX, .npy, CIFAR), from a gzip-compressed file by decompressing
-// forward (reopening it to go back), or from memory (the embedded sample).
+// offset (IDX, .npy, CIFAR, a stored .npz member), from a gzip-compressed
+// file or a deflated .npz member by decompressing forward (reopening it to go
+// back), or from memory (the embedded sample).
 type rawReader struct {
 	path     string // the file, or "" when mem holds the data
 	mem      []byte // the decompressed data, from off on
@@ -35,6 +37,10 @@ type rawReader struct {
 	skip     int64  // bytes at the start of a record before its values (CIFAR's labels)
 	elems    int    // values per sample
 	elemSize int    // bytes per stored value
+	// deflate, when not nil, locates a raw DEFLATE stream inside path (an
+	// .npz member): its offset and compressed length. It is read forward
+	// like a gzip file.
+	deflate *[2]int64
 	// conv converts elems stored values into float32 pixels.
 	conv func(dst []float32, raw []byte)
 	// hwc, when not nil, is the stored H×W×C layout of a sample, transposed
@@ -92,7 +98,7 @@ func (r *rawReader) fetch(p []byte, off int64) error {
 		}
 		copy(p, r.mem[off:])
 		return nil
-	case r.gz:
+	case r.gz || r.deflate != nil:
 		return r.fetchGzip(p, off)
 	}
 	f, err := safeio.Open(r.path)
@@ -117,10 +123,16 @@ func (r *rawReader) fetchGzip(p []byte, off int64) error {
 		if err != nil {
 			return fmt.Errorf("%w: %v", ErrBadData, err)
 		}
-		zr, err := gzip.NewReader(bufio.NewReader(f))
-		if err != nil {
-			f.Close()
-			return fmt.Errorf("%w: %s: bad gzip header: %v", ErrBadData, r.path, err)
+		var zr io.Reader
+		if r.deflate != nil {
+			zr = flate.NewReader(bufio.NewReader(io.NewSectionReader(f, r.deflate[0], r.deflate[1])))
+		} else {
+			gr, err := gzip.NewReader(bufio.NewReader(f))
+			if err != nil {
+				f.Close()
+				return fmt.Errorf("%w: %s: bad gzip header: %v", ErrBadData, r.path, err)
+			}
+			zr = gr
 		}
 		r.stream = &gzStream{f: f, r: bufio.NewReaderSize(zr, 1<<16)}
 	}

@@ -40,53 +40,11 @@ const maxNameLen = 255
 // declared), and the elements and uncompressed bytes of all members together.
 func ReadNPZ(r io.ReaderAt, size int64, lim Limits) (map[string]*Array, error) {
 	lim = lim.withDefaults()
-	if size < 0 {
-		return nil, fmt.Errorf("npy: negative archive size %d", size)
+	zr, ra, err := openNPZ(r, size, lim)
+	if err != nil {
+		return nil, err
 	}
-	if size > lim.MaxFileBytes {
-		return nil, errorf(ErrLimit, "archive is %d bytes, limit is %d", size, lim.MaxFileBytes)
-	}
-	ra := &budgetReaderAt{r: r, limited: true,
-		budget: dirBudgetBase + int64(lim.MaxArrays)*dirBudgetPerMember}
-	zr, err := zip.NewReader(ra, size)
-	if err != nil && !errors.Is(err, zip.ErrInsecurePath) {
-		switch {
-		case ra.over:
-			return nil, errorf(ErrLimit, "archive directory is too large (limit %d members)", lim.MaxArrays)
-		case ra.err != nil:
-			return nil, ioError(ra.err, "reading archive")
-		}
-		return nil, errorf(ErrFormat, "not a valid zip archive (%v)", err)
-	}
-	ra.limited = false
-	if len(zr.File) > lim.MaxArrays {
-		return nil, errorf(ErrLimit, "archive has %d members, limit is %d", len(zr.File), lim.MaxArrays)
-	}
-
-	// Check every member's name, method and declared size before reading any.
 	out := make(map[string]*Array, len(zr.File))
-	var declared uint64
-	for _, f := range zr.File {
-		name, ok := strings.CutSuffix(f.Name, ".npy")
-		if !ok || !validName(name) {
-			return nil, errorf(ErrFormat, "member name %q is not a plain name.npy", truncate(f.Name, 80))
-		}
-		if _, dup := out[name]; dup {
-			return nil, errorf(ErrFormat, "duplicate member %q", f.Name)
-		}
-		out[name] = nil
-		if f.Flags&0x1 != 0 {
-			return nil, errorf(ErrUnsupported, "member %q is encrypted", f.Name)
-		}
-		if f.Method != zip.Store && f.Method != zip.Deflate {
-			return nil, errorf(ErrUnsupported, "member %q uses compression method %d (only stored and deflated are supported)", f.Name, f.Method)
-		}
-		declared += min(f.UncompressedSize64, 1<<63)
-		if declared > uint64(lim.MaxFileBytes) {
-			return nil, errorf(ErrLimit, "members total at least %d bytes uncompressed, limit is %d", declared, lim.MaxFileBytes)
-		}
-	}
-
 	left := lim.MaxElements
 	for _, f := range zr.File {
 		name := strings.TrimSuffix(f.Name, ".npy")
@@ -98,6 +56,172 @@ func ReadNPZ(r io.ReaderAt, size int64, lim Limits) (map[string]*Array, error) {
 		out[name] = a
 	}
 	return out, nil
+}
+
+// openNPZ reads the directory of an archive and checks every member's name,
+// method and declared size before any is read.
+func openNPZ(r io.ReaderAt, size int64, lim Limits) (*zip.Reader, *budgetReaderAt, error) {
+	if size < 0 {
+		return nil, nil, fmt.Errorf("npy: negative archive size %d", size)
+	}
+	if size > lim.MaxFileBytes {
+		return nil, nil, errorf(ErrLimit, "archive is %d bytes, limit is %d", size, lim.MaxFileBytes)
+	}
+	ra := &budgetReaderAt{r: r, limited: true,
+		budget: dirBudgetBase + int64(lim.MaxArrays)*dirBudgetPerMember}
+	zr, err := zip.NewReader(ra, size)
+	if err != nil && !errors.Is(err, zip.ErrInsecurePath) {
+		switch {
+		case ra.over:
+			return nil, nil, errorf(ErrLimit, "archive directory is too large (limit %d members)", lim.MaxArrays)
+		case ra.err != nil:
+			return nil, nil, ioError(ra.err, "reading archive")
+		}
+		return nil, nil, errorf(ErrFormat, "not a valid zip archive (%v)", err)
+	}
+	ra.limited = false
+	if len(zr.File) > lim.MaxArrays {
+		return nil, nil, errorf(ErrLimit, "archive has %d members, limit is %d", len(zr.File), lim.MaxArrays)
+	}
+	seen := make(map[string]bool, len(zr.File))
+	var declared uint64
+	for _, f := range zr.File {
+		name, ok := strings.CutSuffix(f.Name, ".npy")
+		if !ok || !validName(name) {
+			return nil, nil, errorf(ErrFormat, "member name %q is not a plain name.npy", truncate(f.Name, 80))
+		}
+		if seen[name] {
+			return nil, nil, errorf(ErrFormat, "duplicate member %q", f.Name)
+		}
+		seen[name] = true
+		if f.Flags&0x1 != 0 {
+			return nil, nil, errorf(ErrUnsupported, "member %q is encrypted", f.Name)
+		}
+		if f.Method != zip.Store && f.Method != zip.Deflate {
+			return nil, nil, errorf(ErrUnsupported, "member %q uses compression method %d (only stored and deflated are supported)", f.Name, f.Method)
+		}
+		declared += min(f.UncompressedSize64, 1<<63)
+		if declared > uint64(lim.MaxFileBytes) {
+			return nil, nil, errorf(ErrLimit, "members total at least %d bytes uncompressed, limit is %d", declared, lim.MaxFileBytes)
+		}
+	}
+	return zr, ra, nil
+}
+
+// NPZMember is one member of an .npz archive, located for reading its data
+// by offset (stored) or by decompressing forward (deflated), without
+// holding it.
+type NPZMember struct {
+	Header // the member's .npy header; DataOffset counts from the member's first byte
+	// Deflated says the member is a raw DEFLATE stream of CompressedBytes
+	// bytes from Offset; otherwise its bytes are stored as they are at
+	// Offset.
+	Deflated        bool
+	Offset          int64
+	CompressedBytes int64
+}
+
+// ReadNPZMembers reads the directory of the .npz archive at path and the
+// header of every member, checked as ReadNPZ checks them (names, methods,
+// declared sizes, the element limit over all members), without reading
+// their data. Errors name the path.
+func ReadNPZMembers(path string, lim Limits) (map[string]*NPZMember, error) {
+	lim = lim.withDefaults()
+	m, err := withNPZFile(path, lim, func(zr *zip.Reader, ra *budgetReaderAt, size int64) (map[string]*NPZMember, error) {
+		out := make(map[string]*NPZMember, len(zr.File))
+		left := lim.MaxElements
+		for _, f := range zr.File {
+			name := strings.TrimSuffix(f.Name, ".npy")
+			m, err := memberHeader(f, ra, size, lim, left)
+			if err != nil {
+				return nil, withContext(err, "member "+strconv.Quote(f.Name))
+			}
+			left -= m.DataBytes / int64(m.DType.Size())
+			out[name] = m
+		}
+		return out, nil
+	})
+	return m, err
+}
+
+// memberHeader reads the .npy header at the start of member f and where its
+// data lie.
+func memberHeader(f *zip.File, ra *budgetReaderAt, archiveSize int64, lim Limits, maxElems int64) (*NPZMember, error) {
+	off, err := f.DataOffset()
+	if err != nil {
+		if ra.err != nil {
+			return nil, ioError(ra.err, "reading archive")
+		}
+		return nil, errorf(ErrFormat, "cannot locate member (%v)", err)
+	}
+	size, csize := int64(f.UncompressedSize64), int64(f.CompressedSize64)
+	if csize < 0 || off < 0 || off > archiveSize-csize {
+		return nil, errorf(ErrFormat, "member data (%d bytes at %d) lie outside the archive", csize, off)
+	}
+	deflated := f.Method == zip.Deflate
+	if !deflated && csize != size {
+		return nil, errorf(ErrFormat, "stored member of %d bytes declares %d bytes uncompressed", csize, size)
+	}
+	rc, err := f.Open()
+	if err != nil {
+		if ra.err != nil {
+			return nil, ioError(ra.err, "reading archive")
+		}
+		return nil, errorf(ErrFormat, "cannot open member (%v)", err)
+	}
+	defer rc.Close()
+	h, err := readHeader(io.LimitReader(rc, size+1), lim, maxElems, size)
+	if err != nil {
+		var e *inputError
+		if errors.As(err, &e) && e.kind == nil && ra.err == nil {
+			c := *e
+			c.kind = ErrFormat
+			return nil, &c
+		}
+		return nil, err
+	}
+	return &NPZMember{Header: *h, Deflated: deflated, Offset: off, CompressedBytes: csize}, nil
+}
+
+// ReadNPZMember reads the member name (without ".npy") of the .npz archive
+// at path whole, checked as ReadNPZ checks it. Errors name the path.
+func ReadNPZMember(path, name string, lim Limits) (*Array, error) {
+	lim = lim.withDefaults()
+	return withNPZFile(path, lim, func(zr *zip.Reader, ra *budgetReaderAt, size int64) (*Array, error) {
+		for _, f := range zr.File {
+			if f.Name == name+".npy" {
+				a, err := readMember(f, ra, size, lim, lim.MaxElements)
+				if err != nil {
+					return nil, withContext(err, "member "+strconv.Quote(f.Name))
+				}
+				return a, nil
+			}
+		}
+		return nil, errorf(ErrFormat, "no member %q", name+".npy")
+	})
+}
+
+// withNPZFile opens the archive at path, checks its directory and calls fn.
+func withNPZFile[R any](path string, lim Limits, fn func(*zip.Reader, *budgetReaderAt, int64) (R, error)) (R, error) {
+	var zero R
+	f, err := openFile(path)
+	if err != nil {
+		return zero, err
+	}
+	defer f.Close()
+	st, err := f.Stat()
+	if err != nil {
+		return zero, &inputError{msg: err.Error(), err: err}
+	}
+	zr, ra, err := openNPZ(f, st.Size(), lim)
+	if err != nil {
+		return zero, withContext(err, path)
+	}
+	r, err := fn(zr, ra, st.Size())
+	if err != nil {
+		return zero, withContext(err, path)
+	}
+	return r, nil
 }
 
 // readMember reads one member of an archive, reading at most its declared
