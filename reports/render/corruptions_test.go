@@ -105,3 +105,23 @@ func TestCorruptionTable(t *testing.T) {
 		}
 	}
 }
+
+// A plain sweep's JUnit XML has a passing case per corruption and severity
+// and one for the overall corruption accuracy, with the figures as output.
+func TestCorruptionJUnit(t *testing.T) {
+	r := corruptionReport(t, false)
+	var buf bytes.Buffer
+	if err := JUnit(&buf, r); err != nil {
+		t.Fatal(err)
+	}
+	x := buf.String()
+	for _, res := range r.Corruptions.Results {
+		want := fmt.Sprintf(`<testcase name="corruptions/%s/%d" classname="advcheck.corruptions">`, res.Corruption, res.Severity)
+		if !strings.Contains(x, want) {
+			t.Errorf("JUnit lacks %s", want)
+		}
+	}
+	if want := "corruption accuracy " + pct(r.Corruptions.Overall.Accuracy); !strings.Contains(x, want) || !strings.Contains(x, `tests="8" failures="0"`) {
+		t.Errorf("JUnit lacks %q or has other counts:\n%s", want, x)
+	}
+}

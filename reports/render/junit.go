@@ -42,7 +42,8 @@ type junitFailure struct {
 // JUnit writes JUnit XML. For a gated report there is one test case per
 // requirement, named by its stable id (e.g. worst_case/linf/0.3/min_accuracy),
 // failing when the requirement is not met, plus one for completeness. For a
-// plain sweep there is one passing case per result row and one failing case
+// plain sweep there is one passing case per result row (and per corruption
+// and severity, and the overall corruption accuracy) and one failing case
 // per flag of severity warning or error.
 func JUnit(w io.Writer, r *reports.Report) error {
 	suite := junitSuite{Name: "advcheck", Props: []junitProperty{
@@ -76,6 +77,14 @@ func JUnit(w io.Writer, r *reports.Report) error {
 		for _, res := range r.Results {
 			add(junitCase{Name: fmt.Sprintf("%s/%s/%g", res.AttackID, res.Norm, res.Eps), Classname: "advcheck.results",
 				Output: fmt.Sprintf("accuracy %s %s, attack success %s, cosine(logits) mean over the %d attacked samples %s", pct(res.Accuracy), ci(res.AccuracyCI95), pct(res.AttackSuccessRate), res.NAttacked, num(res.Cosine.Logits.Mean, "%.4f"))})
+		}
+		if c := r.Corruptions; c != nil {
+			for _, res := range c.Results {
+				add(junitCase{Name: fmt.Sprintf("corruptions/%s/%d", res.Corruption, res.Severity), Classname: "advcheck.corruptions",
+					Output: fmt.Sprintf("accuracy %s %s, cosine(logits) mean over the %d samples %s", pct(res.Accuracy), ci(res.AccuracyCI95), res.N, num(res.Cosine.Logits.Mean, "%.4f"))})
+			}
+			add(junitCase{Name: "corruptions/all/all", Classname: "advcheck.corruptions",
+				Output: fmt.Sprintf("corruption accuracy %s (%d of %d)", pct(c.Overall.Accuracy), c.Overall.NCorrect, c.Overall.N)})
 		}
 		for _, c := range r.Certified {
 			add(junitCase{Name: fmt.Sprintf("certified/%s/%s/%g", c.CertifyID, c.Norm, c.Eps), Classname: "advcheck.certified",
