@@ -30,8 +30,12 @@ type Requirement struct {
 	// and 0 pool over every corruption and severity (overall, per
 	// severity or per corruption). use lower_ci needs both.
 	Corruption string
-	Severity   int
-	Line       int
+	// Certify is the certification method (its certify_id, or a method
+	// name used once) a min_certified_accuracy requirement bounds; ""
+	// with WorstCase for the union of the methods certifying the model.
+	Certify  string
+	Severity int
+	Line     int
 }
 
 func epsEqual(a, b float64) bool { return math.Abs(a-b) <= 1e-9*math.Max(1, math.Abs(b)) }
@@ -113,6 +117,11 @@ func (q Requirement) CheckID(resolved string) string {
 		return "min_norm/" + resolved + "/" + q.Kind
 	case q.Kind == "min_clean_accuracy":
 		return "clean/min_accuracy"
+	case q.Kind == "min_certified_accuracy" && q.WorstCase == "":
+		if resolved == "" {
+			resolved = q.Certify
+		}
+		return "certified/" + resolved + "/" + fmtEps(q.Eps) + "/" + q.Kind
 	case q.Kind == "min_corruption_accuracy":
 		c, s := "all", "all"
 		if q.Corruption != "" {
@@ -232,6 +241,18 @@ func (r *Report) ApplyRequirements(reqs []Requirement, baseline *Report) error {
 			} else {
 				c.Passed = v.Valid() && float64(v) <= q.Threshold
 			}
+		case "min_certified_accuracy":
+			c.Want = "≥ " + fmtEps(q.Threshold) + statOf(q.Use)
+			acc, ci, id, err := r.certifiedAccuracy(q)
+			c.ID = q.CheckID(id)
+			if err != nil {
+				c.Got = err.Error()
+				break
+			}
+			if q.Use == "lower_ci" {
+				acc = ci[0]
+			}
+			c.Got, c.Passed = fmtNum(acc), acc.Valid() && float64(acc) >= q.Threshold
 		case "min_corruption_accuracy":
 			c.Want = "≥ " + fmtEps(q.Threshold) + statOf(q.Use)
 			acc, err := r.corruptionAccuracy(q)
@@ -413,4 +434,47 @@ func (r *Report) corruptionAccuracy(q Requirement) (Num, error) {
 		return 0, fmt.Errorf("severity %d is not in the report", q.Severity)
 	}
 	return c.Overall.Accuracy, nil
+}
+
+// certifiedAccuracy returns the certified accuracy a
+// min_certified_accuracy requirement bounds, with its interval and the
+// certify_id it resolved to: of one method (by certify_id, or by method
+// name when one method has it) at eps, or with WorstCase the lower end of
+// the robust-accuracy interval at that norm and eps (ibp and crown).
+func (r *Report) certifiedAccuracy(q Requirement) (Num, [2]Num, string, error) {
+	if q.WorstCase != "" {
+		w, err := r.findWorst(q.WorstCase, q.Eps)
+		if err != nil {
+			return 0, [2]Num{}, "", err
+		}
+		if w.Certified == nil {
+			return 0, [2]Num{}, "", fmt.Errorf("the report has no %s certificate of the model (ibp, crown) at eps %s", q.WorstCase, fmtEps(q.Eps))
+		}
+		return w.Certified.Accuracy, w.Certified.AccuracyCI95, "", nil
+	}
+	id := q.Certify
+	var ids []string
+	for _, c := range r.Config.Certify {
+		if c.CertifyID == q.Certify {
+			ids = []string{c.CertifyID}
+			break
+		}
+		if c.Method == q.Certify {
+			ids = append(ids, c.CertifyID)
+		}
+	}
+	switch len(ids) {
+	case 0:
+		return 0, [2]Num{}, id, fmt.Errorf("certification %s is not in the report", q.Certify)
+	case 1:
+		id = ids[0]
+	default:
+		return 0, [2]Num{}, id, fmt.Errorf("certification %s is ambiguous: the report has %v", q.Certify, ids)
+	}
+	for _, c := range r.Certified {
+		if c.CertifyID == id && epsEqual(c.Eps, q.Eps) {
+			return c.Accuracy, c.AccuracyCI95, id, nil
+		}
+	}
+	return 0, [2]Num{}, id, fmt.Errorf("%s at eps %s is not in the report", id, fmtEps(q.Eps))
 }

@@ -260,6 +260,13 @@ func requirementOf(c GateCheck) (Requirement, error) {
 			}
 			q.Severity = s
 		}
+	case strings.HasPrefix(head, "certified/") && q.Kind == "min_certified_accuracy":
+		e := strings.LastIndex(head, "/")
+		eps, err := strconv.ParseFloat(head[e+1:], 64)
+		if err != nil || e <= len("certified/") {
+			return q, fmt.Errorf("id %q is not a requirement advcheck writes", c.ID)
+		}
+		q.Eps, q.HasEps, q.Certify = eps, true, head[len("certified/"):e]
 	case strings.HasPrefix(head, "min_norm/") && q.Kind == "min_median_min_norm":
 		q.Attack = strings.TrimPrefix(head, "min_norm/")
 	case strings.HasPrefix(head, "worst_case/") || strings.HasPrefix(head, "attack/"):
@@ -293,7 +300,7 @@ func requirementOf(c GateCheck) (Requirement, error) {
 	if !ok || err != nil {
 		return q, fmt.Errorf("want %q is not a bound advcheck writes", c.Want)
 	}
-	uses := map[string][]string{"min_accuracy": {"", "lower_ci"}, "min_clean_accuracy": {"", "lower_ci"}, "min_cosine": {"mean", "p5"}, "max_kl": {"mean", "p95"}, "min_median_min_norm": {""}, "min_corruption_accuracy": {"", "lower_ci"}}[q.Kind]
+	uses := map[string][]string{"min_accuracy": {"", "lower_ci"}, "min_clean_accuracy": {"", "lower_ci"}, "min_cosine": {"mean", "p5"}, "max_kl": {"mean", "p95"}, "min_median_min_norm": {""}, "min_corruption_accuracy": {"", "lower_ci"}, "min_certified_accuracy": {"", "lower_ci"}}[q.Kind]
 	if !slices.Contains(uses, use) {
 		return q, fmt.Errorf("want %q is not a requirement advcheck writes", c.Want)
 	}

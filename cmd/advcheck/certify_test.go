@@ -1,6 +1,7 @@
 package main
 
 import (
+	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -139,4 +140,80 @@ func TestCertifiedBrokenExits4(t *testing.T) {
 	if err == nil || exitCode(err, nil) != exitInternal || !strings.Contains(stderr.String(), "2 samples certified by ibp") {
 		t.Errorf("error %v (exit %d), stderr %q: want exit 4 and the flag's message", err, exitCode(err, nil), stderr.String())
 	}
+}
+
+const certifyPolicy = `apiVersion: advcheck/policy/v1
+model: zoo:mnist-mlp
+data: {spec: mnist-sample, limit: 6}
+attacks: [fgsm]
+certify: [crown, "smoothing:n0=10,n=100"]
+eps: {linf: [0, 0.01, 0.05], l2: [0, 0.25]}
+requirements:
+  - min_certified_accuracy: 0.8
+    certify: crown
+    eps: 0.01
+  - min_certified_accuracy: 0.5
+    worst_case: linf
+    eps: 0.05
+  - min_certified_accuracy: 0.5
+    certify: smoothing
+    eps: 0
+`
+
+// TestGateCertified: a policy's certify runs in the gate's sweep and its
+// min_certified_accuracy checks pass or fail on the certified figures; the
+// saved report gates the same, and a report of a sweep without the
+// certification is not the policy's (exit 3).
+func TestGateCertified(t *testing.T) {
+	dir := t.TempDir()
+	policy := filepath.Join(dir, "p.yaml")
+	if err := os.WriteFile(policy, []byte(certifyPolicy), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	out := filepath.Join(dir, "gate.json")
+	code, _, errs := advcheck(t, "gate", "--policy", policy, "--json", out, "-q")
+	if code != 1 {
+		t.Fatalf("exit %d, want 1 (one requirement fails): %s", code, errs)
+	}
+	checks := map[string]bool{}
+	for _, c := range readJSON(t, out)["gate"].(map[string]any)["checks"].([]any) {
+		m := c.(map[string]any)
+		checks[m["id"].(string)] = m["passed"].(bool)
+	}
+	want := map[string]bool{"certified/crown/0.01/min_certified_accuracy": true, "worst_case/linf/0.05/min_certified_accuracy": false,
+		"certified/smoothing:n0=10,n=100/0/min_certified_accuracy": true}
+	for id, pass := range want {
+		if got, ok := checks[id]; !ok || got != pass {
+			t.Errorf("check %s: passed %v (present %v), want %v; checks %v", id, got, ok, pass, checks)
+		}
+	}
+	// The gated report reads back: its verdict is re-derived from its figures.
+	if code, _, errs := advcheck(t, "report", out, "--md", filepath.Join(dir, "gate.md")); code != 0 {
+		t.Errorf("report gate.json: exit %d: %s", code, errs)
+	}
+	if s := mustRead(t, filepath.Join(dir, "gate.md")); !strings.Contains(s, "worst\\_case/linf/0.05/min\\_certified\\_accuracy") {
+		t.Errorf("the Markdown lacks the failed check:\n%s", s)
+	}
+	sweep := filepath.Join(dir, "sweep.json")
+	if code, _, errs := advcheck(t, "sweep", "--model", "zoo:mnist-mlp", "--limit", "6", "--attack", "fgsm", "--certify", "crown,smoothing:n0=10,n=100",
+		"--eps", "linf=0,0.01,0.05 l2=0,0.25", "--json", sweep, "-q"); code != 0 {
+		t.Fatalf("sweep: exit %d: %s", code, errs)
+	}
+	if code, _, errs := advcheck(t, "gate", "--policy", policy, "--report", sweep, "-q"); code != 1 {
+		t.Errorf("gate --report: exit %d: %s", code, errs)
+	}
+	// Without smoothing the report has no L2 radii; with other smoothing
+	// parameters it has another method.
+	plain := filepath.Join(dir, "plain.json")
+	if code, _, errs := advcheck(t, "sweep", "--model", "zoo:mnist-mlp", "--limit", "6", "--attack", "fgsm", "--certify", "crown",
+		"--eps", "linf=0,0.01,0.05", "--json", plain, "-q"); code != 0 {
+		t.Fatalf("sweep: exit %d: %s", code, errs)
+	}
+	other := filepath.Join(dir, "other.json")
+	if code, _, errs := advcheck(t, "sweep", "--model", "zoo:mnist-mlp", "--limit", "6", "--attack", "fgsm", "--certify", "crown,smoothing:n0=10,n=50",
+		"--eps", "linf=0,0.01,0.05 l2=0,0.25", "--json", other, "-q"); code != 0 {
+		t.Fatalf("sweep: exit %d: %s", code, errs)
+	}
+	expect(t, 3, "config.certify", "gate", "--policy", policy, "--report", other, "-q")
+	expect(t, 3, "config.eps: the policy gives l2 0,0.25", "gate", "--policy", policy, "--report", plain, "-q")
 }

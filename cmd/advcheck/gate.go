@@ -98,6 +98,7 @@ func sweepFromPolicy(p *gate.Policy) *sweepOptions {
 		}
 		so.severity = strings.Join(sev, ",")
 	}
+	so.certify = p.Certify
 	so.model = p.Model.Path
 	so.task, so.outputLoss = reports.TaskClassification, "cosine"
 	if p.Task != "" {

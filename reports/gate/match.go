@@ -108,6 +108,13 @@ func Match(r *reports.Report, p *Policy) error {
 	if err := matchCorruptions(p, r.Config); err != nil {
 		return err
 	}
+	var certify []string
+	for _, c := range r.Config.Certify {
+		certify = append(certify, c.CertifyID)
+	}
+	if !slices.Equal(p.Certify, certify) {
+		return mismatch("config.certify", fmtNames(p.Certify), fmtNames(certify))
+	}
 	for _, q := range p.Requirements {
 		if q.Kind == "max_flags" && (r.Samples == nil || r.Samples.Checks == nil) {
 			return mismatch("samples.checks", fmt.Sprintf("a max_flags requirement (line %d), which needs the reliability checks", q.Line),
@@ -232,7 +239,15 @@ func matchEps(p *Policy, c models.Contract, as []attacks.Attack, got []reports.E
 			return fmt.Errorf("%w: eps: %v", ErrPolicy, err)
 		}
 	}
-	want := reports.ConfigOf(&reports.Plan{Attacks: as, Eps: grid}).Eps
+	plan := &reports.Plan{Attacks: as, Eps: grid}
+	for _, id := range p.Certify {
+		cs, err := reports.ParseCertify(id)
+		if err != nil {
+			return fmt.Errorf("%w: certify: %v", ErrPolicy, err)
+		}
+		plan.Certify = append(plan.Certify, cs)
+	}
+	want := reports.ConfigOf(plan).Eps
 	same := len(want) == len(got)
 	for i := 0; same && i < len(want); i++ {
 		same = want[i].Norm == got[i].Norm && epsEqual(got[i].Value, want[i].Value)

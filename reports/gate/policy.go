@@ -39,8 +39,11 @@ type Policy struct {
 	Attacks    []string // attack specs
 	// Corruptions are the natural corruptions the sweep runs (sweep
 	// --attack corruption:name=NAME), at every one of Severities (nil: 1…5).
-	Corruptions  []string
-	Severities   []int
+	Corruptions []string
+	Severities  []int
+	// Certify are the certification methods the sweep runs (sweep
+	// --certify), as canonical ids.
+	Certify      []string
 	severityLine int
 	Eps          string // an eps specification (see ParseEps); "" for the defaults
 	Requirements []reports.Requirement
@@ -182,6 +185,7 @@ func ParsePolicy(r io.Reader) (*Policy, error) {
 		"output_loss": func(n *yaml.Node) error { return enum(n, &p.OutputLoss, "cosine", "mse") },
 		"attacks":     func(n *yaml.Node) error { return p.parseAttacks(n) },
 		"corruptions": func(n *yaml.Node) error { return p.parseCorruptions(n) },
+		"certify":     func(n *yaml.Node) error { return p.parseCertify(n) },
 		"severity": func(n *yaml.Node) error {
 			var s string
 			switch n.Kind {
@@ -223,6 +227,9 @@ func ParsePolicy(r io.Reader) (*Policy, error) {
 	}
 	if len(p.Corruptions) > 0 && p.Task == reports.TaskEmbedding {
 		return nil, posErr(root, "corruptions need classes; a policy of task: embedding cannot run them")
+	}
+	if err := p.checkCertified(); err != nil {
+		return nil, err
 	}
 	for _, q := range p.Requirements {
 		if q.Kind != "min_corruption_accuracy" {
@@ -630,7 +637,7 @@ func epsItem(c *yaml.Node) error {
 	return nil
 }
 
-var requirementKinds = []string{"min_accuracy", "min_cosine", "max_kl", "min_clean_accuracy", "max_flags", "no_regression", "min_median_min_norm", "min_corruption_accuracy"}
+var requirementKinds = []string{"min_accuracy", "min_cosine", "max_kl", "min_clean_accuracy", "max_flags", "no_regression", "min_median_min_norm", "min_corruption_accuracy", "min_certified_accuracy"}
 
 func (p *Policy) parseRequirements(n *yaml.Node) error {
 	if n.Kind != yaml.SequenceNode || len(n.Content) == 0 {
@@ -660,6 +667,7 @@ func (p *Policy) parseRequirements(n *yaml.Node) error {
 				return nil
 			},
 			"severity": func(n *yaml.Node) error { return integer(n, &req.Severity, reports.MinSeverity) },
+			"certify":  func(n *yaml.Node) error { return str(n, &req.Certify) },
 		}
 		for _, k := range requirementKinds {
 			k := k
@@ -704,7 +712,14 @@ func (p *Policy) parseRequirements(n *yaml.Node) error {
 
 func validate(r *reports.Requirement, n *yaml.Node) error {
 	needsTarget := r.Kind == "min_accuracy" || r.Kind == "min_cosine" || r.Kind == "max_kl" || r.Kind == "no_regression"
-	if needsTarget {
+	if r.Kind != "min_certified_accuracy" && r.Certify != "" {
+		return posErr(n, "%s takes no certify", r.Kind)
+	}
+	if r.Kind == "min_certified_accuracy" {
+		if (r.Certify == "") == (r.WorstCase == "") || r.Attack != "" || !r.HasEps {
+			return posErr(n, "%s needs eps and exactly one of certify (a method of the policy's certify) or worst_case (the union of ibp and crown)", r.Kind)
+		}
+	} else if needsTarget {
 		if (r.Attack == "") == (r.WorstCase == "") {
 			return posErr(n, "%s needs exactly one of attack or worst_case", r.Kind)
 		}
@@ -734,6 +749,7 @@ func validate(r *reports.Requirement, n *yaml.Node) error {
 		"min_accuracy": {"", "point", "lower_ci"}, "min_clean_accuracy": {"", "point", "lower_ci"},
 		"min_cosine": {"", "mean", "p5"}, "max_kl": {"", "mean", "p95"}, "max_flags": {""}, "no_regression": {""}, "min_median_min_norm": {""},
 		"min_corruption_accuracy": {"", "point", "lower_ci"},
+		"min_certified_accuracy":  {"", "point", "lower_ci"},
 	}
 	ok := false
 	for _, a := range allowed[r.Kind] {
@@ -743,7 +759,7 @@ func validate(r *reports.Requirement, n *yaml.Node) error {
 		return posErr(n, "%s does not take use: %s", r.Kind, r.Use)
 	}
 	if r.Use == "" {
-		r.Use = map[string]string{"min_accuracy": "point", "min_clean_accuracy": "point", "min_cosine": "mean", "max_kl": "mean", "min_corruption_accuracy": "point"}[r.Kind]
+		r.Use = map[string]string{"min_accuracy": "point", "min_clean_accuracy": "point", "min_cosine": "mean", "max_kl": "mean", "min_corruption_accuracy": "point", "min_certified_accuracy": "point"}[r.Kind]
 	}
 	if r.Kind == "min_median_min_norm" && !(r.Threshold >= 0 && !math.IsInf(r.Threshold, 1)) {
 		return posErr(n, "%s %v: want a norm ≥ 0", r.Kind, r.Threshold)
@@ -796,5 +812,63 @@ func (p *Policy) parseCorruptions(n *yaml.Node) error {
 		return posErr(n, "corruptions is all or a non-empty list of names (%s)", strings.Join(corruption.Names(), ", "))
 	}
 	p.Corruptions = names
+	return nil
+}
+
+// parseCertify reads certify: a list of certification methods, as sweep
+// --certify takes them (ibp, crown, smoothing:sigma=0.25,n=10000), one per item.
+func (p *Policy) parseCertify(n *yaml.Node) error {
+	if n.Kind != yaml.SequenceNode || len(n.Content) == 0 {
+		return posErr(n, "certify must be a non-empty list of methods (ibp, crown, smoothing[:sigma=S,n0=N0,n=N,alpha=A])")
+	}
+	lines := map[string]int{}
+	for _, c := range n.Content {
+		var spec string
+		if err := str(c, &spec); err != nil {
+			return err
+		}
+		if _, rest, _ := strings.Cut(spec, ":"); strings.Contains(rest, ":") {
+			return posErr(c, "certify %q: ':' separates the method from the parameters and appears once", spec)
+		}
+		cs, err := reports.ParseCertify(spec)
+		if err != nil {
+			return posErr(c, "certify %q: %v", spec, err)
+		}
+		if line, dup := lines[cs.ID()]; dup {
+			return posErr(c, "certification %s is given twice (first on line %d)", cs.ID(), line)
+		}
+		lines[cs.ID()] = c.Line
+		p.Certify = append(p.Certify, cs.ID())
+	}
+	return nil
+}
+
+// checkCertified checks the min_certified_accuracy requirements against the
+// policy's certify list: a named method is one of them, and a worst-case
+// one has a method certifying the model in that norm (ibp, crown: linf).
+func (p *Policy) checkCertified() error {
+	if len(p.Certify) > 0 && p.Task == reports.TaskEmbedding {
+		return fmt.Errorf("%w: certify needs classes; a policy of task: embedding cannot run it", ErrPolicy)
+	}
+	for _, q := range p.Requirements {
+		if q.Kind != "min_certified_accuracy" {
+			continue
+		}
+		found := false
+		for _, id := range p.Certify {
+			cs, _ := reports.ParseCertify(id)
+			if q.Certify != "" {
+				found = found || id == q.Certify || cs.Method == q.Certify
+			} else {
+				found = found || (cs.Classifier() == reports.ClassifierModel && cs.Norm().String() == q.WorstCase)
+			}
+		}
+		if !found {
+			if q.Certify != "" {
+				return fmt.Errorf("%w: line %d: certification %s is not among the policy's certify (%s)", ErrPolicy, q.Line, q.Certify, strings.Join(p.Certify, ", "))
+			}
+			return fmt.Errorf("%w: line %d: min_certified_accuracy with worst_case %s needs ibp or crown in the policy's certify", ErrPolicy, q.Line, q.WorstCase)
+		}
+	}
 	return nil
 }

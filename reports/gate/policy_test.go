@@ -168,3 +168,41 @@ func TestPolicyRefusesAmbiguity(t *testing.T) {
 		t.Errorf("eps %q", p.Eps)
 	}
 }
+
+// TestPolicyCertify: certify lists methods as sweep --certify takes them,
+// and min_certified_accuracy names one of them or the worst case of a norm
+// with ibp or crown.
+func TestPolicyCertify(t *testing.T) {
+	base := "apiVersion: advcheck/policy/v1\nmodel: m.onnx\nattacks: [fgsm]\n"
+	p, err := ParsePolicy(strings.NewReader(base + "certify: [ibp, \"smoothing:sigma=0.25,n=1000\"]\nrequirements:\n  - min_certified_accuracy: 0.5\n    certify: smoothing\n    eps: 0.5\n    use: lower_ci\n  - min_certified_accuracy: 0.2\n    worst_case: linf\n    eps: 0.1\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if strings.Join(p.Certify, " ") != "ibp smoothing:n=1000" || len(p.Requirements) != 2 || p.Requirements[0].Certify != "smoothing" || p.Requirements[0].Use != "lower_ci" || p.Requirements[1].Use != "point" {
+		t.Errorf("policy %+v", p)
+	}
+	if id := p.Requirements[0].CheckID("smoothing:n=1000"); id != "certified/smoothing:n=1000/0.5/min_certified_accuracy" {
+		t.Errorf("check id %q", id)
+	}
+	if id := p.Requirements[1].CheckID(""); id != "worst_case/linf/0.1/min_certified_accuracy" {
+		t.Errorf("check id %q", id)
+	}
+	for _, c := range []struct{ doc, want string }{
+		{"certify: [lp]\nrequirements: [{min_clean_accuracy: 0.5}]\n", `unknown method "lp"`},
+		{"certify: [ibp, ibp]\nrequirements: [{min_clean_accuracy: 0.5}]\n", "given twice"},
+		{"certify: [\"smoothing:sigma=1:2\"]\nrequirements: [{min_clean_accuracy: 0.5}]\n", "appears once"},
+		{"certify: []\nrequirements: [{min_clean_accuracy: 0.5}]\n", "non-empty list"},
+		{"certify: [ibp]\nrequirements:\n  - min_certified_accuracy: 0.5\n    certify: crown\n    eps: 0.1\n", "not among the policy's certify"},
+		{"certify: [smoothing]\nrequirements:\n  - min_certified_accuracy: 0.5\n    worst_case: linf\n    eps: 0.1\n", "needs ibp or crown"},
+		{"certify: [ibp]\nrequirements:\n  - min_certified_accuracy: 0.5\n    certify: ibp\n", "needs eps and exactly one"},
+		{"certify: [ibp]\nrequirements:\n  - min_certified_accuracy: 0.5\n    certify: ibp\n    worst_case: linf\n    eps: 0.1\n", "exactly one"},
+		{"certify: [ibp]\nrequirements:\n  - min_certified_accuracy: 1.5\n    certify: ibp\n    eps: 0.1\n", "out of range"},
+		{"certify: [ibp]\nrequirements:\n  - min_accuracy: 0.5\n    certify: ibp\n    attack: fgsm\n    eps: 0.1\n", "takes no certify"},
+		{"certify: [ibp]\nrequirements:\n  - min_certified_accuracy: 0.5\n    certify: ibp\n    eps: 0.1\n    use: p5\n", "does not take use"},
+	} {
+		_, err := ParsePolicy(strings.NewReader(base + c.doc))
+		if err == nil || !errors.Is(err, ErrPolicy) || !strings.Contains(err.Error(), c.want) {
+			t.Errorf("%q: error %v, want one saying %q", c.doc, err, c.want)
+		}
+	}
+}
