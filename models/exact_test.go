@@ -11,7 +11,7 @@ import (
 // whatever batch it is computed in and however many threads run: reports
 // promise identical bytes for any batch size, thread count or sharding.
 func TestExactAcrossBatches(t *testing.T) {
-	for _, spec := range []string{"zoo:mnist-cnn", "zoo:mnist-mlp", testdata + "/models/view_chain.onnx", testdata + "/models/misc_ops.onnx"} {
+	for _, spec := range []string{"zoo:mnist-cnn", "zoo:mnist-mlp", testdata + "/models/view_chain.onnx", testdata + "/models/misc_ops.onnx", testdata + "/models/convnext13.onnx"} {
 		t.Run(spec, func(t *testing.T) { exactAcrossBatches(t, spec) })
 	}
 }

@@ -151,3 +151,28 @@ func TestEinsumTileFiniteDifferences(t *testing.T) {
 		}
 	}
 }
+
+// ConvNeXt's pointwise Linear layers over [N×H×W×C] (64 pixels a sample at
+// the first stage of convnext13) are multiplied per sample
+// (kernels.DenseRows): the path TestTransformerGoldens checks against
+// PyTorch and TestExactAcrossBatches checks for bit-identical samples.
+func TestPerSampleDenseUsed(t *testing.T) {
+	p, err := Build[float32](loadGraph(t, "convnext13"), 3, true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer p.Close()
+	perSample, blocks := 0, 0
+	for _, l := range p.layers {
+		if d, ok := l.(*denseLayer[float32]); ok {
+			if d.perSample != nil {
+				perSample++
+			} else {
+				blocks++
+			}
+		}
+	}
+	if perSample != 4 || blocks != 5 {
+		t.Errorf("%d dense layers per sample and %d in blocks, want 4 and 5", perSample, blocks)
+	}
+}

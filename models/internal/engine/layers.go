@@ -116,6 +116,13 @@ func lower[T Float](node *ir.Node, n int, lw lowering[T], relu bool) (layer[T], 
 		x, w := shapes[0], shapes[1]
 		k, m := w[0], w[1]
 		l := &denseLayer[T]{k: k, m: m, rows: prodInts(x) / k, w: constAt(1), b: constAt(2), relu: relu, sc: sc}
+		if in := node.Inputs[0].Shape; len(in) >= 2 && in.BatchAxis() < len(in)-1 {
+			bx := in.BatchAxis()
+			a, b := prodInts(in[:bx]), prodInts(in[bx+1:len(in)-1])
+			if kernels.UseDenseRows(a, b) {
+				l.perSample = &kernels.DenseRows{A: a, N: n, B: b, K: k, M: m}
+			}
+		}
 		sc.reserve(l.scratch(lw.grad))
 		return l, nil
 	case ir.MatMul:
@@ -238,11 +245,21 @@ type denseLayer[T Float] struct {
 	w, b       []T
 	relu       bool
 	sc         *scratch[T]
+	// perSample, when set, multiplies each sample's rows in products of
+	// their own (many rows per sample: tokens, pixels); else the rows go in
+	// DenseBlock-column blocks.
+	perSample *kernels.DenseRows
 }
 
 // scratch is the layer's per-worker scratch: the transposed blocks, and with
 // the gradient of a fused ReLU one block's masked output gradient.
 func (l *denseLayer[T]) scratch(grad bool) int {
+	if l.perSample != nil {
+		if grad && l.relu {
+			return kernels.DenseRowsScratch(l.m)
+		}
+		return 0
+	}
 	k := kernels.DenseScratch(l.k, l.m)
 	if grad && l.relu {
 		k += kernels.DenseBlock * l.m
@@ -259,6 +276,10 @@ func (l *denseLayer[T]) chunks(fn func(c, lo, hi int)) {
 }
 
 func (l *denseLayer[T]) forward(y []T, ins [][]T) {
+	if g := l.perSample; g != nil {
+		parallel.For(g.Items(), func(lo, hi int) { kernels.DenseRowsForward(*g, ins[0], l.w, l.b, y, l.relu, lo, hi) })
+		return
+	}
 	l.chunks(func(c, lo, hi int) {
 		kernels.DenseForward(ins[0], l.w, l.b, y, l.k, l.m, lo, hi, l.sc.get(c, kernels.DenseScratch(l.k, l.m)))
 		if l.relu {
@@ -268,6 +289,19 @@ func (l *denseLayer[T]) forward(y []T, ins [][]T) {
 }
 
 func (l *denseLayer[T]) backward(_ int, dx, dy []T, _ [][]T, y []T) {
+	if g := l.perSample; g != nil {
+		if !l.relu {
+			y = nil
+		}
+		parallel.ForChunks(g.Items(), func(c, lo, hi int) {
+			var sc []T
+			if y != nil {
+				sc = l.sc.get(c, kernels.DenseRowsScratch(l.m))
+			}
+			kernels.DenseRowsBackward(*g, dy, l.w, dx, y, lo, hi, sc)
+		})
+		return
+	}
 	k := kernels.DenseScratch(l.k, l.m)
 	l.chunks(func(c, lo, hi int) {
 		if !l.relu {

@@ -173,10 +173,17 @@ func (l *matmulLayer[T]) forward(y []T, ins [][]T) {
 
 func (l *matmulLayer[T]) backward(which int, dx, dy []T, ins [][]T, _ []T) {
 	a, b := l.operands(ins)
-	if l.dynIndex[0] == which {
-		kernels.MatMulBackwardA(l.g, dy, b, dx)
-	} else {
-		kernels.MatMulBackwardB(l.g, dy, a, dx)
+	// An operand that is not broadcast gets one gradient matrix per batch
+	// entry, computed in parallel; a broadcast one sums entries serially.
+	switch {
+	case l.dynIndex[0] == which && l.g.Full(l.g.ABatch):
+		parallel.For(l.entries, func(lo, hi int) { kernels.MatMulBackwardA(l.g, dy, b, dx, lo, hi) })
+	case l.dynIndex[0] == which:
+		kernels.MatMulBackwardASum(l.g, dy, b, dx)
+	case l.g.Full(l.g.BBatch):
+		parallel.For(l.entries, func(lo, hi int) { kernels.MatMulBackwardB(l.g, dy, a, dx, lo, hi) })
+	default:
+		kernels.MatMulBackwardBSum(l.g, dy, a, dx)
 	}
 }
 

@@ -113,9 +113,44 @@ func MatMulForward[T Float](g MatMulGeom, a, b, y []T, lo, hi int) {
 	}
 }
 
-// MatMulBackwardA accumulates da += dy·bᵀ over all batch entries, serially
-// (broadcast operands receive contributions from several entries).
-func MatMulBackwardA[T Float](g MatMulGeom, dy, b, da []T) {
+// Full reports whether operand batch shape ob is the whole batch shape:
+// then every batch entry reads its own matrix of the operand, and its
+// gradient entries can be computed apart (in parallel).
+func (g MatMulGeom) Full(ob []int) bool {
+	if len(ob) != len(g.Batch) {
+		return false
+	}
+	for i, d := range ob {
+		if d != g.Batch[i] {
+			return false
+		}
+	}
+	return true
+}
+
+// MatMulBackwardA computes da = dy·bᵀ for batch entries [lo, hi) of an
+// operand a that is not broadcast (g.Full(g.ABatch)): each entry writes its
+// own matrix of da.
+func MatMulBackwardA[T Float](g MatMulGeom, dy, b, da []T, lo, hi int) {
+	for p := lo; p < hi; p++ {
+		oa, ob := g.offsets(p)
+		blas.Gemm(false, true, g.N, g.K, g.M, 1, dy[p*g.N*g.M:(p+1)*g.N*g.M], g.M, b[ob:ob+g.K*g.M], g.M, 0, da[oa:oa+g.N*g.K], g.K)
+	}
+}
+
+// MatMulBackwardB computes db = aᵀ·dy for batch entries [lo, hi) of an
+// operand b that is not broadcast.
+func MatMulBackwardB[T Float](g MatMulGeom, dy, a, db []T, lo, hi int) {
+	for p := lo; p < hi; p++ {
+		oa, ob := g.offsets(p)
+		blas.Gemm(true, false, g.K, g.M, g.N, 1, a[oa:oa+g.N*g.K], g.K, dy[p*g.N*g.M:(p+1)*g.N*g.M], g.M, 0, db[ob:ob+g.K*g.M], g.M)
+	}
+}
+
+// MatMulBackwardASum accumulates da += dy·bᵀ over all batch entries,
+// serially, for a broadcast operand a (several entries read each of its
+// matrices).
+func MatMulBackwardASum[T Float](g MatMulGeom, dy, b, da []T) {
 	clear(da)
 	for p := 0; p < prodInts(g.Batch); p++ {
 		oa, ob := g.offsets(p)
@@ -123,8 +158,8 @@ func MatMulBackwardA[T Float](g MatMulGeom, dy, b, da []T) {
 	}
 }
 
-// MatMulBackwardB accumulates db += aᵀ·dy over all batch entries.
-func MatMulBackwardB[T Float](g MatMulGeom, dy, a, db []T) {
+// MatMulBackwardBSum accumulates db += aᵀ·dy over all batch entries, serially.
+func MatMulBackwardBSum[T Float](g MatMulGeom, dy, a, db []T) {
 	clear(db)
 	for p := 0; p < prodInts(g.Batch); p++ {
 		oa, ob := g.offsets(p)
