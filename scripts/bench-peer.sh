@@ -6,7 +6,8 @@
 #   ./scripts/bench-peer.sh              # zoo CNN, batch 128, forward and forward+input gradient;
 #                                        # then ResNet-50, DenseNet-121 (224 px, batch 16), a
 #                                        # CIFAR ResNet-18 (32 px, batch 128), MobileNetV2 and
-#                                        # EfficientNet-B0 (224 px, batch 16): forward + input
+#                                        # EfficientNet-B0 (224 px, batch 16), ViT-B/16 and
+#                                        # ConvNeXt-T (224 px, batch 8): forward + input
 #                                        # gradient, img/s and peak RSS of each side
 #   PEER_MODELS="mobilenet_v2:8" ./scripts/bench-peer.sh   # only these NAME:BATCH rows
 #   THREADS=1 ./scripts/bench-peer.sh
@@ -61,7 +62,7 @@ fi
 # libraries, the model and every buffer).
 [ "${PEER:-1}" = 1 ] || exit 0
 peerdir=${PEERDIR:-data/peer}
-specs=${PEER_MODELS:-resnet50:16 densenet121:16 cifar_resnet18:128 mobilenet_v2:16 efficientnet_b0:16}
+specs=${PEER_MODELS:-resnet50:16 densenet121:16 cifar_resnet18:128 mobilenet_v2:16 efficientnet_b0:16 vit_b_16:8 convnext_tiny:8}
 for spec in $specs; do
   m=${spec%%:*}
   if [ ! -f "$peerdir/$m.onnx" ] || [ ! -f "$peerdir/$m.pt" ]; then

@@ -12,6 +12,9 @@ The files are large (up to 100 MB) and are not committed; bench-peer makes them 
 
 Models (random weights, seeded; the speed and memory of a network do not depend on its weights):
   resnet50, densenet121, mobilenet_v2, efficientnet_b0   ImageNet, 3x224x224, 1000 classes
+  vit_b_16, convnext_tiny                                ImageNet, 3x224x224, 1000 classes (ViT's head,
+                                                         which torchvision initialises to zero, gets
+                                                         N(0, 0.01) weights as check_architectures.py does)
   cifar_resnet18                                         CIFAR-10, 3x32x32, 10 classes: ResNet-18
                                                          with a 3x3 stride-1 stem and no max-pool,
                                                          the usual CIFAR variant
@@ -24,7 +27,7 @@ import torch
 import torch.nn as nn
 import torchvision
 
-IMAGENET = ["resnet50", "densenet121", "mobilenet_v2", "efficientnet_b0"]
+IMAGENET = ["resnet50", "densenet121", "mobilenet_v2", "efficientnet_b0", "vit_b_16", "convnext_tiny"]
 ALL = IMAGENET + ["cifar_resnet18"]
 
 
@@ -39,6 +42,10 @@ def build(name):
     else:
         m = getattr(torchvision.models, name)(weights=None)
         shape = (3, 224, 224)
+    with torch.no_grad():
+        for mod in m.modules():
+            if isinstance(mod, nn.Linear) and not mod.weight.any():
+                mod.weight.normal_(0, 0.01)
     # Random BatchNorm statistics, so that the folded scales are not all 1.
     g = torch.Generator().manual_seed(1)
     for mod in m.modules():
