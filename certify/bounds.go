@@ -90,6 +90,10 @@ type Certificate struct {
 // DefaultMaxRefine is the default of Verifier.MaxRefine.
 const DefaultMaxRefine = 1024
 
+// maxRefineCoefficients caps the coefficients one refinement may hold for
+// one value (2·size × the largest activation below it): 2²⁵ float64, 256 MiB.
+const maxRefineCoefficients = 1 << 25
+
 // Verifier certifies samples of one graph. It is safe for concurrent use:
 // Certify keeps its state per call.
 type Verifier struct {
@@ -103,6 +107,8 @@ type Verifier struct {
 	// their IBP bounds. The cost of a refinement grows with this size times
 	// the size of every layer below it. 0 means DefaultMaxRefine; a negative
 	// value refines none (CROWN on the margin only, with IBP bounds inside).
+	// A refinement is also skipped when 2·size times the largest activation
+	// below it passes 2²⁵ coefficients (256 MiB).
 	MaxRefine int
 }
 

@@ -38,13 +38,15 @@ func (s *state) forward(ctx context.Context, method Method) (string, error) {
 	if maxRefine == 0 {
 		maxRefine = DefaultMaxRefine
 	}
+	largest := len(s.boxes[s.v.g.Input].lo)
 	for _, n := range s.v.g.Nodes {
 		if err := ctx.Err(); err != nil {
 			return "", err
 		}
 		if method == CROWN && relaxedUnary(n) {
 			p := n.Inputs[0]
-			if size := len(s.boxes[p].lo); s.nonlinear[p] && size <= maxRefine {
+			// A refinement holds 2·size coefficients per value of a layer.
+			if size := len(s.boxes[p].lo); s.nonlinear[p] && size <= maxRefine && 2*size*largest <= maxRefineCoefficients {
 				if err := s.refine(ctx, p); err != nil {
 					return "", err
 				}
@@ -60,6 +62,7 @@ func (s *state) forward(ctx context.Context, method Method) (string, error) {
 			}
 		}
 		s.boxes[n.Output] = b
+		largest = max(largest, len(b.lo))
 		nl := !isLinear(n)
 		for _, in := range n.Inputs {
 			nl = nl || s.nonlinear[in]
