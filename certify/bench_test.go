@@ -9,12 +9,12 @@ import (
 // eps 0.1 per method on the zoo's adversarially trained CNN and on the
 // IBP-trained CNN of testdata/certify.
 func BenchmarkCertify(b *testing.B) {
-	for _, spec := range []string{"zoo:mnist-cnn-adv", ibpModel} {
-		m := loadModel(b, spec)
+	for _, model := range []struct{ name, spec string }{{"zoo-cnn-adv", "zoo:mnist-cnn-adv"}, {"mnist-ibp", ibpModel}} {
+		m := loadModel(b, model.spec)
 		v := NewVerifier(m.Graph())
 		xs, ys := mnistSample(b, 1)
 		for _, method := range []Method{IBP, CROWN} {
-			b.Run(spec[len(spec)-min(len(spec), 13):]+"/"+method.String(), func(b *testing.B) {
+			b.Run(model.name+"/"+method.String(), func(b *testing.B) {
 				for range b.N {
 					if _, err := v.Certify(context.Background(), xs[0], 0.1, 0, 1, method, ys[0]); err != nil {
 						b.Fatal(err)
