@@ -281,3 +281,38 @@ func TestCertifyErrorEndsTheRun(t *testing.T) {
 		t.Errorf("error %v, want the certifier's", err)
 	}
 }
+
+// TestCertifyInterruptAndResume: a run with smoothing and a bound method
+// stopped after two batches, read back and resumed, gives the
+// uninterrupted report.
+func TestCertifyInterruptAndResume(t *testing.T) {
+	withBounds := func() *Plan {
+		p := smoothingPlan(t, 7)
+		ibp, _ := ParseCertify("ibp")
+		p.Certify = append(p.Certify, ibp)
+		p.Bounds = stopper{}
+		return p
+	}
+	full, err := newReport(t, withBounds(), context.Background(), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	p := withBounds()
+	p.Progress = &cancelAfter{k: 2, cancel: cancel}
+	partial, err := newReport(t, p, ctx, nil)
+	if !errors.Is(err, context.Canceled) || partial.Clean.N != 14 {
+		t.Fatalf("interrupted run: %v with %d samples, want two batches (14)", err, partial.Clean.N)
+	}
+	back, err := Read(bytes.NewReader(encode(t, partial)), 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resumed, err := newReport(t, withBounds(), context.Background(), back)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Equal(encode(t, full), encode(t, resumed)) {
+		t.Fatal("resumed report differs from the uninterrupted one")
+	}
+}
