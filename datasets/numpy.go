@@ -51,12 +51,25 @@ func OpenNPY(images, labels string, opts Options) (*Dataset, error) {
 	if err != nil {
 		return nil, fmt.Errorf("%w: %v", ErrBadData, err)
 	}
-	d, hwc, err := arrayShape(xh.Shape, xh.DType, images, opts.Layout, lim)
+	d, src, err := arrayDataset(xh, y, images, images, labels, opts.Layout, lim)
 	if err != nil {
 		return nil, err
 	}
-	if d.Labels, err = arrayLabels(y, d.Len(), images, labels); err != nil {
-		return nil, err
+	d.src = src
+	d.Files = []File{fileHash(images), fileHash(labels)}
+	return d, nil
+}
+
+// arrayDataset makes the data set of the image array with header xh stored
+// in the file path and the labels y (named xname and yname in errors), with
+// a reader of the images by offset from xh.DataOffset.
+func arrayDataset(xh *npy.Header, y *npy.Array, path, xname, yname, layout string, lim Limits) (*Dataset, *rawReader, error) {
+	d, hwc, err := arrayShape(xh.Shape, xh.DType, xname, layout, lim)
+	if err != nil {
+		return nil, nil, err
+	}
+	if d.Labels, err = arrayLabels(y, d.Len(), xname, yname); err != nil {
+		return nil, nil, err
 	}
 	esize := xh.DType.Size()
 	conv := xh.Float32s
@@ -64,9 +77,7 @@ func OpenNPY(images, labels string, opts Options) (*Dataset, error) {
 		conv = u8Scaled
 	}
 	size := d.Size()
-	d.src = &rawReader{path: images, off: xh.DataOffset, stride: int64(size * esize), elems: size, elemSize: esize, conv: conv, hwc: hwc}
-	d.Files = []File{fileHash(images), fileHash(labels)}
-	return d, nil
+	return d, &rawReader{path: path, off: xh.DataOffset, stride: int64(size * esize), elems: size, elemSize: esize, conv: conv, hwc: hwc}, nil
 }
 
 // OpenNPZ reads an .npz archive holding images and labels as members x and
@@ -95,20 +106,10 @@ func OpenNPZ(path string, opts Options) (*Dataset, error) {
 		if err != nil {
 			return nil, fmt.Errorf("%w: %v", ErrBadData, err)
 		}
-		d, hwc, err := arrayShape(xh.Shape, xh.DType, xname, opts.Layout, lim)
+		d, src, err := arrayDataset(&xh.Header, y, path, xname, yname, opts.Layout, lim)
 		if err != nil {
 			return nil, err
 		}
-		if d.Labels, err = arrayLabels(y, d.Len(), xname, yname); err != nil {
-			return nil, err
-		}
-		esize := xh.DType.Size()
-		conv := xh.Float32s
-		if xh.DType == npy.Uint8 {
-			conv = u8Scaled
-		}
-		size := d.Size()
-		src := &rawReader{path: path, off: xh.DataOffset, stride: int64(size * esize), elems: size, elemSize: esize, conv: conv, hwc: hwc}
 		if xh.Deflated {
 			src.deflate = &[2]int64{xh.Offset, xh.CompressedBytes}
 		} else {
