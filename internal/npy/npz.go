@@ -162,23 +162,14 @@ func memberHeader(f *zip.File, ra *budgetReaderAt, archiveSize int64, lim Limits
 	if !deflated && csize != size {
 		return nil, errorf(ErrFormat, "stored member of %d bytes declares %d bytes uncompressed", csize, size)
 	}
-	rc, err := f.Open()
+	rc, err := openMember(f, ra)
 	if err != nil {
-		if ra.err != nil {
-			return nil, ioError(ra.err, "reading archive")
-		}
-		return nil, errorf(ErrFormat, "cannot open member (%v)", err)
+		return nil, err
 	}
 	defer rc.Close()
 	h, err := readHeader(io.LimitReader(rc, size+1), lim, maxElems, size)
 	if err != nil {
-		var e *inputError
-		if errors.As(err, &e) && e.kind == nil && ra.err == nil {
-			c := *e
-			c.kind = ErrFormat
-			return nil, &c
-		}
-		return nil, err
+		return nil, formatError(err, ra)
 	}
 	return &NPZMember{Header: *h, Deflated: deflated, Offset: off, CompressedBytes: csize}, nil
 }
@@ -224,6 +215,31 @@ func withNPZFile[R any](path string, lim Limits, fn func(*zip.Reader, *budgetRea
 	return r, nil
 }
 
+// openMember opens member f; a failure is the archive's reader's error when
+// reading failed, else a format error.
+func openMember(f *zip.File, ra *budgetReaderAt) (io.ReadCloser, error) {
+	rc, err := f.Open()
+	if err != nil {
+		if ra.err != nil {
+			return nil, ioError(ra.err, "reading archive")
+		}
+		return nil, errorf(ErrFormat, "cannot open member (%v)", err)
+	}
+	return rc, nil
+}
+
+// formatError makes an error of the zip and flate readers (bad checksum,
+// corrupt stream) a format error, unless the underlying reader itself failed.
+func formatError(err error, ra *budgetReaderAt) error {
+	var e *inputError
+	if errors.As(err, &e) && e.kind == nil && ra.err == nil {
+		c := *e
+		c.kind = ErrFormat
+		return &c
+	}
+	return err
+}
+
 // readMember reads one member of an archive, reading at most its declared
 // uncompressed size plus the one byte that shows it is longer.
 func readMember(f *zip.File, ra *budgetReaderAt, archiveSize int64, lim Limits, maxElems int64) (*Array, error) {
@@ -235,29 +251,20 @@ func readMember(f *zip.File, ra *budgetReaderAt, archiveSize int64, lim Limits, 
 		f.CompressedSize64 == f.UncompressedSize64 && off >= 0 && off <= archiveSize-size {
 		prealloc = true
 	}
-	rc, err := f.Open()
+	rc, err := openMember(f, ra)
 	if err != nil {
-		if ra.err != nil {
-			return nil, ioError(ra.err, "reading archive")
-		}
-		return nil, errorf(ErrFormat, "cannot open member (%v)", err)
+		return nil, err
 	}
 	defer rc.Close()
 	a, err := readArray(io.LimitReader(rc, size+1), lim, maxElems, size, prealloc)
 	if err != nil {
 		// Errors of the zip and flate readers (bad checksum, corrupt stream)
 		// are format errors unless the underlying reader itself failed.
-		var e *inputError
 		if errors.Is(err, zip.ErrFormat) && ra.err == nil {
 			// The zip reader's way of saying the data go on past the size.
 			return nil, errorf(ErrFormat, "data exceed the declared size of %d bytes", size)
 		}
-		if errors.As(err, &e) && e.kind == nil && ra.err == nil {
-			c := *e
-			c.kind = ErrFormat
-			return nil, &c
-		}
-		return nil, err
+		return nil, formatError(err, ra)
 	}
 	return a, nil
 }
