@@ -100,8 +100,9 @@ type Verifier struct {
 	g     *ir.Graph
 	index map[*ir.Value]int // producer node index of each node output
 	abs   map[*ir.Value]*ir.Tensor
-	bcast map[*ir.Node][]float64 // Binary with a constant: the constant broadcast to the output
-	terms int                    // values of the input and all node outputs, per sample
+	wide  map[*ir.Value]*ir.Tensor // each constant with its values in Data (see constant)
+	bcast map[*ir.Node][]float64   // Binary with a constant: the constant broadcast to the output
+	terms int                      // values of the input and all node outputs, per sample
 	// MaxRefine is the largest pre-activation (in values per sample) whose
 	// bounds CROWN refines by a backward pass of its own; larger ones keep
 	// their IBP bounds. The cost of a refinement grows with this size times
@@ -116,15 +117,20 @@ type Verifier struct {
 // for certification. g is read, never changed, and must not change while
 // the verifier is in use.
 func NewVerifier(g *ir.Graph) *Verifier {
-	v := &Verifier{g: g, index: map[*ir.Value]int{}, abs: map[*ir.Value]*ir.Tensor{}, bcast: map[*ir.Node][]float64{}}
+	v := &Verifier{g: g, index: map[*ir.Value]int{}, abs: map[*ir.Value]*ir.Tensor{}, wide: map[*ir.Value]*ir.Tensor{}, bcast: map[*ir.Node][]float64{}}
 	v.terms = g.Input.Shape.PerSample()
 	for i, n := range g.Nodes {
 		v.index[n.Output] = i
 		v.terms += n.Output.Shape.PerSample()
 		for _, in := range n.Inputs {
 			if in.IsConst() && v.abs[in] == nil {
-				t := &ir.Tensor{Shape: in.Const.Shape, Data: make([]float64, len(in.Const.Data))}
-				for k, x := range in.Const.Data {
+				c := in.Const
+				if c.F32 != nil {
+					c = &ir.Tensor{Shape: c.Shape, Data: c.Float64s()}
+				}
+				v.wide[in] = c
+				t := &ir.Tensor{Shape: c.Shape, Data: make([]float64, len(c.Data))}
+				for k, x := range c.Data {
 					t.Data[k] = math.Abs(x)
 				}
 				v.abs[in] = t
@@ -145,6 +151,10 @@ func NewVerifier(g *ir.Graph) *Verifier {
 	}
 	return v
 }
+
+// constant returns the constant in with its values in Data: the graph's
+// float32 weights (ir.Tensor.F32) are widened once, here.
+func (v *Verifier) constant(in *ir.Value) *ir.Tensor { return v.wide[in] }
 
 // Bounds certifies one sample: x is one input in pixel space (the graph's
 // input shape without the batch, C order), eps the L∞ radius, [lo, hi] the

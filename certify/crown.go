@@ -198,7 +198,7 @@ func (p *pass) through(n *ir.Node, a []float64) bool {
 
 // dense: y[..., m] = Σ_k x[..., k]·W[k, m] + b[m].
 func (p *pass) dense(n *ir.Node, a []float64) {
-	w := n.Inputs[1].Const
+	w := p.s.v.constant(n.Inputs[1])
 	k, m := w.Shape[0], w.Shape[1]
 	outSize := len(p.s.boxes[n.Output].lo)
 	lead := outSize / m
@@ -206,7 +206,7 @@ func (p *pass) dense(n *ir.Node, a []float64) {
 	inSize := lead * k
 	var bias []float64
 	if len(n.Inputs) > 2 {
-		bias = n.Inputs[2].Const.Data
+		bias = p.s.v.constant(n.Inputs[2]).Data
 	}
 	for r := 0; r < p.rows; r++ {
 		ar := a[r*outSize : (r+1)*outSize]
@@ -236,7 +236,7 @@ func (p *pass) dense(n *ir.Node, a []float64) {
 
 // conv: the transpose of the convolution, row by row.
 func (p *pass) conv(n *ir.Node, op ir.Conv, a []float64) {
-	w := n.Inputs[1].Const
+	w := p.s.v.constant(n.Inputs[1])
 	in, out := shape1(n.Inputs[0]), shape1(n.Output)
 	c, h, wd := in[1], in[2], in[3]
 	m, oh, ow := out[1], out[2], out[3]
@@ -246,7 +246,7 @@ func (p *pass) conv(n *ir.Node, op ir.Conv, a []float64) {
 	dst := p.into(n.Inputs[0])
 	var bias []float64
 	if len(n.Inputs) > 2 {
-		bias = n.Inputs[2].Const.Data
+		bias = p.s.v.constant(n.Inputs[2]).Data
 	}
 	for r := 0; r < p.rows; r++ {
 		ar := a[r*outSize : (r+1)*outSize]

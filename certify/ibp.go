@@ -206,7 +206,7 @@ func (s *state) operands(n *ir.Node) (mid, rad, amid []*ir.Tensor) {
 	for _, in := range n.Inputs {
 		if in.IsConst() {
 			mid = append(mid, in.Const)
-			rad = append(rad, &ir.Tensor{Shape: in.Const.Shape, Data: make([]float64, len(in.Const.Data))})
+			rad = append(rad, &ir.Tensor{Shape: in.Const.Shape, Data: make([]float64, in.Const.Len())})
 			amid = append(amid, s.v.abs[in])
 			continue
 		}

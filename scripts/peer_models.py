@@ -18,6 +18,11 @@ Models (random weights, seeded; the speed and memory of a network do not depend 
   cifar_resnet18                                         CIFAR-10, 3x32x32, 10 classes: ResNet-18
                                                          with a 3x3 stride-1 stem and no max-pool,
                                                          the usual CIFAR variant
+  vgg11_bn                                               ImageNet, 3x224x224, 1000 classes; 531 MB,
+                                                         only on request (not part of "all"): the
+                                                         large model of docs/engine.md's load-memory
+                                                         measurements (write it outside the tree,
+                                                         e.g. --out /tmp/peer)
 """
 
 import argparse
@@ -29,6 +34,7 @@ import torchvision
 
 IMAGENET = ["resnet50", "densenet121", "mobilenet_v2", "efficientnet_b0", "vit_b_16", "convnext_tiny"]
 ALL = IMAGENET + ["cifar_resnet18"]
+EXTRA = ["vgg11_bn"]
 
 
 def build(name):
@@ -62,8 +68,8 @@ def main():
     args = ap.parse_args()
     os.makedirs(args.out, exist_ok=True)
     for name in args.names or ALL:
-        if name not in ALL:
-            ap.error("unknown model %r (have %s)" % (name, ", ".join(ALL)))
+        if name not in ALL + EXTRA:
+            ap.error("unknown model %r (have %s)" % (name, ", ".join(ALL + EXTRA)))
         m, shape = build(name)
         x = torch.rand(1, *shape)
         onnx_path = os.path.join(args.out, name + ".onnx")

@@ -71,7 +71,7 @@ func (im *importer) run(og *onnx.Graph) (*Graph, error) {
 			return nil, fmt.Errorf("initializer %q: %w", t.Name, err)
 		}
 		im.vals[t.Name] = v
-		im.stored += len(v.Const.Data)
+		im.stored += v.Const.Len()
 	}
 	var input *Value
 	for _, vi := range og.Inputs {
@@ -191,7 +191,19 @@ func tensorData(t *onnx.Tensor) (*Tensor, error) {
 	}
 	c := &Tensor{Shape: shape}
 	switch t.DataType {
-	case onnx.Float, onnx.Double, onnx.Float16:
+	case onnx.Float:
+		// Held as stored: widened only where import computes with it.
+		d, err := t.Float32s()
+		if err != nil {
+			return nil, err
+		}
+		for i, v := range d {
+			if f := float64(v); math.IsNaN(f) || math.IsInf(f, 0) {
+				return nil, errorf(ErrInvalid, "tensor %q holds %v at element %d", t.Name, f, i)
+			}
+		}
+		c.F32 = d
+	case onnx.Double, onnx.Float16:
 		d, err := t.Float64s()
 		if err != nil {
 			return nil, err
@@ -211,8 +223,8 @@ func tensorData(t *onnx.Tensor) (*Tensor, error) {
 	default:
 		return nil, errorf(ErrUnsupported, "tensor %q has element type %d", t.Name, t.DataType)
 	}
-	if len(c.Data) != prod(shape) {
-		return nil, errorf(ErrInvalid, "tensor %q has %d values for shape %v", t.Name, len(c.Data), shape)
+	if c.Len() != prod(shape) {
+		return nil, errorf(ErrInvalid, "tensor %q has %d values for shape %v", t.Name, c.Len(), shape)
 	}
 	return c, nil
 }
@@ -230,7 +242,16 @@ func (im *importer) value(name string) (*Value, error) {
 }
 
 // inputs resolves a node's inputs; omitted optional inputs are nil.
+// Constants are widened to float64 (see Tensor), as the conversions compute
+// with them; see weightInputs for those that pass a weight on unchanged.
 func (im *importer) inputs(n *onnx.Node, min, max int) ([]*Value, error) {
+	return im.weightInputs(n, min, max, -1)
+}
+
+// weightInputs is inputs, except that input keep, if a constant, is left as
+// it is stored: a Conv, Gemm or MatMul weight, which the engine reads in
+// float32 and import only passes on (or transposes, which is exact).
+func (im *importer) weightInputs(n *onnx.Node, min, max, keep int) ([]*Value, error) {
 	if len(n.Inputs) < min || len(n.Inputs) > max {
 		return nil, errorf(ErrInvalid, "%d inputs, want %d to %d", len(n.Inputs), min, max)
 	}
@@ -245,6 +266,9 @@ func (im *importer) inputs(n *onnx.Node, min, max int) ([]*Value, error) {
 		v, err := im.value(name)
 		if err != nil {
 			return nil, err
+		}
+		if v.IsConst() && i != keep {
+			v.Const.Widen()
 		}
 		vs[i] = v
 	}
@@ -446,8 +470,8 @@ func constInts(v *Value, what string) ([]int, error) {
 	if !v.IsConst() {
 		return nil, errorf(ErrUnsupported, "%s must be a constant (it depends on the input values)", what)
 	}
-	out := make([]int, len(v.Const.Data))
-	for i, f := range v.Const.Data {
+	out := make([]int, v.Const.Len())
+	for i, f := range v.Const.Float64s() {
 		if v.Const.Sym != nil && v.Const.Sym[i] {
 			if f != 1 {
 				return nil, errorf(ErrUnsupported, "%s holds %v times the batch size", what, f)
@@ -514,7 +538,7 @@ func (im *importer) constant(n *onnx.Node) (*Value, error) {
 	default:
 		return nil, errorf(ErrUnsupported, "Constant attribute %q", a.Name)
 	}
-	im.stored += len(t.Data)
+	im.stored += t.Len()
 	return &Value{Name: n.Outputs[0], Shape: Shape(t.Shape).Clone(), Const: t}, nil
 }
 
@@ -536,7 +560,7 @@ func (im *importer) cast(n *onnx.Node) (*Value, error) {
 		return nil, err
 	}
 	t := *x.Const
-	t.Data = append([]float64(nil), t.Data...)
+	t.Data, t.F32 = append([]float64(nil), x.Const.Float64s()...), nil
 	t.Int = !isFloat
 	if t.Int {
 		for i, v := range t.Data {
@@ -606,7 +630,7 @@ func spatial(n *onnx.Node, kernel [2]int, inShape Shape) (strides, dil [2]int, p
 }
 
 func (im *importer) conv(n *onnx.Node, name string) (*Value, error) {
-	in, err := im.inputs(n, 2, 3)
+	in, err := im.weightInputs(n, 2, 3, 1)
 	if err != nil {
 		return nil, err
 	}
@@ -902,28 +926,40 @@ func (im *importer) pad(n *onnx.Node, name string) (*Value, error) {
 // transpose2 returns the transpose of a constant matrix, in blocks of
 // 64×64 so that the reads and the writes both stay in cache: done element
 // by element, VGG's 4096×25088 classifier weights took tens of seconds.
+// A float32 matrix stays float32.
 func transpose2(t *Tensor) *Tensor {
-	const b = 64
 	r, c := t.Shape[0], t.Shape[1]
-	out := NewTensor(c, r)
+	out := &Tensor{Shape: []int{c, r}}
+	if t.F32 != nil {
+		out.F32 = make([]float32, r*c)
+		transposeBlocked(out.F32, t.F32, r, c)
+	} else {
+		out.Data = make([]float64, r*c)
+		transposeBlocked(out.Data, t.Data, r, c)
+	}
+	return out
+}
+
+// transposeBlocked writes the transpose of the r×c matrix src to dst.
+func transposeBlocked[T float32 | float64](dst, src []T, r, c int) {
+	const b = 64
 	for i0 := 0; i0 < r; i0 += b {
 		i1 := min(i0+b, r)
 		for j0 := 0; j0 < c; j0 += b {
 			j1 := min(j0+b, c)
 			for i := i0; i < i1; i++ {
-				row := t.Data[i*c+j0 : i*c+j1]
+				row := src[i*c+j0 : i*c+j1]
 				for j, v := range row {
-					out.Data[(j0+j)*r+i] = v
+					dst[(j0+j)*r+i] = v
 				}
 			}
 		}
 	}
-	return out
 }
 
 func scaled(t *Tensor, s float64) *Tensor {
-	out := &Tensor{Shape: append([]int(nil), t.Shape...), Data: make([]float64, len(t.Data))}
-	for i, v := range t.Data {
+	out := &Tensor{Shape: append([]int(nil), t.Shape...), Data: make([]float64, t.Len())}
+	for i, v := range t.Float64s() {
 		out.Data[i] = v * s
 	}
 	return out
@@ -934,7 +970,7 @@ func constValue(name string, t *Tensor) *Value {
 }
 
 func (im *importer) gemm(n *onnx.Node, name string) (*Value, error) {
-	in, err := im.inputs(n, 2, 3)
+	in, err := im.weightInputs(n, 2, 3, 1)
 	if err != nil {
 		return nil, err
 	}
@@ -1025,7 +1061,7 @@ type gemmKey struct {
 }
 
 func (im *importer) matmul(n *onnx.Node, name string) (*Value, error) {
-	in, err := im.inputs(n, 2, 2)
+	in, err := im.weightInputs(n, 2, 2, 1)
 	if err != nil {
 		return nil, err
 	}
@@ -1066,7 +1102,7 @@ func (im *importer) reshapeTo(name, source string, x *Value, target Shape) (*Val
 		if slices.Contains(target, Batch) {
 			return nil, errorf(ErrUnsupported, "reshaping a constant to a batch-sized shape")
 		}
-		if prod(target) != len(x.Const.Data) {
+		if prod(target) != x.Const.Len() {
 			return nil, errorf(ErrInvalid, "cannot reshape %v to %v", x.Shape, target)
 		}
 	} else if target.PerSample() != x.Shape.PerSample() || !slices.Contains(target, Batch) {
@@ -1123,7 +1159,7 @@ func (im *importer) reshape(n *onnx.Node, name string) (*Value, error) {
 	xBatch := x.Shape.BatchAxis() >= 0
 	per := x.Shape.PerSample()
 	if x.IsConst() {
-		per = len(x.Const.Data)
+		per = x.Const.Len()
 	}
 	switch {
 	case !xBatch || hasBatch:
@@ -1232,11 +1268,11 @@ func (im *importer) constantOfShape(n *onnx.Node) (*Value, error) {
 		if err != nil {
 			return nil, err
 		}
-		if len(v.Data) != 1 {
-			return nil, errorf(ErrInvalid, "ConstantOfShape value has %d elements", len(v.Data))
+		if v.Len() != 1 {
+			return nil, errorf(ErrInvalid, "ConstantOfShape value has %d elements", v.Len())
 		}
 		for i := range t.Data {
-			t.Data[i] = v.Data[0]
+			t.Data[i] = v.Float64s()[0]
 		}
 		t.Int = v.Int
 	}

@@ -472,7 +472,7 @@ func (im *importer) binaryMerged(n *onnx.Node, name string) (*Value, error) {
 }
 
 func (im *importer) matmulMerged(n *onnx.Node, name string) (*Value, error) {
-	in, err := im.inputs(n, 2, 3)
+	in, err := im.weightInputs(n, 2, 3, 1)
 	if err != nil {
 		return nil, err
 	}

@@ -76,18 +76,64 @@ func (s Shape) String() string {
 // Clone returns a copy of s.
 func (s Shape) Clone() Shape { return append(Shape(nil), s...) }
 
-// Tensor is a constant: float64 values in C order. Integer tensors (shape
+// Tensor is a constant: values in C order, in Data (float64) or, for the
+// float32 weights of a model file, in F32. Integer tensors (shape
 // computations) hold exact integers; Sym marks entries that stand for the
 // symbolic batch size (only shape computations carry them).
+//
+// F32 keeps a float32 tensor of the file as it is stored, so that a large
+// model's weights are not held in float64 (twice the file) when the engine
+// needs only float32: import leaves in F32 the weights that Conv, Gemm and
+// MatMul only pass on to the engine, and widens every constant it computes
+// with (Float64s, Widen). Widening a float32 is exact, so a value reads the
+// same in either form.
 type Tensor struct {
 	Shape []int
-	Data  []float64
-	Int   bool   // the ONNX type was an integer or bool type
-	Sym   []bool // nil, or one flag per element: the element is the batch size
+	Data  []float64 // the values, unless F32 holds them
+	F32   []float32 // non-nil: the values, held as float32, and Data is nil
+	Int   bool      // the ONNX type was an integer or bool type
+	Sym   []bool    // nil, or one flag per element: the element is the batch size
 }
 
 // Len returns the number of elements.
-func (t *Tensor) Len() int { return len(t.Data) }
+func (t *Tensor) Len() int {
+	if t.F32 != nil {
+		return len(t.F32)
+	}
+	return len(t.Data)
+}
+
+// Float64s returns the values as float64: Data itself (not a copy), or F32
+// widened into a new slice.
+func (t *Tensor) Float64s() []float64 {
+	if t.F32 == nil {
+		return t.Data
+	}
+	d := make([]float64, len(t.F32))
+	for i, v := range t.F32 {
+		d[i] = float64(v)
+	}
+	return d
+}
+
+// Widen moves values held in F32 to Data, in place, and returns t.
+func (t *Tensor) Widen() *Tensor {
+	if t.F32 != nil {
+		t.Data, t.F32 = t.Float64s(), nil
+	}
+	return t
+}
+
+// wide returns t if its values are in Data, else a copy of t with them
+// widened into Data; t is not changed.
+func (t *Tensor) wide() *Tensor {
+	if t.F32 == nil {
+		return t
+	}
+	w := *t
+	w.Data, w.F32 = t.Float64s(), nil
+	return &w
+}
 
 // HasSym reports whether any element stands for the batch size.
 func (t *Tensor) HasSym() bool {

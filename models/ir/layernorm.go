@@ -85,9 +85,10 @@ func normConst(c *Tensor, rank int, norm []int) []float64 {
 	}
 	out := make([]float64, prod(norm))
 	idx := make([]int, len(norm))
+	data := c.Float64s()
 	for j := range out {
 		unravel(j, norm, idx)
-		out[j] = c.Data[broadcastOffset(idx, ns)]
+		out[j] = data[broadcastOffset(idx, ns)]
 	}
 	return out
 }
@@ -215,8 +216,8 @@ func (g *Graph) fuseLayerNorm() {
 			if vals == nil {
 				break
 			}
-			scale := append([]float64(nil), n.Inputs[1].Const.Data...)
-			bias := append([]float64(nil), n.Inputs[2].Const.Data...)
+			scale := append([]float64(nil), n.Inputs[1].Const.Float64s()...)
+			bias := append([]float64(nil), n.Inputs[2].Const.Float64s()...)
 			for j, v := range vals {
 				switch b.Op {
 				case Mul:

@@ -96,7 +96,7 @@ func noName(f func(*importer, *onnx.Node) (*Value, error)) opImport {
 }
 
 func passThrough(im *importer, n *onnx.Node, name string) (*Value, error) {
-	in, err := im.inputs(n, 1, 3)
+	in, err := im.weightInputs(n, 1, 3, 0) // passed on: its readers widen it if they compute with it
 	if err != nil {
 		return nil, err
 	}

@@ -81,20 +81,20 @@ func channelConst(c *Tensor, rank, m int) []float64 {
 	}
 	// Right-align against [N, M, rest...]: only the M axis may differ from 1.
 	out := make([]float64, m)
-	if len(c.Data) == 1 {
+	if c.Len() == 1 {
 		for i := range out {
-			out[i] = c.Data[0]
+			out[i] = c.Float64s()[0]
 		}
 		return out
 	}
-	if len(c.Data) != m {
+	if c.Len() != m {
 		return nil
 	}
 	chAxis := len(s) - (rank - 1)
 	if chAxis < 0 || s[chAxis] != m {
 		return nil
 	}
-	copy(out, c.Data)
+	copy(out, c.Float64s())
 	return out
 }
 
@@ -130,8 +130,11 @@ func (g *Graph) foldAffine() {
 					continue
 				}
 				w, bias := p.Inputs[1].Const, convBias(p, m)
-				per := len(w.Data) / m
-				nw := &Tensor{Shape: append([]int(nil), w.Shape...), Data: append([]float64(nil), w.Data...)}
+				per := w.Len() / m
+				nw := w // a bias alone leaves the weights as they are
+				if b.Op == Mul || b.Op == Div {
+					nw = &Tensor{Shape: append([]int(nil), w.Shape...), Data: append([]float64(nil), w.Float64s()...)}
+				}
 				for j := 0; j < m; j++ {
 					switch b.Op {
 					case Add:
@@ -152,7 +155,7 @@ func (g *Graph) foldAffine() {
 				p.Inputs = []*Value{p.Inputs[0], constValue(p.Name+"/W", nw), constValue(p.Name+"/B", &Tensor{Shape: []int{m}, Data: bias})}
 			case Dense:
 				m := x.Shape[len(x.Shape)-1]
-				if b.Op != Add && b.Op != Sub || len(c.Const.Data) != m || (len(c.Shape) > 0 && c.Shape[len(c.Shape)-1] != m) || len(c.Shape) > len(x.Shape) {
+				if b.Op != Add && b.Op != Sub || c.Const.Len() != m || (len(c.Shape) > 0 && c.Shape[len(c.Shape)-1] != m) || len(c.Shape) > len(x.Shape) {
 					continue
 				}
 				if len(c.Shape) > 1 && prod(c.Shape[:len(c.Shape)-1]) != 1 {
@@ -160,13 +163,14 @@ func (g *Graph) foldAffine() {
 				}
 				bias := make([]float64, m)
 				if len(p.Inputs) > 2 {
-					copy(bias, p.Inputs[2].Const.Data)
+					copy(bias, p.Inputs[2].Const.Float64s())
 				}
+				cv := c.Const.Float64s()
 				for j := range bias {
 					if b.Op == Add {
-						bias[j] += c.Const.Data[j]
+						bias[j] += cv[j]
 					} else {
-						bias[j] -= c.Const.Data[j]
+						bias[j] -= cv[j]
 					}
 				}
 				p.Inputs = []*Value{p.Inputs[0], p.Inputs[1], constValue(p.Name+"/b", &Tensor{Shape: []int{m}, Data: bias})}
@@ -197,7 +201,7 @@ func anyZero(v []float64) bool {
 func convBias(p *Node, m int) []float64 {
 	b := make([]float64, m)
 	if len(p.Inputs) > 2 {
-		copy(b, p.Inputs[2].Const.Data)
+		copy(b, p.Inputs[2].Const.Float64s())
 	}
 	return b
 }

@@ -3,6 +3,7 @@ package ir
 import (
 	"fmt"
 	"math"
+	"slices"
 )
 
 // This file is the float64 reference implementation of every op: direct
@@ -34,6 +35,16 @@ func unravel(i int, shape []int, idx []int) {
 
 // evalOp computes op on concrete inputs into a tensor of shape out.
 func evalOp(op Op, in []*Tensor, out []int) (*Tensor, error) {
+	if slices.ContainsFunc(in, func(t *Tensor) bool { return t != nil && t.F32 != nil }) {
+		w := make([]*Tensor, len(in))
+		for i, t := range in {
+			if t != nil {
+				t = t.wide()
+			}
+			w[i] = t
+		}
+		in = w
+	}
 	for _, t := range in {
 		if t != nil && t.HasSym() {
 			if _, ok := op.(Reshape); ok {

@@ -11,10 +11,11 @@ import (
 func broadcastConst[T Float](c *ir.Tensor, s, out []int, axis int) []T {
 	full := append([]int(nil), out...)
 	full[axis] = s[axis]
-	if prodInts(full) == len(c.Data) {
-		return toT[T](c.Data)
+	if prodInts(full) == c.Len() {
+		return constData[T](c)
 	}
 	y := make([]T, prodInts(full))
+	data := c.Float64s()
 	cs := kernels.ContiguousStrides(s)
 	idx := make([]int, len(full))
 	for i := range y {
@@ -29,7 +30,7 @@ func broadcastConst[T Float](c *ir.Tensor, s, out []int, axis int) []T {
 				off += idx[d] * cs[d]
 			}
 		}
-		y[i] = T(c.Data[off])
+		y[i] = T(data[off])
 	}
 	return y
 }

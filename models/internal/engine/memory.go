@@ -86,7 +86,7 @@ func constElems(node *ir.Node, n int) int64 {
 	var k int64
 	for _, v := range ins {
 		if v != nil && v.IsConst() {
-			k += int64(len(v.Const.Data))
+			k += int64(v.Const.Len())
 		}
 	}
 	return k

@@ -62,16 +62,34 @@ func NewModel[T Float](g *ir.Graph) *Model[T] {
 	return &Model[T]{g: g, consts: map[*ir.Value][]T{}}
 }
 
-// constant returns v's data in the element type, converted once.
+// constant returns v's data in the element type, converted once. A float32
+// model reads float32 weights of the IR (ir.Tensor.F32) in place, without a
+// copy: layers never write their constants.
 func (m *Model[T]) constant(v *ir.Value) []T {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	c, ok := m.consts[v]
 	if !ok {
-		c = toT[T](v.Const.Data)
+		c = constData[T](v.Const)
 		m.consts[v] = c
 	}
 	return c
+}
+
+// constData returns t's values in the element type: t.F32 itself for a
+// float32 model, else a converted copy.
+func constData[T Float](t *ir.Tensor) []T {
+	if t.F32 == nil {
+		return toT[T](t.Data)
+	}
+	if f, ok := any(t.F32).([]T); ok {
+		return f
+	}
+	out := make([]T, len(t.F32))
+	for i, v := range t.F32 {
+		out[i] = T(v)
+	}
+	return out
 }
 
 // Build lowers g for batch size n, with its own copy of the constants. See
