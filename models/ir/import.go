@@ -50,6 +50,13 @@ type importer struct {
 
 	gemmWeights map[gemmKey]*Tensor // transformed Gemm weights, shared between nodes
 
+	// deferred holds the initializers read only as transposed Gemm
+	// weights, whose values have not been read: their tensors have a
+	// Shape but neither Data nor F32 until load reads them. Gemm reads
+	// them transposed straight from the file (see gemmWeight), so that a
+	// large classifier matrix is not held both as stored and transposed.
+	deferred map[*Tensor]*onnx.Tensor
+
 	// bcast holds constants expanded to a batch-sized shape, with the
 	// Expand node's name: their batch axis has size 1.
 	bcast map[*Value]string
@@ -61,17 +68,24 @@ type importer struct {
 
 func newImporter(opset int64, lim Limits) *importer {
 	return &importer{opset: opset, lim: lim.capped(), vals: map[string]*Value{}, poison: map[string]string{}, names: map[string]bool{},
-		gemmWeights: map[gemmKey]*Tensor{}, bcast: map[*Value]string{}, merged: map[*Value][]int{}}
+		gemmWeights: map[gemmKey]*Tensor{}, bcast: map[*Value]string{}, merged: map[*Value][]int{}, deferred: map[*Tensor]*onnx.Tensor{}}
 }
 
 func (im *importer) run(og *onnx.Graph) (*Graph, error) {
+	transposed := transposedGemmWeights(og)
 	for _, t := range og.Initializers {
-		v, err := constFromTensor(t)
+		var v *Value
+		var err error
+		if transposed[t.Name] {
+			v, err = im.deferTensor(t)
+		} else {
+			v, err = constFromTensor(t)
+		}
 		if err != nil {
 			return nil, fmt.Errorf("initializer %q: %w", t.Name, err)
 		}
 		im.vals[t.Name] = v
-		im.stored += v.Const.Len()
+		im.stored += prod(v.Const.Shape)
 	}
 	var input *Value
 	for _, vi := range og.Inputs {
@@ -116,6 +130,13 @@ func (im *importer) run(og *onnx.Graph) (*Graph, error) {
 	}
 	if err := checkDeclared(og.Outputs[0], out.Shape); err != nil {
 		return nil, err
+	}
+	for _, n := range im.nodes {
+		for _, v := range n.Inputs {
+			if err := im.load(v); err != nil { // none is left unread; this is a safeguard
+				return nil, err
+			}
+		}
 	}
 	g := &Graph{Input: input, Output: out, Nodes: im.nodes, OutputKind: OutputLogits, Notes: im.notes}
 	if err := g.finish(); err != nil {
@@ -171,6 +192,79 @@ func inputValue(vi *onnx.ValueInfo) (*Value, error) {
 		return nil, errorf(ErrUnsupported, "input %q has %d values per sample", vi.Name, s.PerSample())
 	}
 	return &Value{Name: vi.Name, Shape: s}, nil
+}
+
+// transposedGemmWeights returns the float32 matrices among og's
+// initializers that every reader reads as a Gemm's B with transB: Gemm
+// reads them transposed, and nothing reads them as stored.
+func transposedGemmWeights(og *onnx.Graph) map[string]bool {
+	out := map[string]bool{}
+	for _, t := range og.Initializers {
+		if t.DataType == onnx.Float && len(t.Dims) == 2 {
+			out[t.Name] = true
+		}
+	}
+	for _, n := range og.Nodes {
+		for i, in := range n.Inputs {
+			if i != 1 || n.OpType != "Gemm" || n.Domain != "" && n.Domain != "ai.onnx" || attrInt(n, "transB", 0) == 0 {
+				delete(out, in)
+			}
+		}
+	}
+	for _, vi := range og.Outputs {
+		delete(out, vi.Name)
+	}
+	return out
+}
+
+// deferTensor checks a float32 initializer as constFromTensor does, reading
+// it in pieces, and returns its value without reading its values into
+// memory (see importer.deferred).
+func (im *importer) deferTensor(t *onnx.Tensor) (*Value, error) {
+	shape := make([]int, len(t.Dims))
+	for i, d := range t.Dims {
+		if d < 0 || d > math.MaxInt32 {
+			return nil, errorf(ErrInvalid, "dimension %d of %q", d, t.Name)
+		}
+		shape[i] = int(d)
+	}
+	if err := t.ReadFloat32s(nil, 0); err != nil { // the storage, even of no elements
+		return nil, err
+	}
+	n := prod(shape)
+	buf := make([]float32, min(n, 1<<16))
+	for off := 0; off < n; off += len(buf) {
+		part := buf[:min(len(buf), n-off)]
+		if err := t.ReadFloat32s(part, int64(off)); err != nil {
+			return nil, err
+		}
+		for i, v := range part {
+			if f := float64(v); math.IsNaN(f) || math.IsInf(f, 0) {
+				return nil, errorf(ErrInvalid, "tensor %q holds %v at element %d", t.Name, f, off+i)
+			}
+		}
+	}
+	c := &Tensor{Shape: shape}
+	im.deferred[c] = t
+	return &Value{Name: t.Name, Shape: Shape(shape).Clone(), Const: c}, nil
+}
+
+// load reads the values of v if it is a deferred initializer.
+func (im *importer) load(v *Value) error {
+	if v == nil || !v.IsConst() {
+		return nil
+	}
+	src, ok := im.deferred[v.Const]
+	if !ok {
+		return nil
+	}
+	d, err := src.Float32s()
+	if err != nil {
+		return fmt.Errorf("initializer %q: %w", src.Name, err)
+	}
+	v.Const.F32 = d
+	delete(im.deferred, v.Const)
+	return nil
 }
 
 func constFromTensor(t *onnx.Tensor) (*Value, error) {
@@ -266,6 +360,12 @@ func (im *importer) weightInputs(n *onnx.Node, min, max, keep int) ([]*Value, er
 		v, err := im.value(name)
 		if err != nil {
 			return nil, err
+		}
+		if i != keep || n.OpType != "Gemm" {
+			// Only gemmWeight reads a deferred initializer unread.
+			if err := im.load(v); err != nil {
+				return nil, err
+			}
 		}
 		if v.IsConst() && i != keep {
 			v.Const.Widen()
@@ -991,7 +1091,10 @@ func (im *importer) gemm(n *onnx.Node, name string) (*Value, error) {
 	}
 	var y *Value
 	if b.IsConst() && !a.IsConst() {
-		w := im.gemmWeight(b.Const, transB, alpha)
+		w, err := im.gemmWeight(b.Const, transB, alpha)
+		if err != nil {
+			return nil, err
+		}
 		args := []*Value{a, constValue(name+"/W", w)}
 		m := w.Shape[1]
 		if c != nil && c.IsConst() && (len(c.Const.Data) == m || len(c.Const.Data) == 1) && (len(c.Shape) == 0 || c.Shape[len(c.Shape)-1] == m || len(c.Const.Data) == 1) {
@@ -1006,6 +1109,9 @@ func (im *importer) gemm(n *onnx.Node, name string) (*Value, error) {
 			return nil, err
 		}
 	} else {
+		if err := im.load(b); err != nil {
+			return nil, err
+		}
 		if transB {
 			if b, err = im.add(name+"/transB", "Gemm", Transpose{Perm: []int{1, 0}}, nil, b); err != nil {
 				return nil, err
@@ -1034,24 +1140,59 @@ func (im *importer) gemm(n *onnx.Node, name string) (*Value, error) {
 // gemmWeight returns b (transposed, scaled by alpha) as a Dense weight. The
 // result is shared by every Gemm that reads the same b the same way: a file
 // whose nodes all read one large weight must not make import copy it once
-// per node.
-func (im *importer) gemmWeight(b *Tensor, transB bool, alpha float64) *Tensor {
+// per node. A deferred b is read transposed from the file, never as stored.
+func (im *importer) gemmWeight(b *Tensor, transB bool, alpha float64) (*Tensor, error) {
+	src, deferred := im.deferred[b]
+	if deferred && !transB {
+		if err := im.load(&Value{Const: b}); err != nil {
+			return nil, err
+		}
+		deferred = false
+	}
 	if !transB && alpha == 1 {
-		return b
+		return b, nil
 	}
 	key := gemmKey{b, transB, alpha}
 	if w, ok := im.gemmWeights[key]; ok {
-		return w
+		return w, nil
 	}
 	w := b
-	if transB {
+	if deferred {
+		var err error
+		if w, err = transposeFrom(src, b.Shape[0], b.Shape[1]); err != nil {
+			return nil, err
+		}
+	} else if transB {
 		w = transpose2(w)
 	}
 	if alpha != 1 {
 		w = scaled(w, alpha)
 	}
 	im.gemmWeights[key] = w
-	return w
+	return w, nil
+}
+
+// transposeFrom returns the transpose of the float32 r×c matrix src, read
+// from the file 64 rows at a time.
+func transposeFrom(src *onnx.Tensor, r, c int) (*Tensor, error) {
+	const rows = 64
+	out := &Tensor{Shape: []int{c, r}, F32: make([]float32, r*c)}
+	buf := make([]float32, min(rows, r)*c)
+	for i0 := 0; i0 < r; i0 += rows {
+		k := min(rows, r-i0)
+		if err := src.ReadFloat32s(buf[:k*c], int64(i0*c)); err != nil {
+			return nil, fmt.Errorf("initializer %q: %w", src.Name, err)
+		}
+		for j0 := 0; j0 < c; j0 += rows {
+			j1 := min(j0+rows, c)
+			for i := 0; i < k; i++ {
+				for j, v := range buf[i*c+j0 : i*c+j1] {
+					out.F32[(j0+j)*r+i0+i] = v
+				}
+			}
+		}
+	}
+	return out, nil
 }
 
 type gemmKey struct {

@@ -485,7 +485,10 @@ func (im *importer) matmulMerged(n *onnx.Node, name string) (*Value, error) {
 		if attrInt(n, "transA", 0) != 0 || !b.IsConst() || len(b.Shape) != 2 || len(ga) != 2 {
 			return nil, errorf(ErrUnsupported, "Gemm of %s: only x·W with a constant W follows a merged batch axis", im.onnxShapeString(a))
 		}
-		w := im.gemmWeight(b.Const, attrInt(n, "transB", 0) != 0, attrFloat(n, "alpha", 1))
+		w, err := im.gemmWeight(b.Const, attrInt(n, "transB", 0) != 0, attrFloat(n, "alpha", 1))
+		if err != nil {
+			return nil, err
+		}
 		y, err := im.add(name, "Gemm", Dense{}, nil, a, constValue(name+"/W", w))
 		if err != nil {
 			return nil, err

@@ -262,6 +262,40 @@ func (t *Tensor) Float32s() ([]float32, error) {
 	return values[float32](t, false)
 }
 
+// ReadFloat32s converts len(dst) values of t, from element off on, to
+// float32 into dst, as Float32s converts them all: a large tensor can so be
+// read in pieces, without a copy of the whole of it. It fails as Float32s
+// does, and with ErrUnsupported if the range is not within the tensor.
+func (t *Tensor) ReadFloat32s(dst []float32, off int64) error {
+	n, err := t.check()
+	if err != nil {
+		return err
+	}
+	k := int64(len(dst))
+	if off < 0 || off > n || k > n-off {
+		return errorf(ErrUnsupported, "tensor %q: elements %d to %d of %d requested", t.Name, off, off+k, n)
+	}
+	part := *t
+	if t.RawData != nil {
+		size := elemSize(t.DataType)
+		part.RawData = t.RawData[off*size : (off+k)*size]
+		return fillRaw(dst, &part, false)
+	}
+	switch typedField(t.DataType) {
+	case 0:
+		part.FloatData = t.FloatData[off : off+k]
+	case 1:
+		part.Int32Data = t.Int32Data[off : off+k]
+	case 2:
+		part.Int64Data = t.Int64Data[off : off+k]
+	case 3:
+		part.DoubleData = t.DoubleData[off : off+k]
+	case 4:
+		part.Uint64Data = t.Uint64Data[off : off+k]
+	}
+	return fillTyped(dst, &part, false)
+}
+
 // Int64s returns the values of an integer or bool tensor. It fails with
 // ErrUnsupported on floating-point tensors, and on a uint64 value above
 // math.MaxInt64.

@@ -115,9 +115,42 @@ func TestTensorValues(t *testing.T) {
 				}
 			}
 			check(t, "Float32s", f32, err, want32, tc.floatErr)
+			checkReadFloat32s(t, &tc.t, want32, tc.floatErr)
 			i64, err := tc.t.Int64s()
 			check(t, "Int64s", i64, err, tc.ints, tc.intErr)
 		})
+	}
+}
+
+// checkReadFloat32s reads t in pieces of one and of two elements, which
+// must give want (or, read whole, fail with wantErr), and past its end,
+// which must fail.
+func checkReadFloat32s(t *testing.T, tt *Tensor, want []float32, wantErr error) {
+	t.Helper()
+	if want == nil {
+		n, _ := tt.NumElements()
+		if n > 1<<10 {
+			n = 1
+		}
+		err := tt.ReadFloat32s(make([]float32, n), 0)
+		check[float32](t, "ReadFloat32s", nil, err, nil, wantErr)
+		return
+	}
+	for _, k := range []int{1, 2} {
+		got := []float32{}
+		for off := 0; off < len(want); off += k {
+			part := make([]float32, min(k, len(want)-off))
+			if err := tt.ReadFloat32s(part, int64(off)); err != nil {
+				t.Fatalf("ReadFloat32s at %d: %v", off, err)
+			}
+			got = append(got, part...)
+		}
+		check(t, "ReadFloat32s", got, nil, want, nil)
+	}
+	for _, off := range []int64{int64(len(want)), -1} {
+		if err := tt.ReadFloat32s(make([]float32, 1), off); !errors.Is(err, ErrUnsupported) {
+			t.Errorf("ReadFloat32s of element %d of %d: %v, want ErrUnsupported", off, len(want), err)
+		}
 	}
 }
 
