@@ -6,7 +6,6 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
-	"io"
 	"runtime"
 	"slices"
 	"sort"
@@ -76,7 +75,12 @@ func Open(path string, c Contract, lim Limits) (*Classifier, error) {
 	if st, err := f.Stat(); err == nil && lim.MaxBytes > 0 && st.Size() > lim.MaxBytes {
 		return nil, fmt.Errorf("%w: %s is %d bytes, over the limit of %d (raise it with --max-model-bytes)", ErrBadModel, path, st.Size(), lim.MaxBytes)
 	}
-	data, err := io.ReadAll(io.LimitReader(f, lim.MaxBytes+1))
+	// The file's size at once: io.ReadAll, growing its buffer as it reads,
+	// could hold twice a large model.
+	data, err := safeio.ReadAll(f, lim.MaxBytes)
+	if errors.Is(err, safeio.ErrTooLarge) {
+		return nil, fmt.Errorf("%w: %s is over the limit of %d bytes (raise it with --max-model-bytes)", ErrBadModel, path, lim.MaxBytes)
+	}
 	if err != nil {
 		return nil, fmt.Errorf("%w: reading %s: %v", ErrBadModel, path, err)
 	}

@@ -15,9 +15,10 @@ type Memory = engine.Memory
 // (powers of two, capped by the maximum batch; see bucket) one forward and
 // one forward-and-gradient program, because attacks shrink their batches as
 // samples break and the cache keeps every program it built. Each program
-// holds its own activations, gradients and scratch; the float32 copy of the
-// weights is shared by all of them and counted once; the float64 weights of
-// the IR itself are not included.
+// holds its own activations, gradients and scratch; the float32 weights are
+// shared by all of them and counted once. They are the IR's own for the
+// weights the file stores in float32 (read in place); the float64 constants
+// the IR also holds (weights with a BatchNorm folded in) are not included.
 func (m *Classifier) ProgramMemory(batch int) Memory {
 	if batch < 1 {
 		batch = 1

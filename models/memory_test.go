@@ -5,6 +5,7 @@ import (
 	"testing"
 
 	"github.com/advcheck/advcheck/models"
+	"github.com/advcheck/advcheck/models/ir"
 )
 
 // ProgramMemory predicts, without compiling, exactly what the program cache
@@ -32,6 +33,31 @@ func TestProgramMemoryMatchesCache(t *testing.T) {
 		}
 		if small := m.ProgramMemory(batch / 2); small.Total() >= want.Total() {
 			t.Errorf("half the batch needs %d bytes, not less than %d", small.Total(), want.Total())
+		}
+	}
+}
+
+// A loaded model holds the float32 weights of its file once, in float32:
+// the IR's constants take fewer bytes than the file (import held them in
+// float64, twice the file, before), and the engine reads them in place
+// (engine.TestFloat32WeightsReadInPlace).
+func TestWeightsHeldInFloat32(t *testing.T) {
+	for _, name := range []string{"mlp", "art_mnist", "view_chain", "vit13", "deit17"} {
+		m := open(t, name, models.Contract{})
+		seen := map[*ir.Tensor]bool{}
+		var held, f32 int64
+		for _, n := range m.Graph().Nodes {
+			for _, v := range n.Inputs {
+				if v == nil || !v.IsConst() || seen[v.Const] {
+					continue
+				}
+				seen[v.Const] = true
+				held += int64(4*len(v.Const.F32) + 8*len(v.Const.Data))
+				f32 += int64(4 * len(v.Const.F32))
+			}
+		}
+		if file := m.Info().Bytes; held > file || f32 < file/2 {
+			t.Errorf("%s: the IR holds %d bytes of constants (%d in float32) for a %d-byte file", name, held, f32, file)
 		}
 	}
 }
