@@ -167,12 +167,12 @@ func FromGraph(g *ir.Graph, c Contract, info Info) (*Classifier, error) {
 	if c.InputShape != nil && !slices.Equal(c.InputShape, m.spec.Shape) {
 		return nil, contractError{fmt.Errorf("input_shape %s, but the model's input is %s", ShapeString(c.InputShape), ShapeString(m.spec.Shape))}
 	}
-	// Build the smallest program now: errors in the lowering surface at load.
-	p, err := m.program(1, true)
-	if err != nil {
+	// Lower the graph now, so that its errors surface at load; without
+	// allocating a program or converting a weight, which a model that is
+	// only inspected never needs.
+	if err := engine.Check[float32](g); err != nil {
 		return nil, fmt.Errorf("%w: %v", ErrBadModel, err)
 	}
-	m.release(progKey{1, true}, p)
 	return m, nil
 }
 

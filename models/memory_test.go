@@ -61,3 +61,19 @@ func TestWeightsHeldInFloat32(t *testing.T) {
 		}
 	}
 }
+
+// Loading checks the lowering but compiles no program: a model that is only
+// inspected allocates no activations and converts no weight.
+func TestLoadCompilesNothing(t *testing.T) {
+	m := open(t, "bn_unfolded", models.Contract{})
+	if held := m.HeldMemory(); held.Total() != 0 {
+		t.Errorf("a loaded model holds programs of %+v", held)
+	}
+	n, size, k := 2, m.Spec().Size(), m.Spec().Classes
+	if err := m.Logits(context.Background(), randomBatch(n, size, 1), n, make([]float32, n*k)); err != nil {
+		t.Fatal(err)
+	}
+	if held := m.HeldMemory(); held.Total() == 0 {
+		t.Error("no program held after a call")
+	}
+}

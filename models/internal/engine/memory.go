@@ -61,6 +61,14 @@ func Estimate[T Float](g *ir.Graph, n int, withGrad bool, workers int) Memory {
 	return m
 }
 
+// Check lowers g as Build does for a forward-and-gradient program of batch
+// size 1, and returns the error Build would, without allocating the
+// program's buffers or converting a weight.
+func Check[T Float](g *ir.Graph) error {
+	_, err := build[T](nil, g, 1, true, parallel.Workers())
+	return err
+}
+
 // constElems counts the constants the layer of node reads at batch n (see
 // lower): weights and biases of Conv, Dense and LayerNorm, constant operands
 // of binary ops, MatMul and Concat.

@@ -212,3 +212,24 @@ func TestFloat32WeightsReadInPlace(t *testing.T) {
 		p.Close()
 	}
 }
+
+// Check reports what Build reports, without building: nothing for the
+// testdata models, the lowering's error for a graph it cannot lower.
+func TestCheckMatchesBuild(t *testing.T) {
+	for _, name := range weightModels {
+		if err := Check[float32](loadGraph(t, name)); err != nil {
+			t.Errorf("%s: %v", name, err)
+		}
+	}
+	g := loadGraph(t, "mlp")
+	g.Nodes[len(g.Nodes)-1].Op = unknownOp{}
+	_, berr := Build[float32](g, 1, true)
+	cerr := Check[float32](g)
+	if berr == nil || cerr == nil || berr.Error() != cerr.Error() {
+		t.Errorf("Build: %v; Check: %v", berr, cerr)
+	}
+}
+
+type unknownOp struct{}
+
+func (unknownOp) Kind() string { return "Unknown" }
