@@ -115,6 +115,15 @@ func Linf(a, b []float32) float64 {
 	return m
 }
 
+// L1 returns ‖a − b‖₁ = Σ |a − b|.
+func L1(a, b []float32) float64 {
+	s := 0.0
+	for i := range a {
+		s += math.Abs(float64(a[i]) - float64(b[i]))
+	}
+	return s
+}
+
 // L2 returns ‖a − b‖₂.
 func L2(a, b []float32) float64 {
 	s := 0.0

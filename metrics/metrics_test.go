@@ -65,6 +65,25 @@ func TestCosineAndKL(t *testing.T) {
 	}
 }
 
+// The three perturbation norms on a difference of (0.5, −0.25, 0, 1),
+// exact in binary: L1 1.75, L2 √1.3125, L∞ 1.
+func TestNorms(t *testing.T) {
+	a := []float32{0.5, 0.25, 0.75, 1}
+	b := []float32{0, 0.5, 0.75, 0}
+	if got := L1(a, b); got != 1.75 {
+		t.Errorf("L1 = %v, want 1.75", got)
+	}
+	if got := L2(a, b); got != math.Sqrt(1.3125) {
+		t.Errorf("L2 = %v, want %v", got, math.Sqrt(1.3125))
+	}
+	if got := Linf(a, b); got != 1 {
+		t.Errorf("Linf = %v, want 1", got)
+	}
+	if got := L1(a, a); got != 0 {
+		t.Errorf("L1 of equal = %v", got)
+	}
+}
+
 func TestPercentileAUCMcNemar(t *testing.T) {
 	v := []float64{5, 1, 4, 2, 3}
 	// numpy.percentile([5,1,4,2,3], [0, 5, 50, 100]) = [1, 1.2, 3, 5]

@@ -272,7 +272,8 @@ func newSamples(p *Plan) *Samples {
 // evaluation, at the end. Outcome sets are paired by (attack_id, norm, eps),
 // never by position alone: b must have s's layout.
 func (s *Samples) append(b *Samples) error {
-	if err := sameLayout(s, b, len(s.Index) > 0, len(b.Index) > 0); err != nil {
+	sHas, bHas := len(s.Index) > 0, len(b.Index) > 0
+	if err := sameLayout(s, b, sHas, bHas); err != nil {
 		return err
 	}
 	s.Index = append(s.Index, b.Index...)
@@ -299,6 +300,13 @@ func (s *Samples) append(b *Samples) error {
 		o.KL = append(o.KL, n.KL...)
 		o.Linf = append(o.Linf, n.Linf...)
 		o.L2 = append(o.L2, n.L2...)
+		// Samples of a report written before L1 norms were recorded have
+		// none: the whole set then goes without, as that report does.
+		if (!sHas || o.L1 != nil) && (!bHas || n.L1 != nil) {
+			o.L1 = append(o.L1, n.L1...)
+		} else {
+			o.L1 = nil
+		}
 		o.Queries = append(o.Queries, n.Queries...)
 	}
 	for k := range s.MinNorms {
@@ -487,7 +495,7 @@ func (p *Plan) runBatch(ctx context.Context, idx []int, x []float32, ex *example
 func fillOutcomes(o *Outcomes, x, adv, clean, advLogits []float32, n, size, k int) {
 	o.Pred = make([]int, n)
 	o.CosLogits, o.CosProbs, o.KL = make([]F32, n), make([]F32, n), make([]F32, n)
-	o.Linf, o.L2 = make([]F32, n), make([]F32, n)
+	o.Linf, o.L2, o.L1 = make([]F32, n), make([]F32, n), make([]F32, n)
 	pc, pa := make([]float64, k), make([]float64, k)
 	for j := 0; j < n; j++ {
 		cl, al := clean[j*k:(j+1)*k], advLogits[j*k:(j+1)*k]
@@ -500,6 +508,7 @@ func fillOutcomes(o *Outcomes, x, adv, clean, advLogits []float32, n, size, k in
 		xs, as := x[j*size:(j+1)*size], adv[j*size:(j+1)*size]
 		o.Linf[j] = F32(metrics.Linf(as, xs))
 		o.L2[j] = F32(metrics.L2(as, xs))
+		o.L1[j] = F32(metrics.L1(as, xs))
 	}
 }
 

@@ -161,6 +161,12 @@ func TestShardsMergeToTheUnshardedReport(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	// Every figure takes part, the L1 mean (a later addition) included.
+	for _, res := range full.Results {
+		if l1 := res.Perturbation.L1Mean; l1 == nil || !l1.Valid() || (res.Eps > 0 && *l1 <= 0) {
+			t.Fatalf("%s at eps %g: l1_mean %v", res.AttackID, res.Eps, l1)
+		}
+	}
 	if a, b := encode(t, full), encode(t, merged); !bytes.Equal(a, b) {
 		la, lb := bytes.Split(a, []byte("\n")), bytes.Split(b, []byte("\n"))
 		for i := 0; i < len(la) && i < len(lb); i++ {

@@ -207,10 +207,29 @@ func TestDecodeRefusesTamperedMinNorms(t *testing.T) {
 	}
 }
 
+// advCapture keeps the adversarial examples a sweep writes, by attack, norm
+// and eps, then sample index.
+type advCapture struct {
+	size int
+	adv  map[outcomeKey]map[int][]float32
+}
+
+func (c *advCapture) Write(attackID string, e Eps, index []int, adv []float32) error {
+	k := outcomeKey{attackID, e.Norm.String(), e.Value}
+	if c.adv[k] == nil {
+		c.adv[k] = map[int][]float32{}
+	}
+	for j, i := range index {
+		c.adv[k][i] = append([]float32(nil), adv[j*c.size:(j+1)*c.size]...)
+	}
+	return nil
+}
+
 // TestL1Sweep: a sweep with L1 attacks — fixed-eps (apgd-ce, square,
 // autoattack) and minimal-norm (fmn, fab) — reports L1 results, the L1 worst
 // case and minimal norms, and its report decodes (the checks Decode and
-// merge make accept the norm).
+// merge make accept the norm). Each sample's L1 norm is that of its
+// adversarial example, and l1_mean their mean over the attacked samples.
 func TestL1Sweep(t *testing.T) {
 	m, src := fixture(t, 12)
 	p := plan(t, m, src, "apgd-ce:norm=l1,iters=5", "square:norm=l1,queries=20", "fmn:norm=l1,steps=10", "fab:norm=l1,iters=5", "autoattack:norm=l1,iters=3,queries=10,targets=2", "fgsm")
@@ -219,6 +238,8 @@ func TestL1Sweep(t *testing.T) {
 		t.Fatal(err)
 	}
 	p.Eps = g
+	sink := &advCapture{size: src.size, adv: map[outcomeKey]map[int][]float32{}}
+	p.AdvSink = sink
 	r, err := newReport(t, p, context.Background(), nil)
 	if err != nil {
 		t.Fatal(err)
@@ -250,6 +271,58 @@ func TestL1Sweep(t *testing.T) {
 	}
 	if len(r.Summary.MinNorm) != 2 || r.Summary.MinNorm[0].Norm != "l1" {
 		t.Fatalf("summary.min_norm %+v", r.Summary.MinNorm)
+	}
+	// Every sample's L1 norm lies in its ball (float32 rounding aside), and
+	// ‖d‖₁ ≥ ‖d‖₂ ≥ ‖d‖∞ sample by sample, so for the means too, whatever
+	// the attack's norm.
+	tol := func(eps float64) float64 { return eps*1e-5 + 1e-6 }
+	for _, o := range r.Samples.Outcomes {
+		for i, v := range o.L1 {
+			if o.Norm == "l1" && float64(v) > o.Eps+tol(o.Eps) {
+				t.Errorf("%s at eps %g: sample %d has L1 norm %v", o.AttackID, o.Eps, r.Samples.Index[i], v)
+			}
+			if float64(v)+1e-6 < float64(o.L2[i]) || float64(o.L2[i])+1e-6 < float64(o.Linf[i]) {
+				t.Errorf("%s at eps %g: sample %d has norms L1 %v, L2 %v, L∞ %v", o.AttackID, o.Eps, r.Samples.Index[i], v, o.L2[i], o.Linf[i])
+			}
+		}
+	}
+	for k, o := range r.Samples.Outcomes {
+		sum, n := 0.0, 0
+		for i, idx := range r.Samples.Index {
+			adv, x := sink.adv[keyOf(&o)][idx], src.x[idx*src.size:(idx+1)*src.size]
+			l1 := 0.0
+			for q := range x {
+				l1 += math.Abs(float64(adv[q]) - float64(x[q]))
+			}
+			if d := math.Abs(float64(o.L1[i]) - l1); d > 1e-6*math.Max(1, l1) {
+				t.Errorf("%s at eps %g: sample %d has L1 norm %v, its adversarial example %v", o.AttackID, o.Eps, idx, o.L1[i], l1)
+			}
+			if r.Samples.CleanPred[i] == r.Samples.Label[i] {
+				sum, n = sum+float64(o.L1[i]), n+1
+			}
+		}
+		got := r.Results[k].Perturbation.L1Mean
+		if got == nil || n == 0 || math.Abs(float64(*got)-sum/float64(n)) > 1e-12*math.Max(1, sum) {
+			t.Fatalf("%s at eps %g: l1_mean %v, the %d attacked samples' mean %v", o.AttackID, o.Eps, got, n, sum/float64(n))
+		}
+	}
+	for _, res := range r.Results {
+		p := res.Perturbation
+		if p.L1Mean == nil {
+			t.Fatalf("%s at eps %g: no l1_mean", res.AttackID, res.Eps)
+		}
+		l1 := float64(*p.L1Mean)
+		if l1+1e-6 < float64(p.L2Mean) || float64(p.L2Mean)+1e-6 < float64(p.LinfMean) {
+			t.Errorf("%s at eps %g: means L1 %v, L2 %v, L∞ %v", res.AttackID, res.Eps, l1, p.L2Mean, p.LinfMean)
+		}
+		switch {
+		case res.Norm == "l1" && l1 > res.Eps+tol(res.Eps):
+			t.Errorf("%s at eps %g: l1_mean %v outside the ball", res.AttackID, res.Eps, l1)
+		case res.Eps == 0 && l1 != 0:
+			t.Errorf("%s at eps 0: l1_mean %v", res.AttackID, l1)
+		case res.Eps > 0 && !(l1 > 0):
+			t.Errorf("%s at eps %g: l1_mean %v, want > 0", res.AttackID, res.Eps, l1)
+		}
 	}
 	back, err := Decode(encode(t, r))
 	if err != nil {

@@ -150,9 +150,21 @@ func reduceOutcome(s *Samples, o Outcomes, name, requested string) Result {
 	}
 	kl := f64s(o.KL, attacked)
 	res.KL = KLStats{Num(metrics.Mean(kl)), Num(metrics.Percentile(kl, 95))}
-	li, l2 := f64s(o.Linf, attacked), f64s(o.L2, attacked)
-	res.Perturbation = Perturbation{Num(metrics.Max(li)), Num(metrics.Mean(li)), Num(metrics.Mean(l2))}
+	res.Perturbation = perturbation(o, attacked)
 	return res
+}
+
+// perturbation summarises the norms of the samples keep selects (all for
+// nil). l1_mean is left out when the outcome set holds samples but no L1
+// norms: a report written before they were recorded.
+func perturbation(o Outcomes, keep func(i int) bool) Perturbation {
+	li, l2 := f64s(o.Linf, keep), f64s(o.L2, keep)
+	p := Perturbation{LinfMax: Num(metrics.Max(li)), LinfMean: Num(metrics.Mean(li)), L2Mean: Num(metrics.Mean(l2))}
+	if len(o.L1) == len(o.Pred) {
+		l1 := Num(metrics.Mean(f64s(o.L1, keep)))
+		p.L1Mean = &l1
+	}
+	return p
 }
 
 // worstCase computes, per norm and eps, the samples that every attack of the
@@ -301,7 +313,7 @@ func (s *Samples) check() error {
 		return fmt.Errorf("reports: samples: %d indices, %d labels, %d clean predictions", n, len(s.Label), len(s.CleanPred))
 	}
 	for _, o := range s.Outcomes {
-		if len(o.Pred) != n || len(o.CosLogits) != n || len(o.CosProbs) != n || len(o.KL) != n || len(o.Linf) != n || len(o.L2) != n || len(o.Queries) != n || (o.Target != nil && len(o.Target) != n) {
+		if len(o.Pred) != n || len(o.CosLogits) != n || len(o.CosProbs) != n || len(o.KL) != n || len(o.Linf) != n || len(o.L2) != n || (o.L1 != nil && len(o.L1) != n) || len(o.Queries) != n || (o.Target != nil && len(o.Target) != n) {
 			return fmt.Errorf("reports: samples: outcomes of %s at eps %g do not cover the %d samples", o.AttackID, o.Eps, n)
 		}
 	}
@@ -371,6 +383,9 @@ func (s *Samples) sortByIndex() {
 		return out
 	}
 	f32 := func(v []F32) []F32 {
+		if v == nil {
+			return nil
+		}
 		out := make([]F32, n)
 		for i, p := range perm {
 			out[i] = v[p]
@@ -381,7 +396,7 @@ func (s *Samples) sortByIndex() {
 	for k := range s.Outcomes {
 		o := &s.Outcomes[k]
 		o.Pred, o.Target, o.Queries = ints(o.Pred), ints(o.Target), ints(o.Queries)
-		o.CosLogits, o.CosProbs, o.KL, o.Linf, o.L2 = f32(o.CosLogits), f32(o.CosProbs), f32(o.KL), f32(o.Linf), f32(o.L2)
+		o.CosLogits, o.CosProbs, o.KL, o.Linf, o.L2, o.L1 = f32(o.CosLogits), f32(o.CosProbs), f32(o.KL), f32(o.Linf), f32(o.L2), f32(o.L1)
 	}
 	if s.Checks != nil {
 		s.Checks.permute(perm)
@@ -439,8 +454,7 @@ func (r *Report) reduceEmbedding() error {
 		res.Cosine = CosineStats{Logits: nullSpread, Probs: nullSpread,
 			Outputs: &Spread{Num(metrics.Mean(co)), Num(metrics.Percentile(co, 5)), Num(metrics.Min(co))}}
 		res.KL = KLStats{null, null}
-		li, l2 := f64s(o.Linf, nil), f64s(o.L2, nil)
-		res.Perturbation = Perturbation{Num(metrics.Max(li)), Num(metrics.Mean(li)), Num(metrics.Mean(l2))}
+		res.Perturbation = perturbation(o, nil)
 		r.Results = append(r.Results, res)
 	}
 	r.WorstCase, r.Summary.AUC, r.Summary.MinimalEps = []WorstCase{}, []AUC{}, []MinimalEps{}

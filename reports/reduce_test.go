@@ -1,6 +1,7 @@
 package reports
 
 import (
+	"bytes"
 	"encoding/json"
 	"math"
 	"strings"
@@ -15,12 +16,12 @@ func movementReport(cleanPred []int, cosLogits, cosProbs, kl []F32, pred []int) 
 	n := len(cleanPred)
 	s := &Samples{Label: make([]int, n), CleanPred: cleanPred}
 	o := Outcomes{AttackID: "fgsm", Norm: "linf", Eps: 0.03, Pred: pred, CosLogits: cosLogits, CosProbs: cosProbs, KL: kl,
-		Linf: make([]F32, n), L2: make([]F32, n), Queries: make([]int, n)}
+		Linf: make([]F32, n), L2: make([]F32, n), L1: make([]F32, n), Queries: make([]int, n)}
 	for i := 0; i < n; i++ {
 		s.Index = append(s.Index, i)
 		s.Label[i] = i % 10
 		if cleanPred[i] == s.Label[i] {
-			o.Linf[i], o.L2[i], o.Queries[i] = 0.03125, 0.5, 1
+			o.Linf[i], o.L2[i], o.L1[i], o.Queries[i] = 0.03125, 0.5, F32(i+1)/4, 1
 		}
 	}
 	s.Outcomes = []Outcomes{o}
@@ -57,7 +58,12 @@ func TestMovementOverAttackedSamples(t *testing.T) {
 	//   logits cos {0.875, 0.75, 1, 0.5}: mean 3.125/4, p5 0.5 + 0.15·0.25, min 0.5
 	//   probs cos {0.9375, 0.5, 0.75, 0.625}: mean 2.8125/4, p5 0.5 + 0.15·0.125, min 0.5
 	//   KL {0.25, 0.5, 0, 1.5}: mean 2.25/4, p95 0.5 + 0.85·1
-	// Over all 8 the logits mean would be 7.125/8 = 0.890625 and the KL mean 0.28125.
+	//   L1 {0.25, 0.75, 1.25, 1.75} (sample i's is (i+1)/4): mean 4/4
+	// Over all 8 the logits mean would be 7.125/8 = 0.890625, the KL mean
+	// 0.28125 and the L1 mean 0.5.
+	if res.Perturbation.L1Mean == nil {
+		t.Fatal("perturbation.l1_mean is absent")
+	}
 	for _, c := range []struct {
 		name string
 		got  Num
@@ -73,6 +79,7 @@ func TestMovementOverAttackedSamples(t *testing.T) {
 		{"kl.p95", res.KL.P95, 1.35},
 		{"perturbation.linf_mean", res.Perturbation.LinfMean, 0.03125},
 		{"perturbation.l2_mean", res.Perturbation.L2Mean, 0.5},
+		{"perturbation.l1_mean", *res.Perturbation.L1Mean, 1},
 	} {
 		if !near(c.got, c.want) {
 			t.Errorf("%s = %v, want %v", c.name, float64(c.got), c.want)
@@ -114,6 +121,7 @@ func TestMovementWithNoAttackedSample(t *testing.T) {
 		"cosine.logits.mean": res.Cosine.Logits.Mean, "cosine.logits.p5": res.Cosine.Logits.P5, "cosine.logits.min": res.Cosine.Logits.Min,
 		"cosine.probs.mean": res.Cosine.Probs.Mean, "kl.mean": res.KL.Mean, "kl.p95": res.KL.P95,
 		"attack_success_rate": res.AttackSuccessRate, "perturbation.linf_max": res.Perturbation.LinfMax,
+		"perturbation.l1_mean": *res.Perturbation.L1Mean,
 	} {
 		if v.Valid() {
 			t.Errorf("%s = %v, want null", name, float64(v))
@@ -165,5 +173,39 @@ func TestMovementWithNoAttackedSample(t *testing.T) {
 	}
 	if r.Gate.Passed {
 		t.Error("the gate passed on null figures")
+	}
+}
+
+// TestL1MeanOfEarlierReports: outcome sets without per-sample L1 norms (a
+// report written before they were recorded) reduce without l1_mean, encode
+// without the key and verify; with the norms the key is there, null when no
+// sample was attacked.
+func TestL1MeanOfEarlierReports(t *testing.T) {
+	cleanPred := []int{0, 9, 2, 9}
+	ones, zeros := []F32{1, 1, 1, 1}, []F32{0, 0, 0, 0}
+	r := movementReport(cleanPred, ones, ones, zeros, []int{0, 9, 3, 9})
+	r.Samples.Outcomes[0].L1 = nil
+	if err := r.Reduce(); err != nil {
+		t.Fatal(err)
+	}
+	if p := r.Results[0].Perturbation; p.L1Mean != nil || !near(p.L2Mean, 0.5) {
+		t.Errorf("without L1 norms: l1_mean %v, l2_mean %v; want absent, 0.5", p.L1Mean, p.L2Mean)
+	}
+	r.Config.Shard, r.Dataset.Total = Shard{0, 1}, 4
+	b := encode(t, r)
+	if bytes.Contains(b, []byte("l1")) {
+		t.Errorf("the report without L1 norms mentions l1:\n%s", b)
+	}
+	if err := r.Verify(); err != nil {
+		t.Errorf("the report without L1 norms does not verify: %v", err)
+	}
+	// The same report with the norms states l1_mean; with none attacked, null.
+	wrong := []int{5, 5, 5, 5}
+	r = movementReport(wrong, ones, ones, zeros, wrong)
+	if err := r.Reduce(); err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Contains(encode(t, r), []byte(`"l1_mean": null`)) {
+		t.Errorf("with no sample attacked l1_mean is not null:\n%s", encode(t, r))
 	}
 }

@@ -259,11 +259,14 @@ type KLStats struct {
 	P95  Num `json:"p95"`
 }
 
-// Perturbation summarises ‖x_adv − x‖.
+// Perturbation summarises ‖x_adv − x‖ in every norm, whatever the attack's.
 type Perturbation struct {
 	LinfMax  Num `json:"linf_max"`
 	LinfMean Num `json:"linf_mean"`
 	L2Mean   Num `json:"l2_mean"`
+	// L1Mean is the mean L1 norm (v1.x addition; absent when the samples
+	// hold no per-sample L1 norms, as in reports written before it).
+	L1Mean *Num `json:"l1_mean,omitempty"`
 }
 
 // WorstCase is the accuracy under every attack of a norm at once.
@@ -375,5 +378,8 @@ type Outcomes struct {
 	KL        []F32   `json:"kl"`
 	Linf      []F32   `json:"linf"`
 	L2        []F32   `json:"l2"`
-	Queries   []int   `json:"queries"`
+	// L1 is each sample's ‖x_adv − x‖₁ (v1.x addition; absent from reports
+	// written before it, and then perturbation.l1_mean is too).
+	L1      []F32 `json:"l1,omitempty"`
+	Queries []int `json:"queries"`
 }

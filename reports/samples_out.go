@@ -38,6 +38,7 @@ type sampleOutcome struct {
 	KL        F32     `json:"kl"`
 	Linf      F32     `json:"linf"`
 	L2        F32     `json:"l2"`
+	L1        *F32    `json:"l1,omitempty"` // absent when the report holds no L1 norms
 	Queries   int     `json:"queries"`
 }
 
@@ -55,6 +56,9 @@ func (r *Report) WriteSamples(w io.Writer) error {
 		for _, o := range s.Outcomes {
 			so := sampleOutcome{AttackID: o.AttackID, Norm: o.Norm, Eps: o.Eps, Pred: o.Pred[i], Attacked: attacked,
 				CosLogits: o.CosLogits[i], CosProbs: o.CosProbs[i], KL: o.KL[i], Linf: o.Linf[i], L2: o.L2[i], Queries: o.Queries[i]}
+			if o.L1 != nil {
+				so.L1 = &o.L1[i]
+			}
 			so.Success = attacked && o.Pred[i] != s.Label[i]
 			if o.Target != nil && o.Target[i] >= 0 {
 				t := o.Target[i]

@@ -83,6 +83,16 @@ func TestDecodeRefusesTamperedReports(t *testing.T) {
 			"results[2] (fgsm at linf eps 0.05).cosine.logits.mean is 0.999"},
 		{"kl p95", func(v map[string]any) { obj(v, "results", 2, "kl")["p95"] = 0.0 },
 			"results[2] (fgsm at linf eps 0.05).kl.p95 is 0"},
+		{"l1 mean", func(v map[string]any) { obj(v, "results", 2, "perturbation")["l1_mean"] = 0.5 },
+			"results[2] (fgsm at linf eps 0.05).perturbation.l1_mean is 0.5 but the per-sample outcomes give"},
+		{"l1 mean removed", func(v map[string]any) { delete(obj(v, "results", 2, "perturbation"), "l1_mean") },
+			"results[2] (fgsm at linf eps 0.05).perturbation.l1_mean is null but the per-sample outcomes give"},
+		{"l1 norm raised", func(v map[string]any) { arr(v, "samples", "outcomes", 2, "l1")[1] = 1000.0 },
+			"results[2] (fgsm at linf eps 0.05).perturbation.l1_mean is"},
+		{"l1 norms short", func(v map[string]any) {
+			o := obj(v, "samples", "outcomes", 2)
+			o["l1"] = arr(o, "l1")[1:]
+		}, "outcomes of fgsm at eps 0.05 do not cover the 23 samples"},
 		{"attack success", func(v map[string]any) { obj(v, "results", 2)["attack_success_rate"] = nil },
 			"results[2] (fgsm at linf eps 0.05).attack_success_rate is null"},
 		{"worst case", func(v map[string]any) { obj(v, "worst_case", 2)["n_robust"] = 17.0 },
@@ -225,6 +235,72 @@ func TestResumeRefusesOtherLayouts(t *testing.T) {
 		if !errors.Is(err, ErrBadReport) || !strings.Contains(err.Error(), c.say) || r != nil {
 			t.Errorf("%s: got report %v, error %v; want no report and a bad report saying %q", c.name, r != nil, err, c.say)
 		}
+	}
+}
+
+// dropL1 makes r a report written before per-sample L1 norms were recorded.
+func dropL1(r *Report) {
+	for k := range r.Samples.Outcomes {
+		r.Samples.Outcomes[k].L1 = nil
+	}
+	for k := range r.Results {
+		r.Results[k].Perturbation.L1Mean = nil
+	}
+}
+
+// Reports written before per-sample L1 norms were recorded decode without
+// l1_mean; merged with a part that has the norms, or resumed by a run that
+// records them, they give the report the uninterrupted, unsharded run gives,
+// without L1 norms and l1_mean, as the earlier report has none.
+func TestEarlierReportsWithoutL1(t *testing.T) {
+	m, src := fixture(t, 23)
+	full, err := newReport(t, plan(t, m, src, specs...), context.Background(), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := cloneReport(t, full)
+	dropL1(want)
+	wantJSON := encode(t, want)
+	if bytes.Contains(wantJSON, []byte(`"l1`)) {
+		t.Fatal("the report without L1 norms still holds some")
+	}
+	if _, err := Decode(wantJSON); err != nil {
+		t.Fatalf("a report without L1 norms: %v", err)
+	}
+	var parts []*Report
+	for i := 0; i < 2; i++ {
+		p := plan(t, m, src, specs...)
+		p.Shard = Shard{i, 2}
+		r, err := newReport(t, p, context.Background(), nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		parts = append(parts, r)
+	}
+	for old := range parts {
+		ps := []*Report{cloneReport(t, parts[0]), cloneReport(t, parts[1])}
+		dropL1(ps[old])
+		merged, err := Merge(ps)
+		if err != nil {
+			t.Fatalf("merging part %d without L1 norms: %v", old, err)
+		}
+		merged.Config.Shard = full.Config.Shard
+		if !bytes.Equal(encode(t, merged), wantJSON) {
+			t.Errorf("merging part %d without L1 norms: not the unsharded report without them", old)
+		}
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	p := plan(t, m, src, specs...)
+	p.Progress = &cancelAfter{k: 2, cancel: cancel}
+	partial, _ := newReport(t, p, ctx, nil)
+	partial = cloneReport(t, partial)
+	dropL1(partial)
+	resumed, err := newReport(t, plan(t, m, src, specs...), context.Background(), partial)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Equal(encode(t, resumed), wantJSON) {
+		t.Error("resuming a partial report without L1 norms: not the uninterrupted report without them")
 	}
 }
 

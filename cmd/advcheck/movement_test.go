@@ -19,9 +19,9 @@ const cleanErrors = "npy:../../testdata/clean_errors/x.npy,../../testdata/clean_
 // TestMovementOverAttackedSamples runs the same FGSM sweep with true labels
 // (4 of 8 samples attacked: the clean errors are not) and with --labels pred
 // (every sample attacked, away from its own prediction: the all-samples
-// measure). The tables and Markdown are golden; each report's cosine and KL
-// means are recomputed here from its per-sample outcomes, over the samples
-// whose clean prediction matches the label.
+// measure). The tables and Markdown are golden; each report's cosine, KL and
+// L1 means are recomputed here from its per-sample outcomes, over the
+// samples whose clean prediction matches the label.
 func TestMovementOverAttackedSamples(t *testing.T) {
 	for _, c := range []struct {
 		labels   string
@@ -48,7 +48,7 @@ func TestMovementOverAttackedSamples(t *testing.T) {
 		for k, o := range s["outcomes"].([]any) {
 			o := o.(map[string]any)
 			res := results[k].(map[string]any)
-			var cos, kl, cosAll float64
+			var cos, kl, l1, cosAll float64
 			n := 0
 			for i := range label {
 				v := o["cos_logits"].([]any)[i].(float64)
@@ -56,6 +56,7 @@ func TestMovementOverAttackedSamples(t *testing.T) {
 				if label[i] == cleanPred[i] {
 					cos += v
 					kl += o["kl"].([]any)[i].(float64)
+					l1 += o["l1"].([]any)[i].(float64)
 					n++
 				}
 			}
@@ -67,6 +68,9 @@ func TestMovementOverAttackedSamples(t *testing.T) {
 			klMean := res["kl"].(map[string]any)["mean"].(float64)
 			if math.Abs(cosine-cos/float64(n)) > 1e-6 || math.Abs(klMean-kl/float64(n)) > 1e-6 {
 				t.Errorf("%s: cosine %v, KL %v; the attacked samples give %v, %v", where, cosine, klMean, cos/float64(n), kl/float64(n))
+			}
+			if l1Mean := res["perturbation"].(map[string]any)["l1_mean"].(float64); math.Abs(l1Mean-l1/float64(n)) > 1e-6*math.Max(1, l1Mean) {
+				t.Errorf("%s: l1_mean %v; the attacked samples give %v", where, l1Mean, l1/float64(n))
 			}
 			// With true labels the unattacked clean errors (cosine 1) must not
 			// count: the all-samples mean is higher wherever an attack moved
