@@ -16,11 +16,17 @@ import (
 // sample (mean, 5th percentile, minimum), the perturbation and the queries.
 func embeddingTable(w io.Writer, r *reports.Report) error {
 	t := tablewriter.NewWriter(w)
-	t.SetHeader([]string{"attack", "norm", "eps", "samples", "cos outputs\nmean", "cos outputs\np5", "cos outputs\nmin", "L∞ mean", "L2 mean", "queries"})
+	l1 := hasL1Mean(r)
+	header := []string{"attack", "norm", "eps", "samples", "cos outputs\nmean", "cos outputs\np5", "cos outputs\nmin", "L∞ mean", "L2 mean"}
+	if l1 {
+		header = append(header, "L1 mean")
+	}
+	header = append(header, "queries")
+	t.SetHeader(header)
 	t.SetAutoWrapText(false)
 	t.SetAutoFormatHeaders(false)
 	align := []int{tablewriter.ALIGN_LEFT, tablewriter.ALIGN_LEFT}
-	for len(align) < 10 {
+	for len(align) < len(header) {
 		align = append(align, tablewriter.ALIGN_RIGHT)
 	}
 	t.SetColumnAlignment(align)
@@ -33,9 +39,13 @@ func embeddingTable(w io.Writer, r *reports.Report) error {
 		if eps == "" {
 			eps = fmt.Sprintf("%g", res.Eps)
 		}
-		t.Append(textsafe.Lines([]string{res.AttackID, res.Norm, eps, fmt.Sprint(res.N),
+		row := []string{res.AttackID, res.Norm, eps, fmt.Sprint(res.N),
 			num(c.Mean, "%.4f"), num(c.P5, "%.4f"), num(c.Min, "%.4f"),
-			num(res.Perturbation.LinfMean, "%.3g"), num(res.Perturbation.L2Mean, "%.3g"), num(res.QueriesMean, "%.0f")}))
+			num(res.Perturbation.LinfMean, "%.3g"), num(res.Perturbation.L2Mean, "%.3g")}
+		if l1 {
+			row = append(row, optNum(res.Perturbation.L1Mean, "%.3g"))
+		}
+		t.Append(textsafe.Lines(append(row, num(res.QueriesMean, "%.0f"))))
 	}
 	t.Render()
 	for _, f := range r.Flags {

@@ -55,6 +55,7 @@ type htmlPage struct {
 	Verdict    string
 	VerdictOK  bool
 	Embedding  bool // an output (embedding) task: no classes, the outputs' cosine is the measure
+	L1         bool // the results state l1_mean (reports written before it do not)
 	Headline   []string
 	Intervals  []string // the robust-accuracy intervals and radius distributions (intervalLines)
 	Plots      []template.HTML
@@ -86,7 +87,7 @@ func indentJSON(v any) string {
 // Security Policy forbids loading anything else). Everything that comes from
 // the model, the data or the command line is escaped.
 func HTML(w io.Writer, r *reports.Report) error {
-	p := htmlPage{R: r, Script: template.JS(pageScript),
+	p := htmlPage{R: r, Script: template.JS(pageScript), L1: hasL1Mean(r),
 		CSP: "default-src 'none'; img-src data:; style-src 'unsafe-inline'; script-src '" + scriptHash + "'"}
 	switch {
 	case r.Gate != nil && r.Gate.Passed && r.Complete:
@@ -289,11 +290,12 @@ func minNormCurves(r *reports.Report, norm string) []series {
 }
 
 var funcs = template.FuncMap{
-	"pct":   pct,
-	"ci":    ci,
-	"num":   num,
-	"join":  strings.Join,
-	"upper": strings.ToUpper,
+	"pct":    pct,
+	"ci":     ci,
+	"num":    num,
+	"numopt": optNum,
+	"join":   strings.Join,
+	"upper":  strings.ToUpper,
 }
 
 var pageTemplate = template.Must(template.New("page").Funcs(funcs).Parse(`<!DOCTYPE html>
@@ -344,13 +346,13 @@ Seed {{.R.Config.Seed}}, shard {{.R.Config.Shard.I}}/{{.R.Config.Shard.N}}. Epsi
 <div class="plots">{{range .Plots}}{{.}}{{end}}</div>
 {{if .Embedding}}<h2>Results</h2>
 <p>An output task has no classes: accuracy, success, worst case and minimal eps do not apply. The cosine of clean and adversarial outputs is over every sample; 1 means the attack did not move the output's direction.</p>
-<table><tr><th class="l">attack</th><th>norm</th><th>eps</th><th>samples</th><th>cos outputs mean / p5 / min</th><th>queries</th><th>L∞ max / mean</th><th>L2 mean</th></tr>
-{{range .R.Results}}<tr><td class="l"><code>{{.AttackID}}</code></td><td>{{.Norm}}</td><td>{{with .EpsRequested}}{{.}}{{else}}{{.Eps}}{{end}}</td><td>{{.N}}</td><td>{{with .Cosine.Outputs}}{{num .Mean "%.4f"}} / {{num .P5 "%.4f"}} / {{num .Min "%.4f"}}{{else}}–{{end}}</td><td>{{num .QueriesMean "%.0f"}}</td><td>{{num .Perturbation.LinfMax "%.3g"}} / {{num .Perturbation.LinfMean "%.3g"}}</td><td>{{num .Perturbation.L2Mean "%.3g"}}</td></tr>
+<table><tr><th class="l">attack</th><th>norm</th><th>eps</th><th>samples</th><th>cos outputs mean / p5 / min</th><th>queries</th><th>L∞ max / mean</th><th>L2 mean</th>{{if $.L1}}<th>L1 mean</th>{{end}}</tr>
+{{range .R.Results}}<tr><td class="l"><code>{{.AttackID}}</code></td><td>{{.Norm}}</td><td>{{with .EpsRequested}}{{.}}{{else}}{{.Eps}}{{end}}</td><td>{{.N}}</td><td>{{with .Cosine.Outputs}}{{num .Mean "%.4f"}} / {{num .P5 "%.4f"}} / {{num .Min "%.4f"}}{{else}}–{{end}}</td><td>{{num .QueriesMean "%.0f"}}</td><td>{{num .Perturbation.LinfMax "%.3g"}} / {{num .Perturbation.LinfMean "%.3g"}}</td><td>{{num .Perturbation.L2Mean "%.3g"}}</td>{{if $.L1}}<td>{{numopt .Perturbation.L1Mean "%.3g"}}</td>{{end}}</tr>
 {{end}}</table>
 {{else}}{{if .R.Config.Attacks}}<h2>Results</h2>
 <p>Accuracy is over all samples. Success, queries, cosine, KL and the perturbation norms are over the attacked samples only: those classified correctly before the attack (with labels: pred, every sample). A dash means no sample was attacked.</p>
-<table><tr><th class="l">attack</th><th>norm</th><th>eps</th><th>accuracy</th><th>95% CI</th><th>attacked</th><th>success</th><th>queries</th><th>cos logits mean / p5 / min (attacked)</th><th>cos probs mean / p5 (attacked)</th><th>KL mean / p95 (attacked)</th><th>L∞ max / mean (attacked)</th><th>L2 mean (attacked)</th></tr>
-{{range .R.Results}}<tr><td class="l"><code>{{.AttackID}}</code></td><td>{{.Norm}}</td><td>{{.Eps}}</td><td>{{pct .Accuracy}}</td><td>{{ci .AccuracyCI95}}</td><td>{{.NAttacked}}/{{.N}}</td><td>{{.NSuccess}} ({{pct .AttackSuccessRate}})</td><td>{{num .QueriesMean "%.0f"}}</td><td>{{num .Cosine.Logits.Mean "%.3f"}} / {{num .Cosine.Logits.P5 "%.3f"}} / {{num .Cosine.Logits.Min "%.3f"}}</td><td>{{num .Cosine.Probs.Mean "%.3f"}} / {{num .Cosine.Probs.P5 "%.3f"}}</td><td>{{num .KL.Mean "%.3g"}} / {{num .KL.P95 "%.3g"}}</td><td>{{num .Perturbation.LinfMax "%.3g"}} / {{num .Perturbation.LinfMean "%.3g"}}</td><td>{{num .Perturbation.L2Mean "%.3g"}}</td></tr>
+<table><tr><th class="l">attack</th><th>norm</th><th>eps</th><th>accuracy</th><th>95% CI</th><th>attacked</th><th>success</th><th>queries</th><th>cos logits mean / p5 / min (attacked)</th><th>cos probs mean / p5 (attacked)</th><th>KL mean / p95 (attacked)</th><th>L∞ max / mean (attacked)</th><th>L2 mean (attacked)</th>{{if $.L1}}<th>L1 mean (attacked)</th>{{end}}</tr>
+{{range .R.Results}}<tr><td class="l"><code>{{.AttackID}}</code></td><td>{{.Norm}}</td><td>{{.Eps}}</td><td>{{pct .Accuracy}}</td><td>{{ci .AccuracyCI95}}</td><td>{{.NAttacked}}/{{.N}}</td><td>{{.NSuccess}} ({{pct .AttackSuccessRate}})</td><td>{{num .QueriesMean "%.0f"}}</td><td>{{num .Cosine.Logits.Mean "%.3f"}} / {{num .Cosine.Logits.P5 "%.3f"}} / {{num .Cosine.Logits.Min "%.3f"}}</td><td>{{num .Cosine.Probs.Mean "%.3f"}} / {{num .Cosine.Probs.P5 "%.3f"}}</td><td>{{num .KL.Mean "%.3g"}} / {{num .KL.P95 "%.3g"}}</td><td>{{num .Perturbation.LinfMax "%.3g"}} / {{num .Perturbation.LinfMean "%.3g"}}</td><td>{{num .Perturbation.L2Mean "%.3g"}}</td>{{if $.L1}}<td>{{numopt .Perturbation.L1Mean "%.3g"}}</td>{{end}}</tr>
 {{end}}</table>
 <h2>Worst case</h2>
 <p>A sample counts as robust at eps only if it is classified correctly and every attack of the norm failed at that eps and at every smaller one.</p>

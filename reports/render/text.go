@@ -32,6 +32,25 @@ func num(n reports.Num, format string) string {
 	return fmt.Sprintf(format, float64(n))
 }
 
+// optNum is num for a figure that reports written before it lack.
+func optNum(n *reports.Num, format string) string {
+	if n == nil {
+		return "—"
+	}
+	return num(*n, format)
+}
+
+// hasL1Mean reports whether the results state perturbation.l1_mean; the
+// renderings of reports written before it leave its column out.
+func hasL1Mean(r *reports.Report) bool {
+	for _, res := range r.Results {
+		if res.Perturbation.L1Mean != nil {
+			return true
+		}
+	}
+	return false
+}
+
 func short(sha string) string {
 	if len(sha) > 12 {
 		return sha[:12]
@@ -91,25 +110,39 @@ func attackTable(w io.Writer, r *reports.Report) {
 	// Success, output movement and perturbation are over the attacked samples
 	// (the clean-correct ones); the header says so, as the figures differ from
 	// a mean over every sample whenever the model makes clean errors.
-	t.SetHeader([]string{"attack", "norm", "eps", "accuracy", "95% CI", "attacked", "success", "cos logits\n(attacked)", "cos p5\n(attacked)", "KL\n(attacked)", "L∞ mean\n(attacked)", "L2 mean\n(attacked)", "queries"})
+	l1 := hasL1Mean(r)
+	header := []string{"attack", "norm", "eps", "accuracy", "95% CI", "attacked", "success", "cos logits\n(attacked)", "cos p5\n(attacked)", "KL\n(attacked)", "L∞ mean\n(attacked)", "L2 mean\n(attacked)"}
+	if l1 {
+		header = append(header, "L1 mean\n(attacked)")
+	}
+	header = append(header, "queries")
+	t.SetHeader(header)
 	t.SetAutoWrapText(false)
 	t.SetAutoFormatHeaders(false)
 	t.SetAlignment(tablewriter.ALIGN_RIGHT)
 	align := []int{tablewriter.ALIGN_LEFT, tablewriter.ALIGN_LEFT}
-	for len(align) < 13 {
+	for len(align) < len(header) {
 		align = append(align, tablewriter.ALIGN_RIGHT)
 	}
 	t.SetColumnAlignment(align)
 	for _, res := range r.Results {
-		t.Append(textsafe.Lines([]string{res.AttackID, res.Norm, fmt.Sprintf("%g", res.Eps), pct(res.Accuracy), ci(res.AccuracyCI95),
+		row := []string{res.AttackID, res.Norm, fmt.Sprintf("%g", res.Eps), pct(res.Accuracy), ci(res.AccuracyCI95),
 			fmt.Sprintf("%d/%d", res.NAttacked, res.N), pct(res.AttackSuccessRate), num(res.Cosine.Logits.Mean, "%.3f"), num(res.Cosine.Logits.P5, "%.3f"),
-			num(res.KL.Mean, "%.3g"), num(res.Perturbation.LinfMean, "%.3g"), num(res.Perturbation.L2Mean, "%.3g"), num(res.QueriesMean, "%.0f")}))
+			num(res.KL.Mean, "%.3g"), num(res.Perturbation.LinfMean, "%.3g"), num(res.Perturbation.L2Mean, "%.3g")}
+		if l1 {
+			row = append(row, optNum(res.Perturbation.L1Mean, "%.3g"))
+		}
+		t.Append(textsafe.Lines(append(row, num(res.QueriesMean, "%.0f"))))
+	}
+	// Rows without per-attack figures leave those columns blank.
+	blank := func(cells ...string) []string {
+		return textsafe.Lines(append(cells, make([]string, len(header)-len(cells))...))
 	}
 	for _, wc := range r.WorstCase {
-		t.Append(textsafe.Lines([]string{"worst case (" + strings.Join(wc.Attacks, ", ") + ")", wc.Norm, fmt.Sprintf("%g", wc.Eps), pct(wc.Accuracy), ci(wc.AccuracyCI95), "", "", "", "", "", "", "", ""}))
+		t.Append(blank("worst case ("+strings.Join(wc.Attacks, ", ")+")", wc.Norm, fmt.Sprintf("%g", wc.Eps), pct(wc.Accuracy), ci(wc.AccuracyCI95)))
 	}
 	for _, c := range r.Certified {
-		t.Append(textsafe.Lines([]string{certifiedName(c), c.Norm, fmt.Sprintf("%g", c.Eps), pct(c.Accuracy), ci(c.AccuracyCI95), fmt.Sprintf("%d/%d", c.NCertified, c.N), "", "", "", "", "", "", ""}))
+		t.Append(blank(certifiedName(c), c.Norm, fmt.Sprintf("%g", c.Eps), pct(c.Accuracy), ci(c.AccuracyCI95), fmt.Sprintf("%d/%d", c.NCertified, c.N)))
 	}
 	t.Render()
 	for _, l := range intervalLines(r) {
