@@ -117,8 +117,9 @@ func newSweepCommand() *cobra.Command {
 		Long: `Attack a model with each --attack at each --eps and report, per attack and
 eps: robust accuracy with a 95% Wilson interval, attack success, the cosine
 similarity of clean and adversarial logits and probabilities, their KL
-divergence and the perturbation norms; the worst case over the attacks of each
-norm; the area under the accuracy curve and the median minimal eps.
+divergence and the perturbation norms (L∞ max and mean, L2 and L1 mean, each
+whatever the attack's norm); the worst case over the attacks of each norm; the
+area under the accuracy curve and the median minimal eps.
 
 With no flags it attacks the embedded MNIST CNN (zoo:mnist-cnn) on the
 embedded 1,000-image MNIST test sample with FGSM and PGD.
