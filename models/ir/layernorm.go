@@ -154,17 +154,7 @@ func (im *importer) layerNorm(n *onnx.Node, name string) (*Value, error) {
 // it folds constant scales and shifts that follow any LayerNorm into its
 // Scale and Bias.
 func (g *Graph) fuseLayerNorm() {
-	readers := func() map[*Value]int {
-		r := map[*Value]int{}
-		for _, n := range g.Nodes {
-			for _, v := range n.Inputs {
-				r[v]++
-			}
-		}
-		r[g.Output]++
-		return r
-	}
-	rd := readers()
+	rd := g.readers()
 	changed := false
 	for _, div := range g.Nodes {
 		if op, ok := layerNormPattern(div, rd); ok {
@@ -182,7 +172,7 @@ func (g *Graph) fuseLayerNorm() {
 	}
 	if changed {
 		g.prune()
-		rd = readers()
+		rd = g.readers()
 	}
 	// Fold y·c, y + c and y − c into the LayerNorm before them.
 	cons := g.consumers()
@@ -236,7 +226,7 @@ func (g *Graph) fuseLayerNorm() {
 			g.replace(next.Output, out)
 			next.Inputs = nil
 			cons = g.consumers()
-			rd = readers()
+			rd = g.readers()
 		}
 	}
 	g.prune()

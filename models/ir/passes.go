@@ -42,6 +42,7 @@ func (g *Graph) finish() error {
 	}
 	g.Classes = k
 	g.fuseLayerNorm()
+	g.fuseGelu()
 	g.foldAffine()
 	g.prune()
 	return g.Validate()

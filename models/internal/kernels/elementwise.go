@@ -40,7 +40,15 @@ type Unary struct {
 // geluTanhC is √(2/π), the scale inside the tanh approximation of GELU.
 var geluTanhC = math.Sqrt(2 / math.Pi)
 
-// Forward computes y = f(x) elementwise.
+// isFloat32 reports whether T is float32.
+func isFloat32[T Float]() bool {
+	var z T
+	_, ok := any(z).(float32)
+	return ok
+}
+
+// Forward computes y = f(x) elementwise. Float32 results of the exact GELU
+// come from the tables of gelu.go.
 func UnaryForward[T Float](u Unary, x, y []T) {
 	switch u.Kind {
 	case Relu:
@@ -73,6 +81,17 @@ func UnaryForward[T Float](u Unary, x, y []T) {
 		for i, v := range x {
 			f := float64(v)
 			y[i] = T(f * min(max(f+3, 0), 6) / 6)
+		}
+	case Gelu:
+		y = y[:len(x)]
+		if isFloat32[T]() {
+			for i, v := range x {
+				y[i] = T(geluFast(float64(v)))
+			}
+			return
+		}
+		for i, v := range x {
+			y[i] = T(unaryValue(u, float64(v)))
 		}
 	default:
 		for i, v := range x {
@@ -232,6 +251,12 @@ func UnaryBackward[T Float](u Unary, x, y, dy, dx []T) {
 		}
 	case Gelu:
 		// d/dx x·Φ(x) = Φ(x) + x·φ(x).
+		if isFloat32[T]() {
+			for i, v := range x {
+				dx[i] = dy[i] * T(geluGradFast(float64(v)))
+			}
+			return
+		}
 		for i, v := range x {
 			f := float64(v)
 			cdf := 0.5 * (1 + math.Erf(f/math.Sqrt2))

@@ -5,6 +5,15 @@ import "math"
 // SoftmaxForward computes softmax (or log-softmax) over the middle axis of x
 // viewed as outer×n×inner, for outer rows [lo, hi).
 func SoftmaxForward[T Float](log bool, x, y []T, n, inner, lo, hi int) {
+	if inner == 1 {
+		softmaxRows(log, x, y, n, lo, hi)
+		return
+	}
+	softmaxStrided(log, x, y, n, inner, lo, hi)
+}
+
+// softmaxStrided is SoftmaxForward over any axis.
+func softmaxStrided[T Float](log bool, x, y []T, n, inner, lo, hi int) {
 	for o := lo; o < hi; o++ {
 		for in := 0; in < inner; in++ {
 			base := o*n*inner + in
@@ -25,6 +34,48 @@ func SoftmaxForward[T Float](log bool, x, y []T, n, inner, lo, hi int) {
 					y[base+k*inner] = T(math.Exp(v) / s)
 				}
 			}
+		}
+	}
+}
+
+// softmaxRows is SoftmaxForward over contiguous rows (the last axis, as in
+// attention), with the same arithmetic: each exp is computed once and kept
+// in float64 for the division.
+func softmaxRows[T Float](log bool, x, y []T, n, lo, hi int) {
+	var e []float64
+	if !log {
+		e = make([]float64, n)
+	}
+	for o := lo; o < hi; o++ {
+		row, out := x[o*n:(o+1)*n], y[o*n:(o+1)*n]
+		m := math.Inf(-1)
+		for _, v := range row {
+			// math.Max's result, NaN included, without its call.
+			if f := float64(v); f > m || f != f {
+				m = f
+				if f != f {
+					break
+				}
+			}
+		}
+		s := 0.0
+		if log {
+			for _, v := range row {
+				s += math.Exp(float64(v) - m)
+			}
+			ls := math.Log(s)
+			for k, v := range row {
+				out[k] = T(float64(v) - m - ls)
+			}
+			continue
+		}
+		for k, v := range row {
+			ek := math.Exp(float64(v) - m)
+			e[k] = ek
+			s += ek
+		}
+		for k, ek := range e {
+			out[k] = T(ek / s)
 		}
 	}
 }
