@@ -82,4 +82,3 @@ func BenchmarkGelu(b *testing.B) {
 		}
 	})
 }
-
