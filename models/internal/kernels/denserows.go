@@ -12,7 +12,7 @@ const DenseRowsMin = 32
 // DenseRowsPiece is the most rows of one per-sample product; a sample with
 // more rows is cut at fixed offsets (0, DenseRowsPiece, …), so that a batch
 // of one still keeps every worker busy.
-const DenseRowsPiece = 128
+const DenseRowsPiece = 256
 
 // DenseRows is the geometry of a dense layer y = x·w + b over x [A×N×B×K]
 // (A and B products of the axes before and after the batch axis N), whose
