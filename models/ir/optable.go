@@ -56,7 +56,7 @@ var opTable = map[string]opEntry{
 	"Clip":        {1, (*importer).unary, "min and max as attributes (opset < 11) or scalar constant inputs"},
 	"HardSigmoid": {1, (*importer).unary, "alpha, beta"},
 	"HardSwish":   {14, (*importer).unary, "elementwise"},
-	"Gelu":        {20, (*importer).unary, "approximate none or tanh"},
+	"Gelu":        {20, (*importer).unary, "approximate none or tanh. The x·(Erf(x/√2) + 1)·0.5 pattern of earlier exports is fused into the same op"},
 	"Sqrt":        {1, (*importer).unary, "elementwise"},
 	"Pow":         {1, (*importer).unary, "constant scalar exponent"},
 

@@ -44,6 +44,7 @@ func (g *Graph) finish() error {
 	g.fuseLayerNorm()
 	g.fuseGelu()
 	g.foldAffine()
+	g.pushSlices()
 	g.prune()
 	return g.Validate()
 }
