@@ -50,10 +50,10 @@ func isBinary(n *Node, op BinaryKind) bool {
 // scalarConst reports whether v is a one-element constant of rank at most
 // rank equal to want, within tol relative.
 func scalarConst(v *Value, rank int, want, tol float64) bool {
-	if !v.IsConst() || len(v.Const.Data) != 1 || len(v.Shape) > rank {
+	if !v.IsConst() || v.Const.Len() != 1 || v.Const.Int || len(v.Shape) > rank {
 		return false
 	}
-	return math.Abs(v.Const.Data[0]-want) <= tol*want
+	return math.Abs(v.Const.Float64s()[0]-want) <= tol*want
 }
 
 // geluPattern reports whether n is the last product of an unfused exact GELU
