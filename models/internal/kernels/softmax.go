@@ -23,7 +23,7 @@ func softmaxStrided[T Float](log bool, x, y []T, n, inner, lo, hi int) {
 			}
 			s := 0.0
 			for k := 0; k < n; k++ {
-				s += math.Exp(float64(x[base+k*inner]) - m)
+				s += softmaxExp[T](float64(x[base+k*inner]) - m)
 			}
 			ls := math.Log(s)
 			for k := 0; k < n; k++ {
@@ -31,11 +31,20 @@ func softmaxStrided[T Float](log bool, x, y []T, n, inner, lo, hi int) {
 				if log {
 					y[base+k*inner] = T(v - ls)
 				} else {
-					y[base+k*inner] = T(math.Exp(v) / s)
+					y[base+k*inner] = T(softmaxExp[T](v) / s)
 				}
 			}
 		}
 	}
+}
+
+// softmaxExp is eˣ for x ≤ 0: math.Exp for float64 results, expNeg (within
+// 1e-13 of it, twice as fast) for float32 ones.
+func softmaxExp[T Float](x float64) float64 {
+	if isFloat32[T]() {
+		return expNeg(x)
+	}
+	return math.Exp(x)
 }
 
 // softmaxRows is SoftmaxForward over contiguous rows (the last axis, as in
@@ -61,7 +70,7 @@ func softmaxRows[T Float](log bool, x, y []T, n, lo, hi int) {
 		s := 0.0
 		if log {
 			for _, v := range row {
-				s += math.Exp(float64(v) - m)
+				s += softmaxExp[T](float64(v) - m)
 			}
 			ls := math.Log(s)
 			for k, v := range row {
@@ -70,7 +79,7 @@ func softmaxRows[T Float](log bool, x, y []T, n, lo, hi int) {
 			continue
 		}
 		for k, v := range row {
-			ek := math.Exp(float64(v) - m)
+			ek := softmaxExp[T](float64(v) - m)
 			e[k] = ek
 			s += ek
 		}

@@ -1,0 +1,61 @@
+package kernels
+
+import (
+	"math"
+	"testing"
+)
+
+// TestExpNeg measures the float32 softmax's exp against math.Exp on a dense
+// grid of [−708, 0] and checks its special values.
+func TestExpNeg(t *testing.T) {
+	const bound = 1e-13
+	worst, at := 0.0, 0.0
+	for x := -708.0; x <= 0; x += 0.000731 {
+		w := math.Exp(x)
+		if e := math.Abs(expNeg(x)-w) / w; e > worst {
+			worst, at = e, x
+		}
+	}
+	for x := -1e-3; x <= 0; x += 1.1e-9 { // near 0, where eˣ ≈ 1 + x
+		w := math.Exp(x)
+		if e := math.Abs(expNeg(x)-w) / w; e > worst {
+			worst, at = e, x
+		}
+	}
+	t.Logf("worst relative error %.3g at %v", worst, at)
+	if !(worst <= bound) {
+		t.Errorf("relative error %.3g at %v, want ≤ %g", worst, at, bound)
+	}
+	for _, c := range []struct{ x, want float64 }{
+		{0, 1}, {math.Copysign(0, -1), 1}, {-709, 0}, {-1e300, 0}, {math.Inf(-1), 0},
+	} {
+		if got := expNeg(c.x); got != c.want {
+			t.Errorf("expNeg(%v) = %v, want %v", c.x, got, c.want)
+		}
+	}
+	if got := expNeg(math.NaN()); !math.IsNaN(got) {
+		t.Errorf("expNeg(NaN) = %v, want NaN", got)
+	}
+}
+
+func BenchmarkExpNeg(b *testing.B) {
+	xs := make([]float64, 4096)
+	for i := range xs {
+		xs[i] = -20 * float64(i) / float64(len(xs))
+	}
+	ys := make([]float64, len(xs))
+	b.Run("math.Exp", func(b *testing.B) {
+		for range b.N {
+			for i, x := range xs {
+				ys[i] = math.Exp(x)
+			}
+		}
+	})
+	b.Run("expNeg", func(b *testing.B) {
+		for range b.N {
+			for i, x := range xs {
+				ys[i] = expNeg(x)
+			}
+		}
+	})
+}
