@@ -60,7 +60,9 @@ func newSignCommand() *cobra.Command {
 		Use:   "sign FILE --key KEY [--attestation [--out F]]",
 		Short: "Sign a file (a model or a report) with a detached Ed25519 signature",
 		Long: `Sign the exact bytes of FILE — any file: a model, a report, a policy — and
-write the signature beside it as FILE.sig, with the signing key's id.
+write the signature beside it as FILE.sig, with the signing key's id. FILE is
+read once, as a stream, whatever its size: the signature is Ed25519ph (RFC
+8032, Ed25519 over the file's SHA-512), type advcheck/signature/v2.
 
 With --attestation, FILE must be an advcheck report that verifies (its figures
 follow from its per-sample outcomes): it is written as an in-toto attestation
@@ -173,7 +175,10 @@ func newVerifyCommand() *cobra.Command {
 holds, 1 when it does not (any changed byte, another key, no FILE.sig or a
 malformed one, or a FILE.sig that states another SHA-256 or size than FILE
 has), 2 when PUB is not a readable advcheck public key, 3 when FILE is missing
-or unreadable. The SHA-256 printed is computed from FILE's bytes.
+or unreadable. The SHA-256 printed is computed from FILE's bytes. FILE is read
+once (as a stream, unless --model or --data decode it as a report); signatures
+of the first format (advcheck/signature/v1, plain Ed25519) are accepted too,
+and need FILE read whole.
 
 A FILE named *.intoto.jsonl (or given with --attestation) is an in-toto
 attestation bundle as sign --attestation writes it: each line is a DSSE
@@ -215,8 +220,21 @@ func runVerify(_ context.Context, o *verifyOptions, path string, w io.Writer) er
 	if o.attestation || strings.HasSuffix(path, attest.Suffix) {
 		return verifyAttestation(o, path, w)
 	}
+	if o.model == "" && o.data == "" {
+		// Nothing is decoded: the file is read once, as a stream, for the
+		// signature and the digest printed.
+		v, err := signing.Verify(path, o.pub)
+		if errors.Is(err, signing.ErrMalformed) {
+			return badInputErr(err)
+		}
+		if err != nil {
+			return signatureErr("--pub", err)
+		}
+		printVerified(w, path, v)
+		return nil
+	}
 	// Read once: the bytes whose signature is checked are the bytes hashed,
-	// printed and, with --model or --data, decoded as the report.
+	// printed and decoded as the report.
 	data, err := readLimited(path, signing.MaxSignedBytes)
 	if err != nil {
 		return badInputErr(err)
@@ -225,15 +243,16 @@ func runVerify(_ context.Context, o *verifyOptions, path string, w io.Writer) er
 	if err != nil {
 		return err
 	}
-	fmt.Fprintf(w, "signature OK: %s (sha256 %s, %d bytes) signed by key %s\n", textsafe.Line(path), v.SHA256, v.Bytes, textsafe.Line(v.KeyID))
-	if o.model == "" && o.data == "" {
-		return nil
-	}
+	printVerified(w, path, v)
 	r, err := reports.Read(bytes.NewReader(data), 0)
 	if err != nil {
 		return badInputErr(fmt.Errorf("--model/--data need FILE to be a report: %w", err))
 	}
 	return checkInputs(o, r, w)
+}
+
+func printVerified(w io.Writer, path string, v *signing.Verified) {
+	fmt.Fprintf(w, "signature OK: %s (sha256 %s, %d bytes) signed by key %s\n", textsafe.Line(path), v.SHA256, v.Bytes, textsafe.Line(v.KeyID))
 }
 
 // checkInputs re-hashes --model and --data and compares them with what the

@@ -42,13 +42,20 @@ func readLimited(path string, max int64) ([]byte, error) {
 // is a failed check (exit 1).
 func verifySignature(flag, path string, data []byte, pub string) (*signing.Verified, error) {
 	v, err := signing.VerifyBytes(path, data, pub)
-	switch {
-	case err == nil:
-		return v, nil
-	case errors.Is(err, signing.ErrKey):
-		return nil, usageErr(fmt.Errorf("%s: %w", flag, err))
+	if err != nil {
+		return nil, signatureErr(flag, err)
 	}
-	return nil, checkErr(fmt.Errorf("%s: %w", flag, err))
+	return v, nil
+}
+
+// signatureErr maps a signature that does not verify to its exit status: a
+// key that cannot be read (given as flag) is a usage error, anything else a
+// failed check.
+func signatureErr(flag string, err error) error {
+	if errors.Is(err, signing.ErrKey) {
+		return usageErr(fmt.Errorf("%s: %w", flag, err))
+	}
+	return checkErr(fmt.Errorf("%s: %w", flag, err))
 }
 
 // readReport reads the report at path. With pub, the file is read once, the

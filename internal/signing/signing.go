@@ -2,24 +2,38 @@
 // bytes of a file (a model, a report, anything): no canonicalisation, so any
 // changed byte breaks the signature.
 //
+// A signature is Ed25519ph (RFC 8032, section 5.1: Ed25519 over the SHA-512
+// digest of the file, with the prehash flag and an empty context), so that a
+// file is read once, as a stream, whatever its size; the SHA-256 and the size
+// the signature file records are computed in the same pass. Signatures of the
+// first format (plain Ed25519 over the bytes themselves, which needs the
+// whole file in memory to verify) are still accepted.
+//
 // Keys and signatures are small JSON documents:
 //
 //	PREFIX.pub  {"type": "advcheck/ed25519-public-key/v1", "key_id": …, "public_key": base64}
 //	PREFIX.key  {"type": "advcheck/ed25519-private-key/v1", "key_id": …, "seed": base64} (mode 0600)
-//	FILE.sig    {"type": "advcheck/signature/v1", "algorithm": "ed25519", "key_id": …,
+//	FILE.sig    {"type": "advcheck/signature/v2", "algorithm": "ed25519ph", "key_id": …,
 //	             "file_sha256": hex, "file_bytes": n, "signature": base64}
+//
+// A first-format FILE.sig reads "type": "advcheck/signature/v1", "algorithm":
+// "ed25519". The type and the algorithm go together: a signature relabelled
+// as the other format is checked as that format and does not hold.
 //
 // The key id is the first 16 hex digits of the SHA-256 of the public key.
 package signing
 
 import (
+	"crypto"
 	"crypto/ed25519"
 	"crypto/rand"
 	"crypto/sha256"
+	"crypto/sha512"
 	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"hash"
 	"io"
 	"os"
 
@@ -44,8 +58,16 @@ const MaxSignedBytes = 4 << 30
 const (
 	pubType = "advcheck/ed25519-public-key/v1"
 	keyType = "advcheck/ed25519-private-key/v1"
-	sigType = "advcheck/signature/v1"
+	// The first format: plain Ed25519 over the bytes.
+	sigTypeV1 = "advcheck/signature/v1"
+	algV1     = "ed25519"
+	// Ed25519ph over the SHA-512 of the bytes.
+	sigTypeV2 = "advcheck/signature/v2"
+	algV2     = "ed25519ph"
 )
+
+// prehash makes and checks Ed25519ph signatures, message = SHA-512 digest.
+var prehash = &ed25519.Options{Hash: crypto.SHA512}
 
 // PublicKey is a verification key with its id.
 type PublicKey struct {
@@ -148,36 +170,98 @@ func ReadPrivateKey(path string) (ed25519.PrivateKey, string, error) {
 	return priv, id, nil
 }
 
-func readFile(path string) ([]byte, error) {
+// SigPath is where the signature of path lives.
+func SigPath(path string) string { return path + ".sig" }
+
+// digests are what one pass over a file yields: its SHA-256, its SHA-512
+// (the Ed25519ph message) and its size.
+type digests struct {
+	sha256 [sha256.Size]byte
+	sha512 [sha512.Size]byte
+	n      int64
+}
+
+// digester hashes what is written to it with both hashes, and counts it.
+type digester struct {
+	h256, h512 hash.Hash
+	n          int64
+}
+
+func newDigester() *digester { return &digester{h256: sha256.New(), h512: sha512.New()} }
+
+func (d *digester) Write(p []byte) (int, error) {
+	d.h256.Write(p)
+	d.h512.Write(p)
+	d.n += int64(len(p))
+	return len(p), nil
+}
+
+func (d *digester) sum() digests {
+	var s digests
+	d.h256.Sum(s.sha256[:0])
+	d.h512.Sum(s.sha512[:0])
+	s.n = d.n
+	return s
+}
+
+// openSigned opens a file to sign or verify, refusing one that is not a
+// regular file or is larger than MaxSignedBytes.
+func openSigned(path string) (*os.File, error) {
 	f, err := safeio.Open(path)
 	if err != nil {
 		return nil, err
 	}
-	defer f.Close()
-	b, err := safeio.ReadAll(f, MaxSignedBytes)
-	if errors.Is(err, safeio.ErrTooLarge) {
-		return nil, fmt.Errorf("%s is larger than %d bytes", path, MaxSignedBytes)
+	st, err := f.Stat()
+	if err == nil && st.Size() > MaxSignedBytes {
+		err = fmt.Errorf("%s is larger than %d bytes", path, MaxSignedBytes)
 	}
-	return b, err
+	if err != nil {
+		f.Close()
+		return nil, err
+	}
+	return f, nil
 }
 
-// SigPath is where the signature of path lives.
-func SigPath(path string) string { return path + ".sig" }
+// digestPiece is how much is hashed at a time: a piece stays in cache
+// between the two hashes.
+const digestPiece = 256 << 10
 
-// Sign signs the exact bytes of path with the private key in keyPath and
-// writes path.sig. It returns the signature.
+// digestFile reads f to its end once, refusing more than MaxSignedBytes (a
+// file that grows while it is read).
+func digestFile(f *os.File, path string) (digests, error) {
+	d := newDigester()
+	if _, err := io.CopyBuffer(d, io.LimitReader(f, MaxSignedBytes+1), make([]byte, digestPiece)); err != nil {
+		return digests{}, err
+	}
+	if d.n > MaxSignedBytes {
+		return digests{}, fmt.Errorf("%s is larger than %d bytes", path, MaxSignedBytes)
+	}
+	return d.sum(), nil
+}
+
+// Sign signs the exact bytes of path, read once as a stream, with the
+// private key in keyPath and writes path.sig (the current format, Ed25519ph).
+// It returns the signature.
 func Sign(path, keyPath string) (*Signature, error) {
 	priv, id, err := ReadPrivateKey(keyPath)
 	if err != nil {
 		return nil, err
 	}
-	data, err := readFile(path)
+	f, err := openSigned(path)
 	if err != nil {
 		return nil, err
 	}
-	sum := sha256.Sum256(data)
-	s := &Signature{Type: sigType, Algorithm: "ed25519", KeyID: id, FileSHA256: hex.EncodeToString(sum[:]),
-		FileBytes: int64(len(data)), Signature: ed25519.Sign(priv, data)}
+	defer f.Close()
+	d, err := digestFile(f, path)
+	if err != nil {
+		return nil, err
+	}
+	sig, err := priv.Sign(nil, d.sha512[:], prehash)
+	if err != nil {
+		return nil, err
+	}
+	s := &Signature{Type: sigTypeV2, Algorithm: algV2, KeyID: id, FileSHA256: hex.EncodeToString(d.sha256[:]),
+		FileBytes: d.n, Signature: sig}
 	b, _ := json.MarshalIndent(s, "", "  ")
 	if err := atomicfile.Write(SigPath(path), append(b, '\n'), 0o644); err != nil {
 		return nil, err
@@ -198,45 +282,98 @@ type Verified struct {
 // returns an error wrapping ErrInvalid when the signature does not hold (a
 // changed byte, another key, no or a malformed signature file), ErrKey when
 // the public key cannot be read and ErrMalformed when path cannot.
+//
+// The file is read once, as a stream, for a signature of the current format;
+// a first-format signature covers the bytes themselves, and the file is then
+// read whole into memory.
 func Verify(path, pubPath string) (*Verified, error) {
-	data, err := readFile(path)
+	f, err := openSigned(path)
 	if err != nil {
 		return nil, fmt.Errorf("%w: %v", ErrMalformed, err)
 	}
-	return VerifyBytes(path, data, pubPath)
+	defer f.Close()
+	pub, s, err := readSignature(path, pubPath)
+	if err != nil {
+		return nil, err
+	}
+	if s.Type == sigTypeV1 {
+		data, err := safeio.ReadAll(f, MaxSignedBytes)
+		if errors.Is(err, safeio.ErrTooLarge) {
+			err = fmt.Errorf("%s is larger than %d bytes", path, MaxSignedBytes)
+		}
+		if err != nil {
+			return nil, fmt.Errorf("%w: %v", ErrMalformed, err)
+		}
+		return check(path, s, pub, digests{sha256: sha256.Sum256(data), n: int64(len(data))}, data)
+	}
+	d, err := digestFile(f, path)
+	if err != nil {
+		return nil, fmt.Errorf("%w: %v", ErrMalformed, err)
+	}
+	return check(path, s, pub, d, nil)
 }
 
 // VerifyBytes is Verify for the bytes of path already in memory (so that
-// what is checked is exactly what is then used).
+// what is checked is exactly what is then used). It accepts both formats.
 func VerifyBytes(path string, data []byte, pubPath string) (*Verified, error) {
-	pub, err := ReadPublicKey(pubPath)
+	pub, s, err := readSignature(path, pubPath)
 	if err != nil {
 		return nil, err
+	}
+	if s.Type == sigTypeV1 {
+		return check(path, s, pub, digests{sha256: sha256.Sum256(data), n: int64(len(data))}, data)
+	}
+	d := newDigester()
+	for p := data; len(p) > 0; p = p[min(len(p), digestPiece):] {
+		d.Write(p[:min(len(p), digestPiece)])
+	}
+	return check(path, s, pub, d.sum(), nil)
+}
+
+// readSignature reads the public key in pubPath and path.sig, and checks that
+// the signature file is one of the two formats.
+func readSignature(path, pubPath string) (*PublicKey, *Signature, error) {
+	pub, err := ReadPublicKey(pubPath)
+	if err != nil {
+		return nil, nil, err
 	}
 	var s Signature
 	if err := readSmallJSON(SigPath(path), ErrInvalid, &s); err != nil {
 		if errors.Is(err, os.ErrNotExist) {
-			return nil, fmt.Errorf("%w: %s is not signed (no %s)", ErrInvalid, path, SigPath(path))
+			return nil, nil, fmt.Errorf("%w: %s is not signed (no %s)", ErrInvalid, path, SigPath(path))
 		}
-		return nil, err
+		return nil, nil, err
 	}
-	if s.Type != sigType || s.Algorithm != "ed25519" || len(s.Signature) != ed25519.SignatureSize {
-		return nil, fmt.Errorf("%w: %s is not an advcheck signature", ErrInvalid, SigPath(path))
+	known := s.Type == sigTypeV1 && s.Algorithm == algV1 || s.Type == sigTypeV2 && s.Algorithm == algV2
+	if !known || len(s.Signature) != ed25519.SignatureSize {
+		return nil, nil, fmt.Errorf("%w: %s is not an advcheck signature", ErrInvalid, SigPath(path))
 	}
 	if s.KeyID != pub.KeyID {
-		return nil, fmt.Errorf("%w: %s was signed by key %s, not by %s", ErrInvalid, path, s.KeyID, pub.KeyID)
+		return nil, nil, fmt.Errorf("%w: %s was signed by key %s, not by %s", ErrInvalid, path, s.KeyID, pub.KeyID)
 	}
-	sum := sha256.Sum256(data)
-	v := &Verified{KeyID: pub.KeyID, SHA256: hex.EncodeToString(sum[:]), Bytes: int64(len(data))}
-	if !ed25519.Verify(pub.PublicKey, data, s.Signature) {
+	return pub, &s, nil
+}
+
+// check verifies signature s of path with pub, given the digests of the
+// bytes of path and, for a first-format signature, the bytes themselves.
+func check(path string, s *Signature, pub *PublicKey, d digests, data []byte) (*Verified, error) {
+	v := &Verified{KeyID: pub.KeyID, SHA256: hex.EncodeToString(d.sha256[:]), Bytes: d.n}
+	var ok bool
+	if s.Type == sigTypeV1 {
+		ok = ed25519.Verify(pub.PublicKey, data, s.Signature)
+	} else {
+		ok = ed25519.VerifyWithOptions(pub.PublicKey, d.sha512[:], s.Signature, prehash) == nil
+	}
+	if !ok {
 		if v.SHA256 != s.FileSHA256 {
 			return nil, fmt.Errorf("%w: %s has changed since it was signed (SHA-256 %s, signed %s)", ErrInvalid, path, v.SHA256, s.FileSHA256)
 		}
 		return nil, fmt.Errorf("%w: the signature of %s is not valid for key %s", ErrInvalid, path, pub.KeyID)
 	}
-	// The Ed25519 signature covers the bytes, not the digest and size the
-	// signature file states beside it; a file that states others is forged
-	// or damaged, and its claims must not be shown as facts.
+	// The Ed25519 signature covers the bytes (or their SHA-512), not the
+	// digest and size the signature file states beside it; a file that
+	// states others is forged or damaged, and its claims must not be shown
+	// as facts.
 	if s.FileSHA256 != v.SHA256 || s.FileBytes != v.Bytes {
 		return nil, fmt.Errorf("%w: %s claims SHA-256 %s and %d bytes, but %s has SHA-256 %s and %d bytes",
 			ErrInvalid, SigPath(path), s.FileSHA256, s.FileBytes, path, v.SHA256, v.Bytes)
