@@ -70,24 +70,7 @@ func TestFuseGelu(t *testing.T) {
 		for i := range in.Data {
 			in.Data[i] = rng.NormFloat64() * 3
 		}
-		raw := &Graph{Input: b.Input(), Output: out, Nodes: append([]*Node(nil), b.im.nodes...)}
-		want, err := raw.Eval(in)
-		if err != nil {
-			t.Fatal(err)
-		}
-		g, err := b.Finish(out)
-		if err != nil {
-			t.Fatal(err)
-		}
-		got, err := g.Eval(in)
-		if err != nil {
-			t.Fatal(err)
-		}
-		for i := range want.Data {
-			if d := math.Abs(got.Data[i] - want.Data[i]); d > 1e-7*math.Abs(want.Data[i])+1e-15 {
-				t.Fatalf("%s: output %d is %v after the passes, %v before", tc.name, i, got.Data[i], want.Data[i])
-			}
-		}
+		g := finishAndCompare(t, tc.name, b, out, in, 1e-7, 1e-15)
 		k := kinds(g)
 		if tc.fused && (k["Gelu"] != 1 || k["Erf"] != 0 || k["Mul"] != 0 || k["Add"] != 0 || k["Div"] != 0) {
 			t.Errorf("%s: not fused: %v", tc.name, k)

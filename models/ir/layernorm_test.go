@@ -1,6 +1,8 @@
 package ir
 
 import (
+	"fmt"
+	"math"
 	"math/rand/v2"
 	"testing"
 )
@@ -55,25 +57,7 @@ func TestFuseLayerNorm(t *testing.T) {
 		for i := range x.Data {
 			x.Data[i] = rng.NormFloat64()*2 + 1
 		}
-		// The graph as built, before the passes.
-		raw := &Graph{Input: b.Input(), Output: out, Nodes: append([]*Node(nil), b.im.nodes...)}
-		want, err := raw.Eval(x)
-		if err != nil {
-			t.Fatal(err)
-		}
-		g, err := b.Finish(out)
-		if err != nil {
-			t.Fatal(err)
-		}
-		got, err := g.Eval(x)
-		if err != nil {
-			t.Fatal(err)
-		}
-		for i := range want.Data {
-			if d := got.Data[i] - want.Data[i]; d > 1e-12 || d < -1e-12 {
-				t.Fatalf("leak=%v: output %d is %v after fusion, %v before", leak, i, got.Data[i], want.Data[i])
-			}
-		}
+		g := finishAndCompare(t, fmt.Sprintf("leak=%v", leak), b, out, x, 0, 1e-12)
 		k := kinds(g)
 		if leak {
 			// The centred value is read outside: nothing may be fused.
@@ -86,4 +70,31 @@ func TestFuseLayerNorm(t *testing.T) {
 			t.Errorf("want LayerNormalization (scale and bias folded in), Tanh and Reshape, got %v", k)
 		}
 	}
+}
+
+// finishAndCompare evaluates what b built up to out on x as built and after
+// Finish's passes, fails the test where an output moves by more than
+// rel·|before| + abs (or is NaN on one side only), and returns the finished
+// graph.
+func finishAndCompare(t *testing.T, name string, b *Builder, out *Value, x *Tensor, rel, abs float64) *Graph {
+	t.Helper()
+	raw := &Graph{Input: b.Input(), Output: out, Nodes: append([]*Node(nil), b.im.nodes...)}
+	want, err := raw.Eval(x)
+	if err != nil {
+		t.Fatal(err)
+	}
+	g, err := b.Finish(out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, err := g.Eval(x)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := range want.Data {
+		if d := math.Abs(got.Data[i] - want.Data[i]); !(d <= rel*math.Abs(want.Data[i])+abs) {
+			t.Fatalf("%s: output %d is %v after the passes, %v before", name, i, got.Data[i], want.Data[i])
+		}
+	}
+	return g
 }

@@ -1,7 +1,6 @@
 package ir
 
 import (
-	"math"
 	"math/rand/v2"
 	"testing"
 )
@@ -75,24 +74,7 @@ func TestPushSlices(t *testing.T) {
 		for i := range in.Data {
 			in.Data[i] = rng.NormFloat64()
 		}
-		raw := &Graph{Input: b.Input(), Output: out, Nodes: append([]*Node(nil), b.im.nodes...)}
-		want, err := raw.Eval(in)
-		if err != nil {
-			t.Fatal(err)
-		}
-		g, err := b.Finish(out)
-		if err != nil {
-			t.Fatal(err)
-		}
-		got, err := g.Eval(in)
-		if err != nil {
-			t.Fatal(err)
-		}
-		for i := range want.Data {
-			if d := math.Abs(got.Data[i] - want.Data[i]); d > 1e-12 {
-				t.Fatalf("%s: output %d is %v after the passes, %v before", tc.name, i, got.Data[i], want.Data[i])
-			}
-		}
+		g := finishAndCompare(t, tc.name, b, out, in, 0, 1e-12)
 		shapes := map[string]Shape{}
 		for _, n := range g.Nodes {
 			shapes[n.Name] = n.Output.Shape
