@@ -73,6 +73,12 @@ func UnaryForward[T Float](u Unary, x, y []T) {
 		// unaryValue's rule, in a loop of its own (SiLU and squeeze-and-
 		// excitation gates run it on every activation of EfficientNets).
 		y = y[:len(x)]
+		if isFloat32[T]() {
+			for i, v := range x {
+				y[i] = T(sigmoidFast(float64(v)))
+			}
+			return
+		}
 		for i, v := range x {
 			y[i] = T(1 / (1 + math.Exp(-float64(v))))
 		}

@@ -37,3 +37,14 @@ var exp2Table = func() (t [64]float64) {
 	}
 	return t
 }()
+
+// sigmoidFast returns 1/(1 + e⁻ˣ) for the float32 kernels, through expNeg:
+// e⁻ˣ for x ≥ 0 and eˣ/(1 + eˣ) below, so that the exponential never
+// overflows (TestSigmoidFast).
+func sigmoidFast(x float64) float64 {
+	if x >= 0 {
+		return 1 / (1 + expNeg(-x))
+	}
+	e := expNeg(x)
+	return e / (1 + e)
+}

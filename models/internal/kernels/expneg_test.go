@@ -38,6 +38,33 @@ func TestExpNeg(t *testing.T) {
 	}
 }
 
+// TestSigmoidFast measures the float32 kernels' sigmoid against the float64
+// kernels' 1/(1 + e⁻ˣ) on a dense grid, and checks its special values.
+func TestSigmoidFast(t *testing.T) {
+	const bound = 2e-13
+	worst, at := 0.0, 0.0
+	for x := -700.0; x <= 750; x += 0.000913 {
+		w := 1 / (1 + math.Exp(-x))
+		if e := math.Abs(sigmoidFast(x)-w) / w; e > worst {
+			worst, at = e, x
+		}
+	}
+	t.Logf("worst relative error %.3g at %v", worst, at)
+	if !(worst <= bound) {
+		t.Errorf("relative error %.3g at %v, want ≤ %g", worst, at, bound)
+	}
+	for _, c := range []struct{ x, want float64 }{
+		{0, 0.5}, {math.Inf(1), 1}, {math.Inf(-1), 0}, {800, 1}, {-800, 0},
+	} {
+		if got := sigmoidFast(c.x); got != c.want {
+			t.Errorf("sigmoidFast(%v) = %v, want %v", c.x, got, c.want)
+		}
+	}
+	if got := sigmoidFast(math.NaN()); !math.IsNaN(got) {
+		t.Errorf("sigmoidFast(NaN) = %v, want NaN", got)
+	}
+}
+
 func BenchmarkExpNeg(b *testing.B) {
 	xs := make([]float64, 4096)
 	for i := range xs {
@@ -55,6 +82,20 @@ func BenchmarkExpNeg(b *testing.B) {
 		for range b.N {
 			for i, x := range xs {
 				ys[i] = expNeg(x)
+			}
+		}
+	})
+	b.Run("sigmoid/math.Exp", func(b *testing.B) {
+		for range b.N {
+			for i, x := range xs {
+				ys[i] = 1 / (1 + math.Exp(x+10))
+			}
+		}
+	})
+	b.Run("sigmoid/expNeg", func(b *testing.B) {
+		for range b.N {
+			for i, x := range xs {
+				ys[i] = sigmoidFast(-x - 10)
 			}
 		}
 	})
