@@ -144,7 +144,7 @@ func NewVerifier(g *ir.Graph) *Verifier {
 			out := shape1(n.Output)
 			// The constant broadcast to the output: Add of zeros does it.
 			zero := ir.NewTensor(out...)
-			if t, err := ir.EvalOp(ir.Binary{Op: ir.Add}, []*ir.Tensor{zero, c.Const}, out); err == nil {
+			if t, err := ir.EvalOp(ir.Binary{Op: ir.Add}, []*ir.Tensor{zero, v.constant(c)}, out); err == nil {
 				v.bcast[n] = t.Data
 			}
 		}

@@ -205,8 +205,9 @@ func fanIn(n *ir.Node) int {
 func (s *state) operands(n *ir.Node) (mid, rad, amid []*ir.Tensor) {
 	for _, in := range n.Inputs {
 		if in.IsConst() {
-			mid = append(mid, in.Const)
-			rad = append(rad, &ir.Tensor{Shape: in.Const.Shape, Data: make([]float64, in.Const.Len())})
+			c := s.v.constant(in)
+			mid = append(mid, c)
+			rad = append(rad, &ir.Tensor{Shape: c.Shape, Data: make([]float64, len(c.Data))})
 			amid = append(amid, s.v.abs[in])
 			continue
 		}
@@ -335,7 +336,7 @@ func (s *state) monotone(n *ir.Node, out []int) (box, string) {
 	los, his := make([]*ir.Tensor, len(n.Inputs)), make([]*ir.Tensor, len(n.Inputs))
 	for i, in := range n.Inputs {
 		if in.IsConst() {
-			los[i], his[i] = in.Const, in.Const
+			los[i], his[i] = s.v.constant(in), s.v.constant(in)
 			continue
 		}
 		b, sh := s.boxes[in], shape1(in)
