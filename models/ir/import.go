@@ -221,12 +221,9 @@ func transposedGemmWeights(og *onnx.Graph) map[string]bool {
 // it in pieces, and returns its value without reading its values into
 // memory (see importer.deferred).
 func (im *importer) deferTensor(t *onnx.Tensor) (*Value, error) {
-	shape := make([]int, len(t.Dims))
-	for i, d := range t.Dims {
-		if d < 0 || d > math.MaxInt32 {
-			return nil, errorf(ErrInvalid, "dimension %d of %q", d, t.Name)
-		}
-		shape[i] = int(d)
+	shape, err := tensorShape(t)
+	if err != nil {
+		return nil, err
 	}
 	if err := t.ReadFloat32s(nil, 0); err != nil { // the storage, even of no elements
 		return nil, err
@@ -238,10 +235,8 @@ func (im *importer) deferTensor(t *onnx.Tensor) (*Value, error) {
 		if err := t.ReadFloat32s(part, int64(off)); err != nil {
 			return nil, err
 		}
-		for i, v := range part {
-			if f := float64(v); math.IsNaN(f) || math.IsInf(f, 0) {
-				return nil, errorf(ErrInvalid, "tensor %q holds %v at element %d", t.Name, f, off+i)
-			}
+		if err := checkFinite(t.Name, part, off); err != nil {
+			return nil, err
 		}
 	}
 	c := &Tensor{Shape: shape}
@@ -275,13 +270,33 @@ func constFromTensor(t *onnx.Tensor) (*Value, error) {
 	return &Value{Name: t.Name, Shape: Shape(c.Shape).Clone(), Const: c}, nil
 }
 
-func tensorData(t *onnx.Tensor) (*Tensor, error) {
+// tensorShape returns t's dimensions, refusing negative and huge ones.
+func tensorShape(t *onnx.Tensor) ([]int, error) {
 	shape := make([]int, len(t.Dims))
 	for i, d := range t.Dims {
 		if d < 0 || d > math.MaxInt32 {
 			return nil, errorf(ErrInvalid, "dimension %d of %q", d, t.Name)
 		}
 		shape[i] = int(d)
+	}
+	return shape, nil
+}
+
+// checkFinite refuses NaN and ±Inf among the values d of tensor name, d[0]
+// being its element off.
+func checkFinite[T float32 | float64](name string, d []T, off int) error {
+	for i, v := range d {
+		if f := float64(v); math.IsNaN(f) || math.IsInf(f, 0) {
+			return errorf(ErrInvalid, "tensor %q holds %v at element %d", name, f, off+i)
+		}
+	}
+	return nil
+}
+
+func tensorData(t *onnx.Tensor) (*Tensor, error) {
+	shape, err := tensorShape(t)
+	if err != nil {
+		return nil, err
 	}
 	c := &Tensor{Shape: shape}
 	switch t.DataType {
@@ -291,10 +306,8 @@ func tensorData(t *onnx.Tensor) (*Tensor, error) {
 		if err != nil {
 			return nil, err
 		}
-		for i, v := range d {
-			if f := float64(v); math.IsNaN(f) || math.IsInf(f, 0) {
-				return nil, errorf(ErrInvalid, "tensor %q holds %v at element %d", t.Name, f, i)
-			}
+		if err := checkFinite(t.Name, d, 0); err != nil {
+			return nil, err
 		}
 		c.F32 = d
 	case onnx.Double, onnx.Float16:
@@ -302,10 +315,8 @@ func tensorData(t *onnx.Tensor) (*Tensor, error) {
 		if err != nil {
 			return nil, err
 		}
-		for i, v := range d {
-			if math.IsNaN(v) || math.IsInf(v, 0) {
-				return nil, errorf(ErrInvalid, "tensor %q holds %v at element %d", t.Name, v, i)
-			}
+		if err := checkFinite(t.Name, d, 0); err != nil {
+			return nil, err
 		}
 		c.Data = d
 	case onnx.Int64, onnx.Int32, onnx.Int16, onnx.Int8, onnx.Uint8, onnx.Uint16, onnx.Uint32, onnx.Uint64, onnx.Bool:
@@ -1040,18 +1051,26 @@ func transpose2(t *Tensor) *Tensor {
 	return out
 }
 
+// transposeBlock is the height of the strips, and the width of the blocks,
+// in which matrices are transposed.
+const transposeBlock = 64
+
 // transposeBlocked writes the transpose of the r×c matrix src to dst.
 func transposeBlocked[T float32 | float64](dst, src []T, r, c int) {
-	const b = 64
-	for i0 := 0; i0 < r; i0 += b {
-		i1 := min(i0+b, r)
-		for j0 := 0; j0 < c; j0 += b {
-			j1 := min(j0+b, c)
-			for i := i0; i < i1; i++ {
-				row := src[i*c+j0 : i*c+j1]
-				for j, v := range row {
-					dst[(j0+j)*r+i] = v
-				}
+	for i0 := 0; i0 < r; i0 += transposeBlock {
+		transposeRows(dst, src[i0*c:], r, c, i0, min(transposeBlock, r-i0))
+	}
+}
+
+// transposeRows writes rows [i0, i0+k) of an r×c matrix, held in rows (k×c,
+// row i0 first), into dst, its c×r transpose, in blocks of transposeBlock
+// columns.
+func transposeRows[T float32 | float64](dst, rows []T, r, c, i0, k int) {
+	for j0 := 0; j0 < c; j0 += transposeBlock {
+		j1 := min(j0+transposeBlock, c)
+		for i := range k {
+			for j, v := range rows[i*c+j0 : i*c+j1] {
+				dst[(j0+j)*r+i0+i] = v
 			}
 		}
 	}
@@ -1173,24 +1192,16 @@ func (im *importer) gemmWeight(b *Tensor, transB bool, alpha float64) (*Tensor, 
 }
 
 // transposeFrom returns the transpose of the float32 r×c matrix src, read
-// from the file 64 rows at a time.
+// from the file transposeBlock rows at a time.
 func transposeFrom(src *onnx.Tensor, r, c int) (*Tensor, error) {
-	const rows = 64
 	out := &Tensor{Shape: []int{c, r}, F32: make([]float32, r*c)}
-	buf := make([]float32, min(rows, r)*c)
-	for i0 := 0; i0 < r; i0 += rows {
-		k := min(rows, r-i0)
+	buf := make([]float32, min(transposeBlock, r)*c)
+	for i0 := 0; i0 < r; i0 += transposeBlock {
+		k := min(transposeBlock, r-i0)
 		if err := src.ReadFloat32s(buf[:k*c], int64(i0*c)); err != nil {
 			return nil, fmt.Errorf("initializer %q: %w", src.Name, err)
 		}
-		for j0 := 0; j0 < c; j0 += rows {
-			j1 := min(j0+rows, c)
-			for i := 0; i < k; i++ {
-				for j, v := range buf[i*c+j0 : i*c+j1] {
-					out.F32[(j0+j)*r+i0+i] = v
-				}
-			}
-		}
+		transposeRows(out.F32, buf, r, c, i0, k)
 	}
 	return out, nil
 }
@@ -1412,8 +1423,9 @@ func (im *importer) constantOfShape(n *onnx.Node) (*Value, error) {
 		if v.Len() != 1 {
 			return nil, errorf(ErrInvalid, "ConstantOfShape value has %d elements", v.Len())
 		}
+		fill := v.Float64s()[0]
 		for i := range t.Data {
-			t.Data[i] = v.Float64s()[0]
+			t.Data[i] = fill
 		}
 		t.Int = v.Int
 	}

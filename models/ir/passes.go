@@ -84,8 +84,9 @@ func channelConst(c *Tensor, rank, m int) []float64 {
 	// Right-align against [N, M, rest...]: only the M axis may differ from 1.
 	out := make([]float64, m)
 	if c.Len() == 1 {
+		fill := c.Float64s()[0]
 		for i := range out {
-			out[i] = c.Float64s()[0]
+			out[i] = fill
 		}
 		return out
 	}
