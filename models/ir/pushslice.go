@@ -107,16 +107,18 @@ func slicedAxes(sl Slice, x Shape) (cut []int, ok bool) {
 func sliceInputs(p *Node, sl Slice, cut []int, x Shape) (in []*Slice, ok bool) {
 	in = make([]*Slice, len(p.Inputs))
 	r := len(x)
-	// along maps output axis d of sl to axis dIn of an input of shape s
-	// (full where the output axis has no counterpart there).
+	// along is the Slice of an input of shape s that keeps, on axis
+	// axisOf(d), what sl keeps of output axis d; the input is whole where
+	// axisOf gives −1 (no counterpart there, or one it broadcasts).
 	along := func(s Shape, axisOf func(d int) int) *Slice {
 		n := &Slice{Starts: make([]int, len(s)), Ends: slices.Clone([]int(s)), Steps: make([]int, len(s))}
 		for i := range n.Steps {
 			n.Steps[i] = 1
 		}
 		for _, d := range cut {
-			a := axisOf(d)
-			n.Starts[a], n.Ends[a] = sl.Starts[d], sl.Ends[d]
+			if a := axisOf(d); a >= 0 {
+				n.Starts[a], n.Ends[a] = sl.Starts[d], sl.Ends[d]
+			}
 		}
 		return n
 	}
@@ -139,16 +141,12 @@ func sliceInputs(p *Node, sl Slice, cut []int, x Shape) (in []*Slice, ok bool) {
 				}
 			}
 			if need {
-				n := &Slice{Starts: make([]int, ru), Ends: slices.Clone([]int(u.Shape)), Steps: make([]int, ru)}
-				for a := range n.Steps {
-					n.Steps[a] = 1
-				}
-				for _, d := range cut {
+				in[i] = along(u.Shape, func(d int) int {
 					if du := d - (r - ru); du >= 0 && u.Shape[du] != 1 {
-						n.Starts[du], n.Ends[du] = sl.Starts[d], sl.Ends[d]
+						return du
 					}
-				}
-				in[i] = n
+					return -1
+				})
 			}
 		}
 	case LayerNorm:
