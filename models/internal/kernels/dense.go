@@ -1,6 +1,10 @@
 package kernels
 
-import "github.com/advcheck/advcheck/models/internal/blas"
+import (
+	"slices"
+
+	"github.com/advcheck/advcheck/models/internal/blas"
+)
 
 // DenseBlock is the number of samples every dense matrix product works on.
 // A BLAS may round a sample's result differently depending on where the
@@ -116,17 +120,7 @@ func MatMulForward[T Float](g MatMulGeom, a, b, y []T, lo, hi int) {
 // Full reports whether operand batch shape ob is the whole batch shape:
 // then every batch entry reads its own matrix of the operand, and its
 // gradient entries can be computed apart (in parallel).
-func (g MatMulGeom) Full(ob []int) bool {
-	if len(ob) != len(g.Batch) {
-		return false
-	}
-	for i, d := range ob {
-		if d != g.Batch[i] {
-			return false
-		}
-	}
-	return true
-}
+func (g MatMulGeom) Full(ob []int) bool { return slices.Equal(ob, g.Batch) }
 
 // MatMulBackwardA computes da = dy·bᵀ for batch entries [lo, hi) of an
 // operand a that is not broadcast (g.Full(g.ABatch)): each entry writes its

@@ -59,7 +59,9 @@ func softmaxRows[T Float](log bool, x, y []T, n, lo, hi int) {
 		row, out := x[o*n:(o+1)*n], y[o*n:(o+1)*n]
 		m := math.Inf(-1)
 		for _, v := range row {
-			// math.Max's result, NaN included, without its call.
+			// The maximum, or NaN if the row holds one (math.Max would
+			// give +Inf if the row also held +Inf; every output is NaN
+			// either way, as TestSoftmaxRowsExact checks).
 			if f := float64(v); f > m || f != f {
 				m = f
 				if f != f {
