@@ -5,27 +5,31 @@ import (
 	"testing"
 )
 
-// TestExpNeg measures the float32 softmax's exp against math.Exp on a dense
-// grid of [−708, 0] and checks its special values.
-func TestExpNeg(t *testing.T) {
-	const bound = 1e-13
+// checkRelErr fails t when got is more than bound away from want, relative
+// to want, anywhere on the grids {lo, hi, step} (NaN counts as too far), and
+// logs the worst point.
+func checkRelErr(t *testing.T, got, want func(float64) float64, bound float64, grids ...[3]float64) {
+	t.Helper()
 	worst, at := 0.0, 0.0
-	for x := -708.0; x <= 0; x += 0.000731 {
-		w := math.Exp(x)
-		if e := math.Abs(expNeg(x)-w) / w; e > worst {
-			worst, at = e, x
-		}
-	}
-	for x := -1e-3; x <= 0; x += 1.1e-9 { // near 0, where eˣ ≈ 1 + x
-		w := math.Exp(x)
-		if e := math.Abs(expNeg(x)-w) / w; e > worst {
-			worst, at = e, x
+	for _, g := range grids {
+		for x := g[0]; x <= g[1]; x += g[2] {
+			w := want(x)
+			if e := math.Abs(got(x)-w) / w; e > worst || e != e {
+				worst, at = e, x
+			}
 		}
 	}
 	t.Logf("worst relative error %.3g at %v", worst, at)
 	if !(worst <= bound) {
 		t.Errorf("relative error %.3g at %v, want ≤ %g", worst, at, bound)
 	}
+}
+
+// TestExpNeg measures the float32 softmax's exp against math.Exp on a dense
+// grid of [−708, 0] and checks its special values.
+func TestExpNeg(t *testing.T) {
+	// The second grid is near 0, where eˣ ≈ 1 + x.
+	checkRelErr(t, expNeg, math.Exp, 1e-13, [3]float64{-708, 0, 0.000731}, [3]float64{-1e-3, 0, 1.1e-9})
 	for _, c := range []struct{ x, want float64 }{
 		{0, 1}, {math.Copysign(0, -1), 1}, {-709, 0}, {-1e300, 0}, {math.Inf(-1), 0},
 	} {
@@ -41,18 +45,8 @@ func TestExpNeg(t *testing.T) {
 // TestSigmoidFast measures the float32 kernels' sigmoid against the float64
 // kernels' 1/(1 + e⁻ˣ) on a dense grid, and checks its special values.
 func TestSigmoidFast(t *testing.T) {
-	const bound = 2e-13
-	worst, at := 0.0, 0.0
-	for x := -700.0; x <= 750; x += 0.000913 {
-		w := 1 / (1 + math.Exp(-x))
-		if e := math.Abs(sigmoidFast(x)-w) / w; e > worst {
-			worst, at = e, x
-		}
-	}
-	t.Logf("worst relative error %.3g at %v", worst, at)
-	if !(worst <= bound) {
-		t.Errorf("relative error %.3g at %v, want ≤ %g", worst, at, bound)
-	}
+	sigmoid := func(x float64) float64 { return 1 / (1 + math.Exp(-x)) }
+	checkRelErr(t, sigmoidFast, sigmoid, 2e-13, [3]float64{-700, 750, 0.000913})
 	for _, c := range []struct{ x, want float64 }{
 		{0, 0.5}, {math.Inf(1), 1}, {math.Inf(-1), 0}, {800, 1}, {-800, 0},
 	} {
