@@ -189,11 +189,18 @@ type digester struct {
 
 func newDigester() *digester { return &digester{h256: sha256.New(), h512: sha512.New()} }
 
+// Write hashes p a digestPiece at a time, so that each piece stays in
+// cache between the two hashes.
 func (d *digester) Write(p []byte) (int, error) {
-	d.h256.Write(p)
-	d.h512.Write(p)
-	d.n += int64(len(p))
-	return len(p), nil
+	n := len(p)
+	for len(p) > 0 {
+		k := min(len(p), digestPiece)
+		d.h256.Write(p[:k])
+		d.h512.Write(p[:k])
+		p = p[k:]
+	}
+	d.n += int64(n)
+	return n, nil
 }
 
 func (d *digester) sum() digests {
@@ -222,8 +229,7 @@ func openSigned(path string) (*os.File, error) {
 	return f, nil
 }
 
-// digestPiece is how much is hashed at a time: a piece stays in cache
-// between the two hashes.
+// digestPiece is how much is hashed, and read, at a time.
 const digestPiece = 256 << 10
 
 // digestFile reads f to its end once, refusing more than MaxSignedBytes (a
@@ -304,7 +310,7 @@ func Verify(path, pubPath string) (*Verified, error) {
 		if err != nil {
 			return nil, fmt.Errorf("%w: %v", ErrMalformed, err)
 		}
-		return check(path, s, pub, digests{sha256: sha256.Sum256(data), n: int64(len(data))}, data)
+		return checkBytes(path, s, pub, data)
 	}
 	d, err := digestFile(f, path)
 	if err != nil {
@@ -320,13 +326,16 @@ func VerifyBytes(path string, data []byte, pubPath string) (*Verified, error) {
 	if err != nil {
 		return nil, err
 	}
+	return checkBytes(path, s, pub, data)
+}
+
+// checkBytes is check for the bytes of path in memory, in either format.
+func checkBytes(path string, s *Signature, pub *PublicKey, data []byte) (*Verified, error) {
 	if s.Type == sigTypeV1 {
 		return check(path, s, pub, digests{sha256: sha256.Sum256(data), n: int64(len(data))}, data)
 	}
 	d := newDigester()
-	for p := data; len(p) > 0; p = p[min(len(p), digestPiece):] {
-		d.Write(p[:min(len(p), digestPiece)])
-	}
+	d.Write(data)
 	return check(path, s, pub, d.sum(), nil)
 }
 
