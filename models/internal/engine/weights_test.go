@@ -131,25 +131,8 @@ func float32Of(v float64) float64 { return float64(float32(v)) }
 // the other, of a fresh program of g.
 func runBoth[T Float](t *testing.T, g *ir.Graph, n int, x []float64, labels []int) []float64 {
 	t.Helper()
-	p, err := Build[T](g, n, true)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer p.Close()
-	for i, v := range x {
-		p.Input()[i] = T(v)
-	}
-	if err := p.Run(&Objective{Loss: kernels.CrossEntropy, Labels: labels}); err != nil {
-		t.Fatal(err)
-	}
-	var out []float64
-	for _, v := range p.Logits() {
-		out = append(out, float64(v))
-	}
-	for _, v := range p.Grad() {
-		out = append(out, float64(v))
-	}
-	return out
+	logits, grad := runGolden[T](t, g, n, x, labels)
+	return append(logits, grad...)
 }
 
 func sameBits(t *testing.T, what string, a, b []float64) {
