@@ -93,11 +93,7 @@ func TestSignVerify(t *testing.T) {
 // holds; a good one reports the digest computed from the bytes. Both formats.
 func TestVerifyForgedDigest(t *testing.T) {
 	for _, format := range []string{"v1", "v2"} {
-		dir := t.TempDir()
-		prefix := filepath.Join(dir, "k")
-		if _, err := Generate(prefix, nil); err != nil {
-			t.Fatal(err)
-		}
+		dir, prefix := newKey(t)
 		file := filepath.Join(dir, "model.onnx")
 		data := []byte("the model's bytes")
 		os.WriteFile(file, data, 0o644)
@@ -200,11 +196,7 @@ func TestVerifyV1Fixture(t *testing.T) {
 // and fails; a label of one format with the algorithm of the other is not an
 // advcheck signature.
 func TestVerifyRelabelled(t *testing.T) {
-	dir := t.TempDir()
-	prefix := filepath.Join(dir, "k")
-	if _, err := Generate(prefix, nil); err != nil {
-		t.Fatal(err)
-	}
+	dir, prefix := newKey(t)
 	file := filepath.Join(dir, "model.onnx")
 	data := []byte("the model's bytes")
 	os.WriteFile(file, data, 0o644)
@@ -275,11 +267,7 @@ func TestSignRFC8032Ed25519ph(t *testing.T) {
 // of that size costs nothing): Sign with an error naming the limit, Verify
 // with ErrMalformed.
 func TestSignedSizeLimit(t *testing.T) {
-	dir := t.TempDir()
-	prefix := filepath.Join(dir, "k")
-	if _, err := Generate(prefix, nil); err != nil {
-		t.Fatal(err)
-	}
+	dir, prefix := newKey(t)
 	file := filepath.Join(dir, "huge")
 	f, err := os.Create(file)
 	if err != nil {
@@ -298,4 +286,16 @@ func TestSignedSizeLimit(t *testing.T) {
 	if _, err := Verify(file, prefix+".pub"); !errors.Is(err, ErrMalformed) || !strings.Contains(err.Error(), "is larger than") {
 		t.Errorf("Verify: %v", err)
 	}
+}
+
+// newKey makes a key pair in a new temporary directory and returns the
+// directory and the keys' prefix.
+func newKey(t *testing.T) (dir, prefix string) {
+	t.Helper()
+	dir = t.TempDir()
+	prefix = filepath.Join(dir, "k")
+	if _, err := Generate(prefix, nil); err != nil {
+		t.Fatal(err)
+	}
+	return dir, prefix
 }
