@@ -15,7 +15,8 @@ import (
 
 const testdata = "../../../testdata"
 
-func loadGraph(t testing.TB, name string) *ir.Graph {
+// decodeModel decodes testdata/models/NAME.onnx.
+func decodeModel(t testing.TB, name string) *onnx.Model {
 	t.Helper()
 	b, err := os.ReadFile(filepath.Join(testdata, "models", name+".onnx"))
 	if err != nil {
@@ -25,7 +26,12 @@ func loadGraph(t testing.TB, name string) *ir.Graph {
 	if err != nil {
 		t.Fatal(err)
 	}
-	g, err := ir.FromONNX(m, ir.DefaultLimits())
+	return m
+}
+
+func loadGraph(t testing.TB, name string) *ir.Graph {
+	t.Helper()
+	g, err := ir.FromONNX(decodeModel(t, name), ir.DefaultLimits())
 	if err != nil {
 		t.Fatalf("import %s: %v", name, err)
 	}

@@ -3,8 +3,6 @@ package engine
 import (
 	"math"
 	"math/rand/v2"
-	"os"
-	"path/filepath"
 	"testing"
 	"unsafe"
 
@@ -39,14 +37,7 @@ func f32Elems(g *ir.Graph) int {
 // kept float32 weights (ir.Tensor.F32).
 func loadGraphDouble(t *testing.T, name string) *ir.Graph {
 	t.Helper()
-	b, err := os.ReadFile(filepath.Join(testdata, "models", name+".onnx"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	m, err := onnx.Decode(b, onnx.DefaultLimits())
-	if err != nil {
-		t.Fatal(err)
-	}
+	m := decodeModel(t, name)
 	double := func(ts ...*onnx.Tensor) {
 		for _, x := range ts {
 			if x == nil || x.DataType != onnx.Float {
