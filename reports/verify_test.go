@@ -11,6 +11,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/advcheck/advcheck/models"
 )
 
 // fixtureReport runs the fixture sweep (11 outcome sets: fgsm, pgd and
@@ -267,16 +269,7 @@ func TestEarlierReportsWithoutL1(t *testing.T) {
 	if _, err := Decode(wantJSON); err != nil {
 		t.Fatalf("a report without L1 norms: %v", err)
 	}
-	var parts []*Report
-	for i := 0; i < 2; i++ {
-		p := plan(t, m, src, specs...)
-		p.Shard = Shard{i, 2}
-		r, err := newReport(t, p, context.Background(), nil)
-		if err != nil {
-			t.Fatal(err)
-		}
-		parts = append(parts, r)
-	}
+	parts := shardReports(t, m, src, 2)
 	for old := range parts {
 		ps := []*Report{cloneReport(t, parts[0]), cloneReport(t, parts[1])}
 		dropL1(ps[old])
@@ -304,6 +297,22 @@ func TestEarlierReportsWithoutL1(t *testing.T) {
 	}
 }
 
+// shardReports runs the fixture's plan of specs as each of n shards.
+func shardReports(t *testing.T, m models.Model, src Source, n int) []*Report {
+	t.Helper()
+	var parts []*Report
+	for i := range n {
+		p := plan(t, m, src, specs...)
+		p.Shard = Shard{i, n}
+		r, err := newReport(t, p, context.Background(), nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		parts = append(parts, r)
+	}
+	return parts
+}
+
 // cloneReport deep-copies a report through JSON (without verifying it).
 func cloneReport(t *testing.T, r *Report) *Report {
 	var c Report
@@ -317,16 +326,7 @@ func cloneReport(t *testing.T, r *Report) *Report {
 // sizes nothing by the shard count a part claims.
 func TestMergeRefusesOtherLayouts(t *testing.T) {
 	m, src := fixture(t, 23)
-	var parts []*Report
-	for i := 0; i < 2; i++ {
-		p := plan(t, m, src, specs...)
-		p.Shard = Shard{i, 2}
-		r, err := newReport(t, p, context.Background(), nil)
-		if err != nil {
-			t.Fatal(err)
-		}
-		parts = append(parts, r)
-	}
+	parts := shardReports(t, m, src, 2)
 	if _, err := Merge([]*Report{cloneReport(t, parts[0]), cloneReport(t, parts[1])}); err != nil {
 		t.Fatalf("untampered parts: %v", err)
 	}
