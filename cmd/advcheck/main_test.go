@@ -148,14 +148,18 @@ func TestInterruptTimeoutResume(t *testing.T) {
 	dir := t.TempDir()
 	long := []string{"--limit", "200", "--batch", "8", "--attack", "pgd:steps=20", "--eps", "0,0.1,0.2", "-q"}
 	full := filepath.Join(dir, "full.json")
+	start := time.Now()
 	if code, _, errs := advcheck(t, append([]string{"sweep", "--json", full}, long...)...); code != 0 {
 		t.Fatalf("exit %d: %s", code, errs)
 	}
-	partial := filepath.Join(dir, "partial.json")
 	// --timeout counts from the start, loading included, and a signal
-	// during loading ends the command without a report: give loading on a
-	// busy machine time enough (the whole run takes about 11 s).
-	code, _, errs := advcheck(t, append([]string{"sweep", "--json", partial, "--timeout", "3s", "--threads", "1"}, long...)...)
+	// during loading ends the command without a report. The interruptions
+	// come at half the uninterrupted run's time (about 11 s on an idle
+	// machine, with two threads; they run with one), so that a busy machine,
+	// which slows loading and attacks alike, still interrupts mid-run.
+	half := max(time.Since(start)/2, 3*time.Second).Round(time.Second)
+	partial := filepath.Join(dir, "partial.json")
+	code, _, errs := advcheck(t, append([]string{"sweep", "--json", partial, "--timeout", half.String(), "--threads", "1"}, long...)...)
 	if code != 124 {
 		t.Fatalf("--timeout: exit %d, want 124: %s", code, errs)
 	}
@@ -182,7 +186,7 @@ func TestInterruptTimeoutResume(t *testing.T) {
 		if err := cmd.Start(); err != nil {
 			t.Fatal(err)
 		}
-		time.Sleep(3 * time.Second)
+		time.Sleep(half)
 		cmd.Process.Signal(sig)
 		cmd.Wait()
 		if got := cmd.ProcessState.ExitCode(); got != want {
