@@ -132,6 +132,9 @@ def main():
             d = norms(adv, x, p)
             d[ok] = math.inf
             dist += d.tolist()
+            if len(idx) > args.batch:
+                print("  %s: %d of %d samples (%.0f s)" % (name, len(dist), len(idx), time.time() - t0),
+                      file=sys.stderr, flush=True)
         res = summarise(dist)
         res.update({"norm": p, "seconds": round(time.time() - t0, 1), "per_sample": dist})
         out["attacks"][name] = res
