@@ -19,7 +19,8 @@ import (
 //
 //	ADVCHECK_AA_REFERENCE=FILE go test -tags 'openblas libjpeg' -run TestAutoAttackReference -v -timeout 3h ./attacks/
 //
-// It logs the robust accuracy after each stage on both sides and fails when
+// The file's norm (Linf when absent, L2 or L1) picks the threat model. It
+// logs the robust accuracy after each stage on both sides and fails when
 // advcheck's robust accuracy after the last stage the reference ran (all
 // four, or the prefix its --stages chose) exceeds the reference's by more
 // than 0.5 points, or when FAB-T's median minimal L∞ norm differs from the
@@ -33,6 +34,7 @@ func TestAutoAttackReference(t *testing.T) {
 		Model    string             `json:"model"`
 		N        int                `json:"n"`
 		Eps      float64            `json:"eps"`
+		Norm     string             `json:"norm"` // Linf (also when absent), L2 or L1
 		Accuracy map[string]float64 `json:"standard_accuracy_percent"`
 		FABT     struct {
 			N      int        `json:"n"`
@@ -67,7 +69,15 @@ func TestAutoAttackReference(t *testing.T) {
 	if ref.N > 0 && ref.Accuracy != nil {
 		b := Batch{X: make([]float32, len(correct)*size), Labels: pick(d.Labels, correct), Index: correct}
 		gather(b.X, dX, correct, size)
-		a, _ := Parse("autoattack")
+		spec := map[string]string{"": "autoattack", "Linf": "autoattack", "L2": "autoattack:norm=l2", "L1": "autoattack:norm=l1"}[ref.Norm]
+		if spec == "" {
+			t.Fatalf("norm %q: want Linf, L2 or L1", ref.Norm)
+		}
+		a, err := Parse(spec)
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Logf("%s at eps %g on %d images", spec, ref.Eps, ref.N)
 		start := time.Now()
 		a.(*AutoAttack).onStage = func(stage string, robust int) {
 			t.Logf("%-8s done: %d of %d robust (%.0f s)", stage, robust, ref.N, time.Since(start).Seconds())

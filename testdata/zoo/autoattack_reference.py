@@ -10,8 +10,9 @@ from a clone of https://github.com/fra31/auto-attack):
 Runs, on the first --n MNIST test images, with the weights read from the ONNX file
 (zoonets.module_from_onnx):
 
-- AutoAttack version='standard' at L-inf --eps, seed 0: APGD-CE, APGD-T (9 targets), FAB-T
-  (9 targets), Square (5,000 queries), each on the samples the ones before left robust, with
+- AutoAttack version='standard' at --norm (L-inf by default) and --eps, seed 0: APGD-CE,
+  APGD-T (9 targets; L1: APGD-CE with 5 restarts and APGD-T with 5 targets, both with the
+  large-eps schedule), FAB-T (9 targets), Square (5,000 queries), each on the samples the ones before left robust, with
   the reference's run_standard_evaluation (one call per batch, see below); the robust accuracy
   after each component, and each sample's final robust flag (--json "robust");
   --stages runs only the first of these (e.g. apgd-ce,apgd-t), each with the standard settings;
@@ -55,6 +56,8 @@ def main():
     ap.add_argument("--n", type=int, default=1000)
     ap.add_argument("--fab-n", type=int, default=1000)
     ap.add_argument("--eps", type=float, default=0.3)
+    ap.add_argument("--norm", default="Linf", choices=["Linf", "L2", "L1"],
+                    help="the standard protocol's threat model (FAB-T alone, --fab-n, is L-inf only)")
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--bs", type=int, default=250)
     ap.add_argument("--skip-standard", action="store_true")
@@ -74,7 +77,7 @@ def main():
     for p in model.parameters():
         p.requires_grad_(False)
     xte, yte = zoonets.load_mnist(args.data, "test")
-    out = {"model": args.model, "n": args.n, "eps": args.eps, "torch": torch.__version__,
+    out = {"model": args.model, "n": args.n, "norm": args.norm, "eps": args.eps, "torch": torch.__version__,
            "threads": args.threads}
 
     if not args.skip_standard:
@@ -107,14 +110,14 @@ def main():
 
 
 def run_standard(args, model, AutoAttack, xte, yte, out):
-    """AutoAttack version='standard' at L-inf --eps, batch by batch, with the state in --state."""
+    """AutoAttack version='standard' at --norm, --eps, batch by batch, with the state in --state."""
     x, y = torch.from_numpy(xte[:args.n]), torch.from_numpy(yte[:args.n])
-    aa = AutoAttack(model, norm="Linf", eps=args.eps, version="standard", seed=0, device="cpu")
+    aa = AutoAttack(model, norm=args.norm, eps=args.eps, version="standard", seed=0, device="cpu")
     stages = args.stages.split(",")
     if stages != aa.attacks_to_run[:len(stages)]:
         sys.exit("--stages must be a prefix of %s" % ",".join(aa.attacks_to_run))
     out["stages"] = stages
-    key = {"model": args.model, "n": args.n, "eps": args.eps, "bs": args.bs}
+    key = {"model": args.model, "n": args.n, "norm": args.norm, "eps": args.eps, "bs": args.bs}
     if args.state and os.path.exists(args.state):
         with open(args.state) as f:
             st = json.load(f)
