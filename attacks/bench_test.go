@@ -60,3 +60,10 @@ func BenchmarkNoise(b *testing.B)    { benchAttack(b, "noise-uniform", 0.1) }
 func BenchmarkDeepFool(b *testing.B) { benchAttack(b, "deepfool", 0.1) }
 func BenchmarkFMN(b *testing.B)      { benchAttack(b, "fmn", 0.1) }
 func BenchmarkCW(b *testing.B)       { benchAttack(b, "cw:steps=100", 0.1) }
+
+// The L1 stages of autoattack:norm=l1 (L1 eps 5 on the undefended zoo CNN).
+func BenchmarkAPGDTL1(b *testing.B) {
+	benchAttack(b, "apgd-t:norm=l1,large_eps=true,targets=5", 5)
+}
+func BenchmarkFABTL1(b *testing.B)   { benchAttack(b, "fab-t:norm=l1", 5) }
+func BenchmarkSquareL1(b *testing.B) { benchAttack(b, "square:queries=1000,norm=l1", 5) }

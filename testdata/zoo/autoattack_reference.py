@@ -10,7 +10,7 @@ from a clone of https://github.com/fra31/auto-attack):
 Runs, on the first --n MNIST test images, with the weights read from the ONNX file
 (zoonets.module_from_onnx):
 
-- AutoAttack version='standard' at --norm (L-inf by default) and --eps, seed 0: APGD-CE,
+- AutoAttack version='standard' at --norm (L-inf by default) and --eps, seed --seed (0): APGD-CE,
   APGD-T (9 targets; L1: APGD-CE with 5 restarts and APGD-T with 5 targets, both with the
   large-eps schedule), FAB-T (9 targets), Square (5,000 queries), each on the samples the ones before left robust, with
   the reference's run_standard_evaluation (one call per batch, see below); the robust accuracy
@@ -59,6 +59,7 @@ def main():
     ap.add_argument("--norm", default="Linf", choices=["Linf", "L2", "L1"],
                     help="the standard protocol's threat model (FAB-T alone, --fab-n, is L-inf only)")
     ap.add_argument("--threads", type=int, default=2)
+    ap.add_argument("--seed", type=int, default=0, help="the standard protocol's seed")
     ap.add_argument("--bs", type=int, default=250)
     ap.add_argument("--skip-standard", action="store_true")
     ap.add_argument("--stages", default="apgd-ce,apgd-t,fab-t,square",
@@ -77,7 +78,8 @@ def main():
     for p in model.parameters():
         p.requires_grad_(False)
     xte, yte = zoonets.load_mnist(args.data, "test")
-    out = {"model": args.model, "n": args.n, "norm": args.norm, "eps": args.eps, "torch": torch.__version__,
+    out = {"model": args.model, "n": args.n, "norm": args.norm, "eps": args.eps, "seed": args.seed,
+           "torch": torch.__version__,
            "threads": args.threads}
 
     if not args.skip_standard:
@@ -112,12 +114,12 @@ def main():
 def run_standard(args, model, AutoAttack, xte, yte, out):
     """AutoAttack version='standard' at --norm, --eps, batch by batch, with the state in --state."""
     x, y = torch.from_numpy(xte[:args.n]), torch.from_numpy(yte[:args.n])
-    aa = AutoAttack(model, norm=args.norm, eps=args.eps, version="standard", seed=0, device="cpu")
+    aa = AutoAttack(model, norm=args.norm, eps=args.eps, version="standard", seed=args.seed, device="cpu")
     stages = args.stages.split(",")
     if stages != aa.attacks_to_run[:len(stages)]:
         sys.exit("--stages must be a prefix of %s" % ",".join(aa.attacks_to_run))
     out["stages"] = stages
-    key = {"model": args.model, "n": args.n, "norm": args.norm, "eps": args.eps, "bs": args.bs}
+    key = {"model": args.model, "n": args.n, "norm": args.norm, "eps": args.eps, "bs": args.bs, "seed": args.seed}
     if args.state and os.path.exists(args.state):
         with open(args.state) as f:
             st = json.load(f)
