@@ -10,11 +10,12 @@ from a clone of https://github.com/fra31/auto-attack):
 Runs, on the first --n MNIST test images, with the weights read from the ONNX file
 (zoonets.module_from_onnx):
 
-- AutoAttack version='standard' at --norm (L-inf by default) and --eps, seed --seed (0): APGD-CE,
-  APGD-T (9 targets; L1: APGD-CE with 5 restarts and APGD-T with 5 targets, both with the
-  large-eps schedule), FAB-T (9 targets), Square (5,000 queries), each on the samples the ones before left robust, with
-  the reference's run_standard_evaluation (one call per batch, see below); the robust accuracy
-  after each component, and each sample's final robust flag (--json "robust");
+- AutoAttack version='standard' at --norm (L-inf by default) and --eps, seed --seed (0):
+  APGD-CE, APGD-T (9 targets; L1: APGD-CE with 5 restarts and APGD-T with 5 targets, both with
+  the large-eps schedule), FAB-T (9 targets), Square (5,000 queries), each on the samples the
+  ones before left robust, with the reference's run_standard_evaluation (one call per batch,
+  see below); the robust accuracy after each component, and each sample's final robust flag
+  (--json "robust");
   --stages runs only the first of these (e.g. apgd-ce,apgd-t), each with the standard settings;
 - FAB-T alone (the reference's FABAttack_PT, targeted, 9 target classes, 100 iterations,
   1 restart, alpha_max 0.1, eta 1.05, beta 0.9) with an eps so large that it never rejects a
