@@ -3,9 +3,12 @@ package main
 import (
 	"bytes"
 	"encoding/json"
+	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
+	"strconv"
 	"strings"
 	"syscall"
 	"testing"
@@ -152,11 +155,10 @@ func TestInterruptTimeoutResume(t *testing.T) {
 	if code, _, errs := advcheck(t, append([]string{"sweep", "--json", full}, long...)...); code != 0 {
 		t.Fatalf("exit %d: %s", code, errs)
 	}
-	// --timeout counts from the start, loading included, and a signal
-	// during loading ends the command without a report. The interruptions
-	// come at half the uninterrupted run's time (about 11 s on an idle
-	// machine, with two threads; they run with one), so that a busy machine,
-	// which slows loading and attacks alike, still interrupts mid-run.
+	// --timeout counts from the start, loading included. It is half the
+	// uninterrupted run's time (about 11 s on an idle machine, with two
+	// threads; this run has one), so that a busy machine, which slows
+	// loading and attacks alike, still stops the run midway.
 	half := max(time.Since(start)/2, 3*time.Second).Round(time.Second)
 	partial := filepath.Join(dir, "partial.json")
 	code, _, errs := advcheck(t, append([]string{"sweep", "--json", partial, "--timeout", half.String(), "--threads", "1"}, long...)...)
@@ -179,21 +181,54 @@ func TestInterruptTimeoutResume(t *testing.T) {
 	}
 	for sig, want := range map[syscall.Signal]int{syscall.SIGINT: 130, syscall.SIGTERM: 143} {
 		out := filepath.Join(dir, "sig.json")
-		cmd := exec.Command(os.Args[0], append([]string{"sweep", "--json", out, "--threads", "1"}, long...)...)
+		cmd := exec.Command(os.Args[0], append([]string{"sweep", "--json", out, "--threads", "1", "--progress", "always"}, long...)...)
 		cmd.Env = append(os.Environ(), "ADVCHECK_TEST_MAIN=1")
-		var stderr bytes.Buffer
-		cmd.Stderr = &stderr
+		stderr, err := cmd.StderrPipe()
+		if err != nil {
+			t.Fatal(err)
+		}
 		if err := cmd.Start(); err != nil {
 			t.Fatal(err)
 		}
-		time.Sleep(half)
-		cmd.Process.Signal(sig)
+		errs := signalMidRun(cmd, stderr, sig)
 		cmd.Wait()
 		if got := cmd.ProcessState.ExitCode(); got != want {
-			t.Errorf("%v: exit %d, want %d: %s", sig, got, want, stderr.String())
+			t.Errorf("%v: exit %d, want %d: %s", sig, got, want, errs)
 		}
 		if readJSON(t, out)["complete"] != false {
 			t.Errorf("%v: no partial report", sig)
+		}
+	}
+}
+
+// progressCount matches the progress bar's "(done/total)".
+var progressCount = regexp.MustCompile(`\((\d+)/(\d+)\)`)
+
+// signalMidRun reads a started command's stderr, drawn with --progress
+// always, to its end, sends sig the first time the bar shows some but not all
+// of the work done (after loading, during which a signal ends the command
+// without a report, and before the end, however busy the machine), and
+// returns what was read.
+func signalMidRun(cmd *exec.Cmd, stderr io.Reader, sig syscall.Signal) string {
+	var seen []byte
+	buf := make([]byte, 4096)
+	sent := false
+	for {
+		n, err := stderr.Read(buf)
+		seen = append(seen, buf[:n]...)
+		if !sent {
+			for _, m := range progressCount.FindAllSubmatch(seen, -1) {
+				done, _ := strconv.Atoi(string(m[1]))
+				total, _ := strconv.Atoi(string(m[2]))
+				if done > 0 && done < total {
+					cmd.Process.Signal(sig)
+					sent = true
+					break
+				}
+			}
+		}
+		if err != nil {
+			return string(seen)
 		}
 	}
 }
